@@ -1,0 +1,263 @@
+"""One pydantic configuration, a section per stage, loaded from the workspace's TOML file.
+
+Unknown keys are refused (``extra="forbid"``); bounds come from the standard (requirements S1,
+P1, M4, A2). Loading errors become one :class:`~minecarbon.errors.ConfigError` that names the
+file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from minecarbon.errors import ConfigError, PathNotFoundError
+from minecarbon.types import ModelKind
+
+CONFIG_FILE = "minecarbon.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class ProjectConfig(_Section):
+    """Identity and time frame of the monitoring project."""
+
+    name: str = "minecarbon project"
+    crs: str = Field("EPSG:4546", description="projected metric CRS of the analysis grid")
+    first_year: int = Field(2000, ge=1972, le=2100)
+    last_year: int = Field(2024, ge=1972, le=2100)
+
+    @field_validator("crs")
+    @classmethod
+    def _projected(cls, value: str) -> str:
+        from minecarbon.grid import require_projected
+
+        require_projected(value, "[project] crs")
+        return value
+
+
+class ScopeConfig(_Section):
+    """Monitoring extent (S1) and analysis grid."""
+
+    buffer_m: float = Field(500.0, ge=0.0, description="guide: 100–500 m; outside is warned")
+    pixel_size_m: float = Field(30.0, gt=0.0, le=1000.0)
+    influence_boundary: str | None = Field(
+        None, description="a user-drawn influence boundary replacing boundary + buffer"
+    )
+
+    @field_validator("buffer_m")
+    @classmethod
+    def _warn_buffer(cls, value: float) -> float:
+        if not 100.0 <= value <= 500.0:
+            warnings.warn(
+                f"[scope] buffer_m = {value:g} m is outside the guide's 100–500 m",
+                UserWarning,
+                stacklevel=2,
+            )
+        return value
+
+
+class SurveyConfig(_Section):
+    """Plot design (P1)."""
+
+    plot_side_m: float | None = Field(None, gt=0.0, description="default: the pixel size")
+    min_plots_per_unit: int = Field(3, ge=3, description="guide: at least 3 per unit")
+    min_spacing_m: float = Field(60.0, ge=0.0)
+    extra_plots_planned_damage: int = Field(2, ge=0)
+
+
+class AllometryConfig(_Section):
+    """Biomass models and plot carbon (P5, P6)."""
+
+    models_file: str | None = Field(None, description="a biomass model table in our schema")
+    mc_draws: int = Field(1000, ge=10)
+    seed: int = 0
+
+
+class FeaturesConfig(_Section):
+    """Remote-sensing features (F1–F8)."""
+
+    sensor: str = "landsat8"
+    indices: list[str] = Field(
+        default_factory=lambda: ["NDVI", "RVI", "DVI", "EVI", "SAVI", "MSAVI", "NDWI", "NDMI"]
+    )
+    glcm_window: int = Field(7, ge=3)
+    glcm_levels: int = Field(32, ge=2, le=256)
+    growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
+
+    @field_validator("glcm_window")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("glcm_window must be odd (3, 5, 7, …)")
+        return value
+
+
+class ClassifyConfig(_Section):
+    """Land cover, leaf habit and species (C1–C4)."""
+
+    forest_min_cover: float = Field(0.20, ge=0.0, le=1.0)
+    sparse_min_cover: float = Field(0.10, ge=0.0, le=1.0)
+    dominant_share: float = Field(0.65, gt=0.5, le=1.0)
+    n_estimators: int = Field(300, ge=10)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _cover_order(self) -> ClassifyConfig:
+        if self.sparse_min_cover >= self.forest_min_cover:
+            raise ValueError(
+                f"sparse_min_cover ({self.sparse_min_cover}) must be below forest_min_cover "
+                f"({self.forest_min_cover})"
+            )
+        return self
+
+
+class ModelingConfig(_Section):
+    """AGC models (M1–M5)."""
+
+    models: list[ModelKind] = Field(default_factory=lambda: list(ModelKind))
+    k_folds: int = Field(5, ge=2, le=20)
+    inner_folds: int = Field(3, ge=2, le=10)
+    min_plots_per_stratum: int = Field(15, ge=3)
+    seed: int = 0
+
+
+class MappingConfig(_Section):
+    """Annual AGC maps (M6, M7)."""
+
+    prediction_intervals: bool = False
+    interval_level: float = Field(0.90, gt=0.0, lt=1.0)
+
+
+class AssessmentConfig(_Section):
+    """Assessment (A1–A5)."""
+
+    base_years: list[int] = Field(default_factory=list, description="empty: years before mining")
+    alpha: float = Field(0.05, gt=0.0, lt=0.5)
+    min_years_trend: int = Field(4, ge=4)
+    jenks_classes: int = Field(5, ge=2, le=10)
+    gistar_distance_m: float = Field(90.0, gt=0.0)
+
+
+class ReportConfig(_Section):
+    """The report (R1)."""
+
+    lang: Literal["zh", "en"] = "zh"
+    formats: list[Literal["docx", "html"]] = Field(
+        default_factory=lambda: list[Literal["docx", "html"]](["docx", "html"])
+    )
+
+
+class ComputeConfig(_Section):
+    """Where dask runs: ``threads``, ``processes``, ``synchronous`` or a scheduler address."""
+
+    scheduler: str = "threads"
+    chunk_px: int = Field(1024, ge=64, le=16384)
+
+
+class Config(_Section):
+    """The whole configuration of one monitoring project."""
+
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    scope: ScopeConfig = Field(default_factory=ScopeConfig)
+    survey: SurveyConfig = Field(default_factory=SurveyConfig)
+    allometry: AllometryConfig = Field(default_factory=AllometryConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
+    modeling: ModelingConfig = Field(default_factory=ModelingConfig)
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+    assessment: AssessmentConfig = Field(default_factory=AssessmentConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        p = self.project
+        if p.first_year > p.last_year:
+            raise ValueError(
+                f"project.first_year ({p.first_year}) is after project.last_year ({p.last_year})"
+            )
+        outside = [y for y in self.assessment.base_years if not p.first_year <= y <= p.last_year]
+        if outside:
+            raise ValueError(
+                f"assessment.base_years {outside} lie outside "
+                f"project.first_year–last_year ({p.first_year}–{p.last_year})"
+            )
+        side = self.survey.plot_side_m
+        if side is not None and side < self.scope.pixel_size_m:
+            raise ValueError(
+                f"survey.plot_side_m ({side:g}) is smaller than one pixel "
+                f"(scope.pixel_size_m = {self.scope.pixel_size_m:g})"
+            )
+        return self
+
+    @property
+    def plot_side_m(self) -> float:
+        """The plot side: configured, or the pixel size (requirement P1)."""
+        return self.survey.plot_side_m or self.scope.pixel_size_m
+
+    def section_hash(self, section: str) -> str:
+        """A stable sha256 of one section's values (pipeline steps use it to detect changes)."""
+        value = getattr(self, section).model_dump(mode="json")
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    parts = []
+    for e in error.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            parts.append(f"unknown key {loc}")
+        elif e["type"] == "missing":
+            parts.append(f"missing key {loc}")
+        else:
+            given = f" (got {e['input']!r})" if not isinstance(e["input"], dict) else ""
+            parts.append(f"{loc}: {e['msg'].removeprefix('Value error, ')}{given}")
+    return f"{source}: " + "; ".join(parts)
+
+
+def config_from_dict(data: dict[str, Any], source: str = "configuration") -> Config:
+    """Validate a dict (as parsed from TOML) into a :class:`Config`."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(
+            _describe(error, source),
+            fix=f"edit {source}; `minecarbon init` writes a commented template of every key",
+        ) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a ``minecarbon.toml``.
+
+    Raises
+    ------
+    PathNotFoundError
+        If the file does not exist.
+    ConfigError
+        If it is not valid TOML, has unknown keys, or a value is out of bounds.
+
+    """
+    if not path.is_file():
+        raise PathNotFoundError(
+            f"config file {path} does not exist", fix="run `minecarbon init DIR` to create one"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})", fix="correct the syntax") from None
+    return config_from_dict(data, str(path))
+
+
+def config_template() -> str:
+    """The commented template ``minecarbon init`` writes (it validates to the defaults)."""
+    from importlib.resources import files
+
+    return files("minecarbon").joinpath("config_template.toml").read_text(encoding="utf-8")

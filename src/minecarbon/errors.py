@@ -1,0 +1,74 @@
+"""The error model: one base class, subclasses that also inherit the builtin they refine.
+
+Every message names the input (file, column, row, year, config key) and says how to fix it.
+The CLI prints ``str(error)`` as one line and exits with :attr:`MinecarbonError.exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class MinecarbonError(Exception):
+    """Base of every error minecarbon raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What is wrong and where (the file, key, row or year).
+    fix
+        How to fix it; appended to the message after " — fix: ".
+
+    """
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        super().__init__(message if fix is None else f"{message} — fix: {fix}")
+
+
+class InputDataError(MinecarbonError, ValueError):
+    """An input file or value is malformed or out of range."""
+
+
+class ConfigError(MinecarbonError, ValueError):
+    """The project configuration is missing, malformed or inconsistent."""
+
+
+class PathNotFoundError(MinecarbonError, FileNotFoundError):
+    """A path the user named does not exist."""
+
+
+class NotAWorkspaceError(MinecarbonError, FileNotFoundError):
+    """A folder is not a minecarbon workspace."""
+
+
+class MissingCRSError(InputDataError):
+    """A spatial input carries no coordinate reference system."""
+
+
+class GeographicCRSError(InputDataError):
+    """A spatial input is in a geographic (degree) CRS where a projected metric one is needed."""
+
+
+class GridMismatchError(InputDataError):
+    """A raster is not on the project's analysis grid."""
+
+
+class UnknownSpeciesError(MinecarbonError, KeyError):
+    """A species name cannot be resolved to a species group."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return Exception.__str__(self)
+
+
+class CatalogError(MinecarbonError, RuntimeError):
+    """The monitoring database is inconsistent with the files, or a dataset is unknown."""
+
+
+class PipelineError(MinecarbonError, RuntimeError):
+    """A pipeline is ill-defined (unknown step, cycle) or a step failed."""
+
+
+class MissingDependencyError(MinecarbonError, ImportError):
+    """An optional dependency needed for this operation is not installed."""
