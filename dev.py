@@ -55,7 +55,7 @@ def main(argv: list[str]) -> None:
         _run(PY, "-m", "pytest", *rest)
     elif command == "lint":
         setup("dev")
-        _run(BIN / "ruff", "check", "src", "tests", "benchmarks", "docs", "dev.py")
+        _run(BIN / "ruff", "check", ".")
         _run(BIN / "mypy", "src")
         _run(BIN / "lint-imports")
     else:
