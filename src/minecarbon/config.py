@@ -48,8 +48,8 @@ class ScopeConfig(_Section):
 
     buffer_m: float = Field(500.0, ge=0.0, description="guide: 100–500 m; outside is warned")
     pixel_size_m: float = Field(30.0, gt=0.0, le=1000.0)
-    influence_boundary: str | None = Field(
-        None, description="a user-drawn influence boundary replacing boundary + buffer"
+    landcover_forest_codes: list[int] = Field(
+        default_factory=lambda: [1], description="land-cover codes that are (arbor) forest"
     )
 
     @field_validator("buffer_m")
@@ -254,6 +254,39 @@ def load_config(path: Path) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML ({error})", fix="correct the syntax") from None
     return config_from_dict(data, str(path))
+
+
+def render_config(overrides: dict[str, dict[str, Any]]) -> str:
+    """The commented template with some values replaced, e.g. ``{"project": {"name": "x"}}``.
+
+    Keys commented out in the template are uncommented when overridden. The result is
+    validated before it is returned.
+
+    Raises
+    ------
+    ConfigError
+        If a key is not in the template, or the result does not validate.
+
+    """
+    pending = {(s, k): v for s, keys in overrides.items() for k, v in keys.items()}
+    section, lines = "", []
+    for line in config_template().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and "]" in stripped:
+            section = stripped[1 : stripped.index("]")]
+        body = stripped.lstrip("# ")
+        key = body.split("=", 1)[0].strip() if "=" in body else ""
+        if (section, key) in pending:
+            literal = json.dumps(pending.pop((section, key)), ensure_ascii=False)
+            after = body.split("=", 1)[1]
+            comment = after[after.index("#") :] if "#" in after else ""
+            line = f"{key} = {literal}".ljust(32) + (f" {comment}" if comment else "")
+        lines.append(line.rstrip())
+    if pending:
+        raise ConfigError(f"no such config keys: {sorted(pending)}", fix="check the key names")
+    text = "\n".join(lines) + "\n"
+    config_from_dict(tomllib.loads(text), "rendered configuration")
+    return text
 
 
 def config_template() -> str:

@@ -142,10 +142,12 @@ class AnalysisGrid:
             require_projected(parsed, what, (c.x, c.y))
         proj = require_projected(parsed, what)
         x0, y0, x1, y1 = extent.bounds
-        x_min = math.floor(x0 / pixel_size_m) * pixel_size_m
-        y_max = math.ceil(y1 / pixel_size_m) * pixel_size_m
-        width = max(1, math.ceil((x1 - x_min) / pixel_size_m - 1e-9))
-        height = max(1, math.ceil((y_max - y0) / pixel_size_m - 1e-9))
+        # bounds a hair (0.1 mm) off a pixel edge, from buffer arithmetic, do not grow the grid
+        eps = max(1e-6, 1e-4 / pixel_size_m)
+        x_min = math.floor(x0 / pixel_size_m + eps) * pixel_size_m
+        y_max = math.ceil(y1 / pixel_size_m - eps) * pixel_size_m
+        width = max(1, math.ceil((x1 - x_min) / pixel_size_m - eps))
+        height = max(1, math.ceil((y_max - y0) / pixel_size_m - eps))
         epsg = proj.to_epsg()
         crs_text = f"EPSG:{epsg}" if epsg else proj.to_wkt()
         return cls(crs_text, float(pixel_size_m), float(x_min), float(y_max), width, height)

@@ -76,3 +76,19 @@ class Scheduler(StrEnum):
     THREADS = "threads"
     PROCESSES = "processes"
     SYNCHRONOUS = "synchronous"
+
+
+class LandCover(_Labelled):
+    """Land-cover classes of the monitoring extent (requirement C1).
+
+    ``FOREST`` is arbor forest (乔木林) with canopy cover ≥ ``classify.sparse_min_cover``
+    (sparse forest included, requirement S2).
+    """
+
+    FOREST = 1, "乔木林地", "forest"
+    SHRUB = 2, "灌木林地", "shrubland"
+    GRASSLAND = 3, "草地", "grassland"
+    CROPLAND = 4, "耕地", "cropland"
+    WATER = 5, "水域", "water"
+    BUILT = 6, "建设用地", "built-up"
+    MINING = 7, "采矿用地及裸地", "mining land and bare soil"

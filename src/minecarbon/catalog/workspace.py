@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +45,7 @@ RAW_KINDS: dict[str, tuple[str, str]] = {
     "climate": ("气象数据", "annual climate series (CSV)"),
     "samples": ("训练样本", "land-cover / species training samples"),
     "models": ("生物量模型", "biomass model table (CSV)"),
+    "landcover": ("土地覆被", "annual land-cover / forest-mask product (GeoTIFF, --year)"),
     "other": ("其他", "any other supporting file"),
 }
 
@@ -127,6 +129,11 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def reload_config(self) -> Config:
+        """Re-read ``minecarbon.toml`` (after it was rewritten)."""
+        self._config = None
+        return self.config
 
     @property
     def config(self) -> Config:
@@ -221,6 +228,8 @@ class Workspace:
         *,
         time: str | None = None,
         allow_geographic: bool = False,
+        move: bool = False,
+        source_note: str | None = None,
     ) -> list[DatasetRecord]:
         """Copy a file (or every file of a folder) into ``raw/<kind>/``, read-only, catalogued.
 
@@ -232,6 +241,11 @@ class Workspace:
         PathNotFoundError, InputDataError, MissingCRSError, GeographicCRSError
             For a missing path, an unknown kind, a raster without CRS or (unless
             ``allow_geographic``) in a geographic CRS.
+
+        Notes
+        -----
+        ``move=True`` moves instead of copying (the demo delivers from a staging folder on the
+        same file system); ``source_note`` replaces the recorded source path.
 
         """
         if kind not in RAW_KINDS:
@@ -247,9 +261,15 @@ class Workspace:
         for f in files:  # check everything before copying anything
             if is_raster(f):
                 check_raster_crs(f, allow_geographic=allow_geographic)
-        return [self._import_one(kind, f, f.relative_to(base), time) for f in files]
+        return [
+            self._import_one(kind, f, f.relative_to(base), time, move, source_note)
+            for f in files
+        ]
 
-    def _import_one(self, kind: str, src: Path, name: Path, time: str | None) -> DatasetRecord:
+    def _import_one(
+        self, kind: str, src: Path, name: Path, time: str | None, move: bool = False,
+        source_note: str | None = None,
+    ) -> DatasetRecord:
         rel = (Path("raw") / kind / name).as_posix()
         target = self.root / rel
         digest = sha256_file(src)
@@ -261,9 +281,12 @@ class Workspace:
                 f"{rel} already holds a different file; raw data are never overwritten",
                 fix=f"rename {src.name} before importing it",
             )
+        info = spatial_info(src)
+        origin = source_note or str(src.resolve())
+        transfer = os.replace if move else shutil.copyfile
         self.publish(
-            rel, lambda tmp: shutil.copyfile(src, tmp), kind=f"raw:{kind}", time=time,
-            source=str(src.resolve()), spatial=spatial_info(src),
+            rel, lambda tmp: transfer(src, tmp), kind=f"raw:{kind}", time=time,
+            source=origin, spatial=info,
         )
         target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         return self.catalog.get(rel)

@@ -1,33 +1,19 @@
-"""`minecarbon demo`: the simulated coal-mining site, run end to end."""
+"""`minecarbon demo`: the simulated coal-mining site, built and run end to end."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from minecarbon.catalog import Workspace
-from minecarbon.cli._common import OUT, emit_json, say
+from minecarbon.cli._common import OUT, console, emit_json, say
 from minecarbon.cli.progress import run_with_progress
+from minecarbon.demo.deliver import already_delivered, deliver
+from minecarbon.demo.spec import SiteSpec, Size
 from minecarbon.pipeline.steps import default_steps
-
-PLANNED = """The demo workspace will contain (issues 3–9):
-  raw/        a simulated Loess-Plateau coal mine: DEM, 25 annual Landsat-8 scenes, mining-right
-              boundary, damage / plan / reclamation polygons, plots with tree lists, TLS clouds
-  products/   units, plot AGC, features, forest-type and species maps, AGC models, annual
-              AGC maps, change, Sen+MK trend, cumulative effect, zonal statistics, Gi* hot spots
-  reports/    report.zh.docx and report.zh.html after the guide's appendix E
-  truth/      the simulator's true AGC, species, forest type and assessment units"""
-
-
-class Size(StrEnum):
-    """Sizes of the simulated site."""
-
-    SMALL = "small"
-    MEDIUM = "medium"
-    LARGE = "large"
 
 
 def demo(
@@ -36,16 +22,29 @@ def demo(
     ),
     size: Annotated[Size, typer.Option(help="Size of the simulated site.")] = Size.SMALL,
     seed: Annotated[int, typer.Option(help="Seed of the simulated site.")] = 0,
+    scheduler: Annotated[
+        str | None, typer.Option(help="threads | processes | synchronous | tcp://host:port.")
+    ] = None,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
+    spec = SiteSpec(size=size, seed=seed)
     ws = Workspace.open(workspace) if (workspace / "minecarbon.toml").exists() else (
         Workspace.init(workspace))
+    show = not (OUT.quiet or OUT.json)
     with ws:
-        say(f"demo workspace: {ws.root} (size {size.value}, seed {seed})")
-        say(PLANNED)
-        outcomes = run_with_progress(
-            ws, default_steps(), until=None, force=[], scheduler=None,
-            show=not (OUT.quiet or OUT.json),
-        )
+        if already_delivered(ws, spec):
+            say(f"demo site already in {ws.root} (size {size.value}, seed {seed})")
+        else:
+            say(f"simulating a {size.value} coal-mining site (seed {seed}) in {ws.root} …")
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=console, disable=not show) as bar:
+                task = bar.add_task("site", total=1.0)
+                count = deliver(ws, spec, lambda m, f: bar.update(task, completed=f,
+                                                                    description=m))
+            say(f"delivered {count} datasets into raw/ and truth/")
+        outcomes = run_with_progress(ws, default_steps(), until=None, force=[],
+                                     scheduler=scheduler, show=show)
     if OUT.json:
         emit_json({"workspace": str(ws.root), "steps": [o.__dict__ for o in outcomes]})
+    else:
+        say(f"products in {ws.root / 'products'}; truth in {ws.root / 'truth'}")

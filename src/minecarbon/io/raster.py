@@ -129,3 +129,147 @@ def write_geotiff(da: xr.DataArray, path: Path, *, nodata: float | None = None) 
             row += rows
         if da.name:
             dst.update_tags(1, name=str(da.name))
+
+
+class BlockWriter:
+    """Write a GeoTIFF on a grid block by block (for generators that never hold it whole).
+
+    The file is written to a temporary sibling and renamed into place by :meth:`close`;
+    :meth:`abort` (or an exception inside ``with``) removes it.
+
+    Parameters
+    ----------
+    path
+        Destination.
+    grid
+        The grid the raster lies on.
+    dtype
+        numpy dtype name of the bands.
+    bands
+        Band descriptions (one band per name).
+    nodata
+        Nodata value, or None.
+    tags
+        Dataset-level metadata tags.
+
+    """
+
+    def __init__(self, path: Path, grid: AnalysisGrid, dtype: str, bands: tuple[str, ...] = ("",),
+                 nodata: float | None = None, tags: dict[str, str] | None = None) -> None:
+        import rasterio
+        from affine import Affine
+
+        from minecarbon.io.files import temporary_sibling
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = temporary_sibling(path)
+        tiled = grid.width >= 256 and grid.height >= 256
+        profile: dict[str, Any] = {
+            "driver": "GTiff", "height": grid.height, "width": grid.width, "count": len(bands),
+            "dtype": dtype, "crs": grid.crs, "transform": Affine(*grid.transform),
+            "nodata": nodata, "compress": "deflate", "BIGTIFF": "IF_SAFER",
+        }
+        if tiled:
+            profile.update(tiled=True, blockxsize=256, blockysize=256)
+        if len(bands) > 1:
+            profile["interleave"] = "band"
+        self._dst = rasterio.open(self._tmp, "w", **profile)
+        for i, name in enumerate(bands, start=1):
+            if name:
+                self._dst.set_band_description(i, name)
+        if tags:
+            self._dst.update_tags(**tags)
+
+    def write(self, row: int, col: int, block: np.ndarray) -> None:
+        """Write a (bands, rows, cols) or (rows, cols) block at pixel offset (row, col)."""
+        from rasterio.windows import Window
+
+        data = block if block.ndim == 3 else block[None]
+        self._dst.write(data, window=Window(col, row, data.shape[2], data.shape[1]))
+
+    def close(self) -> Path:
+        """Finish the file and rename it into place."""
+        import os
+
+        self._dst.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self._dst.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> BlockWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def read_on_grid(path: Path, grid: AnalysisGrid, *, resampling: str = "nearest",
+                 chunks: int = 1024) -> xr.DataArray:
+    """Band 1 of a raster on the project grid, lazily.
+
+    As it is when it already lies on the grid, else reprojected (odc-geo, chunk by chunk)
+    with ``resampling``.
+    """
+    from minecarbon.errors import GridMismatchError
+    from minecarbon.grid import assert_on_grid
+
+    da = read_raster(path, chunks=chunks)
+    try:
+        assert_on_grid(da, grid, str(path))
+    except GridMismatchError:
+        from odc.geo.xr import xr_reproject
+
+        da = xr_reproject(da, grid.geobox(), resampling=resampling)
+        da = da.rename({k: v for k, v in (("longitude", "x"), ("latitude", "y")) if k in da.dims})
+    return da
+
+
+def write_cube(cube: xr.DataArray, paths: dict[Any, Path], *, nodata: float | None = None,
+               dim: str = "year") -> None:
+    """Write each slice of a (dim, y, x) cube to its own GeoTIFF, computing each block once.
+
+    The cube is computed one row of spatial chunks at a time (all slices of a block together,
+    so a per-pixel time series is evaluated once) and written window by window into one
+    :class:`BlockWriter` per slice; files appear only when all are complete.
+    """
+    from dask.base import compute
+
+    from minecarbon.grid import AnalysisGrid as _Grid
+
+    ny, nx = cube.sizes["y"], cube.sizes["x"]
+    xs, ys = cube["x"].values, cube["y"].values
+    pixel = float(abs(xs[1] - xs[0])) if nx > 1 else float(abs(ys[0] - ys[1]))
+    grid = _Grid(str(cube.rio.crs), pixel, float(xs[0] - pixel / 2), float(ys[0] + pixel / 2),
+                 nx, ny)
+    keys = list(cube[dim].values)
+    writers = {k: BlockWriter(paths[k], grid, cube.dtype.name, (str(cube.name or ""),), nodata)
+               for k in keys}
+    try:
+        data = cube.data
+        row_chunks = data.chunks[1] if hasattr(data, "chunks") and data.chunks else (ny,)
+        col_chunks = data.chunks[2] if hasattr(data, "chunks") and data.chunks else (nx,)
+        r0 = 0
+        for rows in row_chunks:
+            c0, blocks = 0, []
+            for cols in col_chunks:
+                blocks.append((c0, data[:, r0:r0 + rows, c0:c0 + cols]))
+                c0 += cols
+            computed = compute(*[b for _, b in blocks])  # type: ignore[no-untyped-call]
+            for (col, _), values in zip(blocks, computed, strict=True):
+                for i, k in enumerate(keys):
+                    writers[k].write(r0, col, np.asarray(values[i]))
+            r0 += rows
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()

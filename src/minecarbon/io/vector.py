@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, MissingCRSError, PathNotFoundError
 from minecarbon.io.raster import SpatialInfo
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".fgb", ".kml")
@@ -30,3 +31,54 @@ def describe_vector(path: Path) -> SpatialInfo:
         return SpatialInfo(info.get("crs"), None)
     x0, y0, x1, y1 = (float(b) for b in bounds)
     return SpatialInfo(info.get("crs"), (x0, y0, x1, y1))
+
+
+def read_vector(path: Path, *, layer: str | None = None) -> Any:
+    """Read a vector file into a GeoDataFrame, refusing one without a CRS.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, shapefile, GeoJSON, FlatGeobuf or KML file.
+    layer
+        The layer to read from a multi-layer file (GeoPackage); default the first.
+
+    Raises
+    ------
+    PathNotFoundError
+        If the file does not exist.
+    InputDataError
+        If it cannot be read as a vector file.
+    MissingCRSError
+        If it carries no coordinate reference system.
+
+    """
+    import geopandas as gpd
+
+    if not path.exists():
+        raise PathNotFoundError(f"vector file {path} does not exist", fix="check the path")
+    try:
+        gdf = gpd.read_file(path, layer=layer)
+    except Exception as error:  # pyogrio raises its own DataSourceError family
+        raise InputDataError(
+            f"{path} is not a readable vector file ({error})", fix="export it as GeoPackage"
+        ) from None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputDataError(f"{path} holds no geometries", fix="export the polygons with them")
+    if gdf.crs is None:
+        raise MissingCRSError(
+            f"vector file {path} has no coordinate reference system",
+            fix="assign the CRS it was drawn in (e.g. in QGIS: Layer ▸ Set CRS) and re-export it"
+            " (a shapefile needs its .prj)",
+        )
+    return gdf
+
+
+def write_vector(frame: Any, path: Path, *, layer: str | None = None) -> None:
+    """Write a GeoDataFrame to a GeoPackage (or the driver the suffix names), atomically."""
+    from minecarbon.io.files import atomic_path
+
+    if frame.crs is None:
+        raise InputDataError(f"cannot write {path}: the layer has no CRS", fix="set its CRS")
+    with atomic_path(path) as tmp:
+        frame.to_file(tmp, layer=layer or path.stem, engine="pyogrio")

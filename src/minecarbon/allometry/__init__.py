@@ -1,0 +1,1 @@
+"""Tree allometry: biomass models by species group, heights, plot carbon, uncertainty."""

@@ -1,0 +1,88 @@
+"""Sizes, place and time frame of the simulated site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from minecarbon.grid import AnalysisGrid
+
+#: CGCS2000 / 3-degree Gauss–Krüger CM 111E — what a Shanxi provider delivers near 112°E.
+SITE_CRS = "EPSG:4546"
+#: Top-left corner of the simulated area (≈ 112.0°E, 37.0°N), on the 30 m lattice.
+SITE_X_MIN_M = 585_000.0
+SITE_Y_MAX_M = 4_100_010.0
+
+
+class Size(StrEnum):
+    """Sizes of the simulated site."""
+
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+_PIXELS = {Size.SMALL: 200, Size.MEDIUM: 1000, Size.LARGE: 4000}
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """Everything that fixes a simulated site: same spec, same site, bit for bit.
+
+    Attributes
+    ----------
+    size
+        small (200 × 200 px, tests), medium (1000 × 1000), large (4000 × 4000, benchmarks).
+    seed
+        Seed of every random choice.
+    first_year, last_year
+        The annual time steps (inclusive).
+    mining_start_year
+        First year of mining; the years before it are the base period.
+    pixel_size_m
+        Pixel side (Landsat: 30 m).
+    buffer_m
+        Buffer of the monitoring extent around the mining-right boundary (the guide's 500 m).
+    phenology_years
+        Years with an intra-annual (monthly, March–November) image series.
+    chunk_px
+        Block side for chunked generation.
+
+    """
+
+    size: Size = Size.SMALL
+    seed: int = 0
+    first_year: int = 2000
+    last_year: int = 2024
+    mining_start_year: int = 2006
+    pixel_size_m: float = 30.0
+    buffer_m: float = 500.0
+    phenology_years: tuple[int, ...] = (2004, 2014, 2024)
+    chunk_px: int = 512
+    monthly: tuple[int, ...] = field(default=(3, 4, 5, 6, 7, 8, 9, 10, 11))
+
+    @property
+    def years(self) -> list[int]:
+        """All simulated years."""
+        return list(range(self.first_year, self.last_year + 1))
+
+    @property
+    def base_years(self) -> list[int]:
+        """The base period: years before mining starts."""
+        return [y for y in self.years if y < self.mining_start_year]
+
+    @property
+    def n_pixels(self) -> int:
+        """Pixels along each side."""
+        return _PIXELS[self.size]
+
+    @property
+    def side_m(self) -> float:
+        """Side of the simulated square area in metres."""
+        return self.n_pixels * self.pixel_size_m
+
+    @property
+    def grid(self) -> AnalysisGrid:
+        """The simulated area's grid (equal to the grid derived from its monitoring extent)."""
+        n = self.n_pixels
+        return AnalysisGrid(SITE_CRS, self.pixel_size_m, SITE_X_MIN_M, SITE_Y_MAX_M, n, n)

@@ -1,0 +1,267 @@
+"""Tree biomass model tables (单木生物量模型表): the schema, the default table and its checks.
+
+A table has one row per (``model_id``, ``component``); a model's above-ground biomass (AGB) is
+the sum of its component rows. Columns:
+
+==========================  ======================================================================
+``model_id``                identifier of the model (shared by its component rows)
+``species_key``             a key of :mod:`minecarbon.standard.species` (``pinus_tabuliformis``…)
+``region``                  where the model was calibrated (free text)
+``form``                    one of :data:`FORMS` (D in cm, H in m, biomass in kg)
+``component``               ``total``, or the components ``stem``, ``bark``, ``branch``, ``leaf``
+``a``, ``b``, ``c``         coefficients; ``c`` only for forms that use it, empty otherwise
+``dbh_min_cm``…             calibration range: ``dbh_min_cm``, ``dbh_max_cm``, ``height_min_m``,
+                            ``height_max_m``
+``carbon_fraction``         carbon fraction of dry biomass, 0.3–0.6
+``carbon_fraction_source``  where the carbon fraction comes from
+``source``                  where the coefficients come from
+``confidence``              how far the coefficients were checked (free text, level first)
+``table_name``              the table's name, the same on every row
+==========================  ======================================================================
+
+The **default table** (``data/biomass_models.csv``) holds one model per species group, built only
+from published coefficients (see each row's ``source``). It is *not* GB/T 43648—2024, whose
+coefficient tables are not openly available: its ``table_name`` says so, and nothing computed
+with it may be labelled as that standard's. Where a source states no calibration range, the
+default table uses a generous placeholder of DBH 2–60 cm and H 1.3–40 m (:data:`DEFAULT_DBH_CM`,
+:data:`DEFAULT_HEIGHT_M`) and says so in ``source``.
+
+A user table in the same schema is read by :mod:`minecarbon.io` and handed here as rows (or as
+CSV text to :func:`model_rows_from_text`); this module opens no user file and computes nothing.
+The equations themselves are evaluated by :mod:`minecarbon.allometry.equations`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from minecarbon.errors import InputDataError
+from minecarbon.standard._data import read_table
+from minecarbon.standard.species import species_keys
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A supported model form: which coefficients it takes and whether it needs height."""
+
+    coefficients: tuple[str, ...]
+    needs_height: bool
+
+
+#: The supported forms, spelt exactly as in the ``form`` column (D cm, H m, biomass kg).
+FORMS: dict[str, FormSpec] = {
+    "a*D^b": FormSpec(("a", "b"), needs_height=False),
+    "exp(a+b*ln(D))": FormSpec(("a", "b"), needs_height=False),
+    "10^(a+b*log10(D))": FormSpec(("a", "b"), needs_height=False),
+    "a*(D^2*H)^b": FormSpec(("a", "b"), needs_height=True),
+    "exp(a)*(D^2*H)^b": FormSpec(("a", "b"), needs_height=True),
+    "a*D^b*H^c": FormSpec(("a", "b", "c"), needs_height=True),
+    "a+b*D^2": FormSpec(("a", "b"), needs_height=False),
+}
+
+#: ``total`` stands alone; the others are summed.
+COMPONENTS: tuple[str, ...] = ("total", "stem", "bark", "branch", "leaf")
+
+COLUMNS: tuple[str, ...] = (
+    "model_id",
+    "species_key",
+    "region",
+    "form",
+    "component",
+    "a",
+    "b",
+    "c",
+    "dbh_min_cm",
+    "dbh_max_cm",
+    "height_min_m",
+    "height_max_m",
+    "carbon_fraction",
+    "carbon_fraction_source",
+    "source",
+    "confidence",
+    "table_name",
+)
+
+#: Columns that may be left empty (``c`` is required by forms that use it).
+OPTIONAL_COLUMNS: frozenset[str] = frozenset({"c", "region", "confidence"})
+
+#: Columns that must be the same on every row of one model.
+MODEL_COLUMNS: tuple[str, ...] = (
+    "species_key",
+    "region",
+    "dbh_min_cm",
+    "dbh_max_cm",
+    "height_min_m",
+    "height_max_m",
+    "carbon_fraction",
+    "carbon_fraction_source",
+    "source",
+    "confidence",
+)
+
+CARBON_FRACTION_RANGE: tuple[float, float] = (0.3, 0.6)
+DEFAULT_DBH_CM: tuple[float, float] = (2.0, 60.0)
+DEFAULT_HEIGHT_M: tuple[float, float] = (1.3, 40.0)
+
+#: What an official table's ``table_name`` contains.
+OFFICIAL_STANDARD = "GB/T 43648"
+
+DEFAULT_TABLE_FILE = "biomass_models.csv"
+
+
+def default_model_rows() -> tuple[dict[str, str], ...]:
+    """The rows of the default model table (``data/biomass_models.csv``)."""
+    return read_table(DEFAULT_TABLE_FILE)
+
+
+def model_rows_from_text(text: str) -> tuple[dict[str, str], ...]:
+    """Rows of a model table given as CSV text (UTF-8, with a header; a BOM is ignored)."""
+    return tuple(dict(row) for row in csv.DictReader(text.removeprefix("\ufeff").splitlines()))
+
+
+def _where(source_name: str, index: int, column: str) -> str:
+    return f"{source_name} row {index + 1} (line {index + 2}), column {column!r}"
+
+
+def _text(row: Mapping[str, str | None], column: str) -> str:
+    return (row.get(column) or "").strip()
+
+
+def _number(row: Mapping[str, str | None], column: str, where: str) -> float:
+    text = _text(row, column)
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputDataError(
+            f"{where}: {text!r} is not a number", fix="write a plain decimal number"
+        ) from None
+    if not math.isfinite(value):
+        raise InputDataError(f"{where}: {text!r} is not finite", fix="write a finite number")
+    return value
+
+
+def _check_row(row: Mapping[str, str | None], index: int, source_name: str) -> None:
+    def where(column: str) -> str:
+        return _where(source_name, index, column)
+
+    for column in COLUMNS:
+        if column not in OPTIONAL_COLUMNS and not _text(row, column):
+            what = "coefficient" if column in ("a", "b") else "value"
+            raise InputDataError(f"{where(column)}: missing {what}", fix=f"fill in {column}")
+    key = _text(row, "species_key")
+    if key not in species_keys():
+        raise InputDataError(
+            f"{where('species_key')}: unknown species key {key!r}",
+            fix=f"use one of {', '.join(species_keys())}",
+        )
+    form = _text(row, "form")
+    spec = FORMS.get(form)
+    if spec is None:
+        raise InputDataError(
+            f"{where('form')}: unknown form {form!r}",
+            fix=f"use one of {', '.join(FORMS)} (spelt exactly so)",
+        )
+    component = _text(row, "component")
+    if component not in COMPONENTS:
+        raise InputDataError(
+            f"{where('component')}: unknown component {component!r}",
+            fix=f"use one of {', '.join(COMPONENTS)}",
+        )
+    c_text = _text(row, "c")
+    if "c" in spec.coefficients and not c_text:
+        raise InputDataError(
+            f"{where('c')}: missing coefficient for form {form!r}", fix="fill in c"
+        )
+    if "c" not in spec.coefficients and c_text:
+        raise InputDataError(
+            f"{where('c')}: form {form!r} takes no coefficient c (got {c_text!r})",
+            fix="leave c empty or choose the form a*D^b*H^c",
+        )
+    for column in spec.coefficients:
+        _number(row, column, where(column))
+    for low, high in (("dbh_min_cm", "dbh_max_cm"), ("height_min_m", "height_max_m")):
+        lo = _number(row, low, where(low))
+        hi = _number(row, high, where(high))
+        if lo <= 0:
+            raise InputDataError(f"{where(low)}: {lo:g} is not positive", fix="use a value > 0")
+        if hi <= lo:
+            raise InputDataError(
+                f"{where(high)}: {hi:g} is not above {low} = {lo:g}",
+                fix="give the calibration range as min < max",
+            )
+    cf = _number(row, "carbon_fraction", where("carbon_fraction"))
+    cf_lo, cf_hi = CARBON_FRACTION_RANGE
+    if not cf_lo <= cf <= cf_hi:
+        raise InputDataError(
+            f"{where('carbon_fraction')}: {cf:g} is outside {cf_lo}–{cf_hi}",
+            fix="give the carbon fraction as a fraction of dry mass (e.g. 0.5, not 50)",
+        )
+
+
+def validate_model_rows(rows: Sequence[Mapping[str, str | None]], source_name: str) -> None:
+    """Check a model table's rows; raise on the first problem.
+
+    Parameters
+    ----------
+    rows
+        The table's rows as dicts of text, header names as keys (as :mod:`csv` gives them).
+    source_name
+        What to call the table in messages (its file name).
+
+    Raises
+    ------
+    InputDataError
+        Naming the row (1-based, and the CSV line counting the header) and the column: a missing
+        column, value or coefficient, a non-numeric value, an unknown species key, form or
+        component, a calibration range with min ≥ max, a carbon fraction outside 0.3–0.6, a
+        repeated component, ``total`` mixed with components, rows of one model that disagree,
+        or more than one ``table_name``.
+
+    """
+    if not rows:
+        raise InputDataError(f"{source_name}: the model table has no rows", fix="add models")
+    missing = [c for c in COLUMNS if c not in rows[0]]
+    if missing:
+        raise InputDataError(
+            f"{source_name}: missing column(s) {', '.join(missing)}",
+            fix=f"use the header {','.join(COLUMNS)}",
+        )
+    first_of_model: dict[str, int] = {}
+    components: dict[str, dict[str, int]] = {}
+    table_name = _text(rows[0], "table_name")
+    for index, row in enumerate(rows):
+        _check_row(row, index, source_name)
+        model_id = _text(row, "model_id")
+        component = _text(row, "component")
+        if _text(row, "table_name") != table_name:
+            raise InputDataError(
+                f"{_where(source_name, index, 'table_name')}: {_text(row, 'table_name')!r} "
+                f"differs from {table_name!r} in row 1",
+                fix="give every row of a table the same table_name",
+            )
+        seen = components.setdefault(model_id, {})
+        if component in seen:
+            raise InputDataError(
+                f"{_where(source_name, index, 'component')}: model {model_id!r} already has a "
+                f"{component!r} row (row {seen[component] + 1})",
+                fix="give each component of a model one row",
+            )
+        if seen and ("total" in seen or component == "total"):
+            raise InputDataError(
+                f"{_where(source_name, index, 'component')}: model {model_id!r} mixes 'total' "
+                "with components",
+                fix="give either one 'total' row or component rows (stem, bark, branch, leaf)",
+            )
+        seen[component] = index
+        first = first_of_model.setdefault(model_id, index)
+        for column in MODEL_COLUMNS:
+            if _text(row, column) != _text(rows[first], column):
+                raise InputDataError(
+                    f"{_where(source_name, index, column)}: {_text(row, column)!r} differs "
+                    f"from {_text(rows[first], column)!r} in row {first + 1} of the same model "
+                    f"{model_id!r}",
+                    fix=f"give every row of a model the same {column}",
+                )
