@@ -27,10 +27,11 @@ def test_init_import_run_list_show_verify_export(cli, tmp_path: Path, projected_
     assert "[scope]" in (ws / "minecarbon.toml").read_text()
     code, out, _ = cli("import", "dem", projected_tif, "-w", ws, "--year", "2020")
     assert code == 0 and "raw/dem/dem.tif" in out
-    code, _, _ = cli("--quiet", "run", "-w", ws)
+    code, _, _ = cli("--quiet", "run", "-w", ws, "--until", "catalogue")
     assert code == 0
-    code, out, _ = cli("--json", "run", "-w", ws)
-    assert code == 0 and {o["status"] for o in json.loads(out)} == {"skipped"}
+    code, out, _ = cli("--json", "run", "-w", ws, "--until", "catalogue")
+    statuses = {o["step"]: o["status"] for o in json.loads(out)}
+    assert statuses == {"import": "skipped", "catalogue": "ran"}  # the catalogue always runs
     code, out, _ = cli("--json", "catalog", "list", "-w", ws)
     listed = json.loads(out)
     assert {d["path"] for d in listed} >= {"raw/dem/dem.tif", "products/catalog/datasets.csv"}
@@ -49,7 +50,7 @@ def test_init_import_run_list_show_verify_export(cli, tmp_path: Path, projected_
 def test_verify_sees_a_changed_product(cli, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     cli("init", ws)
-    cli("-q", "run", "-w", ws)
+    cli("-q", "run", "-w", ws, "--until", "catalogue")
     product = ws / "products/catalog/datasets.csv"
     product.write_text(product.read_text() + "tampered\n")
     code, out, _ = cli("catalog", "verify", "-w", ws)
@@ -133,15 +134,29 @@ def test_buffer_outside_guide_range_warns_on_stderr(cli, tmp_path: Path) -> None
     cli("init", ws)
     toml = ws / "minecarbon.toml"
     toml.write_text(toml.read_text().replace("buffer_m = 500.0", "buffer_m = 800.0"))
-    code, _, err = cli("-q", "run", "-w", ws)
+    code, _, err = cli("-q", "run", "-w", ws, "--until", "import")
     assert code == 0
     assert "warning:" in err and "100–500 m" in err
 
 
-def test_demo_creates_a_workspace_and_says_what_it_will_contain(cli, tmp_path: Path) -> None:
-    code, out, _ = cli("demo", "--workspace", tmp_path / "demo")
+def test_run_without_boundary_names_the_missing_import(cli, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    cli("init", ws)
+    code, _, err = cli("run", "-w", ws)
+    assert code == 2
+    assert "no mining-right boundary" in one_error_line(err)
+    assert "minecarbon import boundary" in err
+
+
+def test_demo_builds_the_site_and_runs_the_pipeline(cli, tmp_path: Path) -> None:
+    code, out, _ = cli("--json", "demo", "--workspace", tmp_path / "demo")
     assert code == 0
-    assert (tmp_path / "demo/minecarbon.toml").exists()
-    assert "truth/" in out and "report" in out
+    steps = {s["step"]: s["status"] for s in json.loads(out)["steps"]}
+    assert steps["units"] == "ran"
+    assert (tmp_path / "demo/products/units/units_l2_2024.tif").exists()
+    assert (tmp_path / "demo/truth/site.json").exists()
+    assert len(list((tmp_path / "demo/raw/scene").glob("*.tif"))) > 50
+    code, out, _ = cli("demo", "--workspace", tmp_path / "demo")
+    assert code == 0 and "already" in out
     code, _, _err = cli("demo", "--workspace", tmp_path / "demo", "--size", "huge")
     assert code == 2

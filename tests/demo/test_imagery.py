@@ -275,3 +275,79 @@ def test_apply_clouds() -> None:
     assert ratio.min() >= 0.35 - 1e-5 and ratio.max() <= 0.5 + 1e-5
     clear = ~cloud & ~shadow
     assert np.array_equal(out[:, clear], rho[:, clear])
+
+
+def scene_products(x: np.ndarray, y: np.ndarray, truth: dict[str, np.ndarray],
+                   seed: int = 11) -> dict[str, np.ndarray]:
+    """The whole scene chain of the simulator: Collection-2 DN and QA_PIXEL of one block."""
+    rho = im.surface_reflectance(**truth, month=8, x=x, y=y, seed=seed, year=2022)
+    cloud, shadow = im.cloud_and_shadow(x, y, seed, 2022, 8, 0.35)
+    dil = im.dilated_cloud(x, y, seed, 2022, 8, 0.35)
+    dn = im.to_landsat_c2_l2(im.apply_clouds(rho, cloud, shadow, x, y, seed, 2022, 8))
+    fill = (truth["landcover"] < 1) | (truth["landcover"] > 7)
+    qa = im.qa_pixel(cloud, shadow, truth["landcover"] == LandCover.WATER, fill, dilated=dil)
+    return {"dn": dn, "qa": qa, "cloud": cloud, "shadow": shadow, "dilated": dil}
+
+
+def test_full_scene_chunk_independence_quadrants() -> None:
+    ny, nx = 64, 80
+    x, y = grid(ny, nx)
+    truth = mixed_truth(ny, nx)
+    truth["landcover"][5:9, 60:70] = 0  # some fill
+    whole = scene_products(x, y, truth)
+    assert whole["cloud"].any() and whole["shadow"].any() and (whole["dn"] == 0).any()
+    assert (whole["dilated"] & ~whole["cloud"]).any()
+    for key, arr in whole.items():
+        out = np.zeros_like(arr)
+        for rows in (slice(0, 32), slice(32, 64)):
+            for cols in (slice(0, 40), slice(40, 80)):
+                part = {k: v[rows, cols] for k, v in truth.items()}
+                out[..., rows, cols] = scene_products(x[rows, cols], y[rows, cols], part)[key]
+        assert np.array_equal(out, arr), key
+
+
+def test_grid_fast_path_equals_pointwise_evaluation() -> None:
+    """Grids take a separable shortcut, transposed coordinates the point-by-point route.
+
+    Both must give the same values.
+    """
+    x, y = grid(30, 44)
+    truth = mixed_truth(30, 44)
+    fast = scene_products(x, y, truth)
+    slow = scene_products(x.T, y.T, {k: v.T for k, v in truth.items()})
+    for key in fast:
+        assert np.array_equal(np.swapaxes(slow[key], -1, -2), fast[key]), key
+
+
+@pytest.mark.parametrize(("pixel_size_m", "radius_px"),
+                         [(30.0, 1), (30.0, 2), (20.0, 1), (45.0, 3)])
+def test_dilation_and_shadow_are_the_field_at_shifted_coordinates(pixel_size_m: float,
+                                                                  radius_px: int) -> None:
+    x, y = grid(40, 50)
+    thr = im._cloud_threshold(0.3)
+    dil = im.dilated_cloud(x, y, 6, 2020, 7, 0.3, pixel_size_m=pixel_size_m, radius_px=radius_px)
+    expected = np.zeros(x.shape, dtype=bool)
+    for di in range(-radius_px, radius_px + 1):
+        for dj in range(-radius_px, radius_px + 1):
+            if di * di + dj * dj <= radius_px * radius_px + radius_px:
+                expected |= im._cloud_mask(x + di * pixel_size_m, y + dj * pixel_size_m, 6, 2020,
+                                           7, thr)
+    assert np.array_equal(dil, expected)
+    cloud, shadow = im.cloud_and_shadow(x, y, 6, 2020, 7, 0.3, pixel_size_m=pixel_size_m,
+                                        sun_azimuth_deg=200.0)
+    east, north = im.shadow_offset_m(200.0, 60.0, 1500.0, pixel_size_m)
+    assert np.array_equal(cloud, im._cloud_mask(x, y, 6, 2020, 7, thr))
+    assert np.array_equal(shadow, im._cloud_mask(x - east, y - north, 6, 2020, 7, thr) & ~cloud)
+
+
+def test_classes_absent_from_a_block_and_fill() -> None:
+    x, y = grid(12, 16)
+    truth = mixed_truth(12, 16)
+    truth["landcover"][:] = LandCover.WATER
+    truth["landcover"][:, :3] = 0
+    rho = im.surface_reflectance(**truth, month=7, x=x, y=y, seed=2, year=2020)
+    assert np.isnan(rho[:, :, :3]).all() and not np.isnan(rho[:, :, 3:]).any()
+    truth["landcover"][:] = 0
+    empty = im.surface_reflectance(**truth, month=7, x=x, y=y, seed=2, year=2020)
+    assert empty.shape == (6, 12, 16) and np.isnan(empty).all()
+    assert np.array_equal(im.to_landsat_c2_l2(empty), np.zeros(empty.shape, np.uint16))

@@ -44,10 +44,13 @@ def export_stac(ws: Workspace, out_dir: Path) -> Path:
         description=f"minecarbon monitoring database of {ws.root.name}: rasters and lineage",
         title=f"minecarbon — {ws.config.project.name}",
     )
+    transformers: dict[str, Transformer] = {}
     for rec in ws.catalog.datasets():
         if not (is_raster(Path(rec.path)) and rec.crs and rec.bbox):
             continue
-        to_wgs84 = Transformer.from_crs(rec.crs, "EPSG:4326", always_xy=True)
+        if rec.crs not in transformers:
+            transformers[rec.crs] = Transformer.from_crs(rec.crs, "EPSG:4326", always_xy=True)
+        to_wgs84 = transformers[rec.crs]
         x0, y0, x1, y1 = rec.bbox
         lon0, lat0, lon1, lat1 = to_wgs84.transform_bounds(x0, y0, x1, y1)
         ring = [[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]

@@ -10,6 +10,12 @@ leaf-on share follows :func:`leaf_on_fraction`), branches of leafless crowns and
 above-ground carbon through ``S = 1 − exp(−AGC / K_SATURATION_T_PER_HA)``. Terrain illumination
 multiplies, a small per-scene gain/offset and per-pixel sensor noise are added. Coordinates are
 map metres, ``x`` east and ``y`` north; the sun azimuth is clockwise from north.
+
+Speed (the simulator renders ~100 scenes per site): on a pixel grid the noise fields are evaluated
+from the row and column coordinates, each class is mixed on its own pixels only, and shifted cloud
+masks (dilation, shadow) are windows of one evaluation on the union of the shifted coordinates.
+All of this performs the per-pixel arithmetic of the plain formulas, so the values are the same as
+a pixel-by-pixel evaluation and independent of the block layout.
 """
 
 from __future__ import annotations
@@ -115,6 +121,7 @@ _CLASS_VARIATION = np.array([0.0, 0.04, 0.06, 0.06, 0.06, 0.10, 0.10, 0.08])
 _S_SOIL, _S_BRIGHT, _S_COVER, _S_CROP, _S_MINE, _S_WATER, _S_BUILT = range(1, 8)
 _S_NOISE, _S_RADIO, _S_CLOUD, _S_CLOUD_SPEC, _S_SHADOW = 1_000, 2_000, 3_000, 4_000, 5_000
 CLOUD_SCALE_M = 500.0  # largest cell scale of the cloud fbm (fair-weather cumulus, 0.1–1 km)
+_BLOCK_PIXELS = 32_768  # pixels per piece of the per-pixel arithmetic (keeps it in cache)
 
 
 def _s2_row(oli: tuple[float, ...]) -> list[float]:
@@ -179,9 +186,12 @@ def _scene_stream(base: int, year: int, month: int) -> int:
 
 
 def _grid_axes(xs: Float, ys: Float) -> tuple[Float, Float] | None:
-    """(x of each column, y of each row) when ``x`` varies along rows only and ``y`` along columns
-    only (a north-up pixel grid), else None. Noise of the row/column vectors broadcast against each
-    other equals noise of the full arrays, at a fraction of the cost (see :mod:`.noise`)."""
+    """(x of each column, y of each row) of a north-up pixel grid, else None.
+
+    A grid here: ``x`` varies along rows only and ``y`` along columns only. Noise of the row and
+    column vectors broadcast against each other equals noise of the full arrays, at a fraction of
+    the cost (see :mod:`minecarbon.demo.noise`).
+    """
     if xs.ndim != 2 or xs.shape != ys.shape or xs.size == 0:
         return None
     if not ((xs == xs[:1]).all() and (ys == ys[:, :1]).all()):
@@ -210,45 +220,106 @@ def surface_reflectance(landcover: ArrayLike, cover: ArrayLike, species: ArrayLi
     if any(a.shape != lc.shape for a in arrays) or np.shape(species) != lc.shape:
         raise ValueError("landcover, cover, species, agc, illumination, x and y must share a shape")
     table = _table(sensor)
-    nb = table.shape[1]
     # Leaf-on share of every code 0–255 this month (validates the month even on empty blocks).
-    leaf_on_by_code = leaf_on_fraction(np.arange(256), month)
-    g, ls = leaf_on_by_code[GRASS_CODE], leaf_on_by_code[SHRUB_CODE]
-    on_crop = leaf_on_by_code[CROP_CODE]
-    nx_, ny_ = _noise_coords(arrays[3], arrays[4])
+    leaf_on = leaf_on_fraction(np.arange(256), month)
     sp = np.asarray(species, dtype=np.int64)
-
-    def em(name: str) -> Float:
-        spectrum: Float = table[_EM[name]][:, None]
-        return spectrum
+    if lc.ndim == 0:
+        one = surface_reflectance(lc[None], arrays[0][None], sp[None], arrays[1][None],
+                                  arrays[2][None], month, arrays[3][None], arrays[4][None], seed,
+                                  year, sensor=sensor)
+        return one[:, 0]
+    nx_, ny_ = _noise_coords(arrays[3], arrays[4])
 
     def field(scale_m: float, octaves: int, stream: int) -> Float:
         out: Float = np.broadcast_to(fbm(nx_, ny_, scale_m, seed, octaves=octaves, stream=stream),
                                      lc.shape)
         return out
 
-    # Each class is mixed on its own pixels only: (bands, n) arrays of the class's pixels. The
-    # arithmetic is the per-pixel model of the module docstring, operation for operation.
-    rho = np.full((nb, *lc.shape), np.nan)
-    masks = {code: lc == int(code) for code in LandCover if 1 <= int(code) <= 7}
-    present = {code for code, m in masks.items() if m.any()}
-    soil_field = (field(500.0, 3, _S_SOIL)
-                  if present & {LandCover.FOREST, LandCover.SHRUB} else None)
+    # Noise fields, only for the classes present (each is a function of coordinates alone).
+    counts = np.bincount(np.clip(lc, 0, 8).ravel(), minlength=9)
+    present = {code for code in range(1, 8) if counts[code]}
+    fields: dict[int, Float] = {}
+    if present & {LandCover.FOREST, LandCover.SHRUB}:
+        fields[_S_SOIL] = field(500.0, 3, _S_SOIL)
+    if LandCover.GRASSLAND in present:
+        fields[_S_COVER] = field(300.0, 3, _S_COVER)
+    if LandCover.CROPLAND in present:
+        noise = value_noise(nx_, ny_, 180.0, seed, _S_CROP * 10_000 + year)
+        fields[_S_CROP] = np.broadcast_to(noise, lc.shape)
+    if LandCover.WATER in present:
+        fields[_S_WATER] = field(400.0, 2, _S_WATER)
+    if LandCover.BUILT in present:
+        fields[_S_BUILT] = field(200.0, 2, _S_BUILT)
+    if LandCover.MINING in present:
+        fields[_S_MINE] = field(350.0, 3, _S_MINE)
+    out: NDArray[np.float32] = np.full((table.shape[1], *lc.shape), np.nan, dtype=np.float32)
+    if not present:
+        return out
+    fields[_S_BRIGHT] = field(400.0, 3, _S_BRIGHT)
+    scene = _scene_stream(_S_RADIO, year, month)
+    key = np.array([0])
+    radiometry = []  # per-band (gain, offset, sensor-noise stream)
+    for b in range(table.shape[1]):
+        key[0] = b
+        radiometry.append((1.0 + 0.01 * hash_normal(key, key, seed, scene)[0],
+                           0.001 * hash_normal(key, key, seed, scene + 50_000)[0],
+                           _scene_stream(_S_NOISE + b, year, month)))
+    ix, iy = _lattice(nx_), _lattice(ny_)
+    # Blocks of rows small enough for the temporaries to stay in cache (same values).
+    step = max(1, _BLOCK_PIXELS // max(1, lc[0].size))
+    for start in range(0, lc.shape[0], step):
+        rows = slice(start, start + step)
+        lc_b = lc[rows]
+
+        def part(a: np.ndarray, rows: slice = rows) -> np.ndarray:
+            return a if a.shape[0] == 1 < lc.shape[0] else a[rows]
+
+        rho = _mix(lc_b, arrays[0][rows], arrays[1][rows], sp[rows], month, leaf_on,
+                   {k: v[rows] for k, v in fields.items()}, table, sensor)
+        illum = np.nan_to_num(arrays[2][rows], nan=1.0)
+        noises = hash_normals(part(ix), part(iy), seed, [r[2] for r in radiometry])
+        for b, (band_gain, band_offset, _) in enumerate(radiometry):
+            r = rho[b]
+            r *= illum
+            r *= band_gain
+            r += band_offset
+            noise = noises[b]
+            noise *= SENSOR_NOISE_SIGMA
+            r += noise
+            np.clip(r, 0.0, 1.0, out=r)
+            out[b, rows] = r
+    return out
+
+
+def _mix(lc: NDArray[np.int64], cover: Float, agc_t_per_ha: Float, sp: NDArray[np.int64],
+         month: int, leaf_on_by_code: Float, fields: dict[int, Float], table: Float,
+         sensor: str) -> Float:
+    """Endmember mixture × within-class brightness of a block (bands, ...); NaN off classes 1–7.
+
+    Each class is mixed on its own pixels only, as (bands, n) arrays.
+    """
+    g, ls = leaf_on_by_code[GRASS_CODE], leaf_on_by_code[SHRUB_CODE]
+
+    def em(name: str) -> Float:
+        spectrum: Float = table[_EM[name]][:, None]
+        return spectrum
 
     def background(m: Bool) -> Float:
         # Green grass in the growing season, dry grass and loess otherwise.
-        assert soil_field is not None
-        soil = np.clip(0.5 + 0.4 * soil_field[m], 0.0, 1.0)
+        soil = np.clip(0.5 + 0.4 * fields[_S_SOIL][m], 0.0, 1.0)
         dry = soil * em("loess") + (1.0 - soil) * em("dry_grass")
         out: Float = g * em("grass") + (1.0 - g) * dry
         return out
 
-    for code in present:
-        m = masks[code]
+    rho = np.full((table.shape[1], *lc.shape), np.nan)
+    for code in range(1, 8):
+        m = lc == code
+        if not m.any():
+            continue
         if code == LandCover.FOREST:
             # Leaf-on canopy (saturating with AGC), leafless crowns (branches), background.
-            cov = np.clip(np.nan_to_num(arrays[0][m]), 0.0, 1.0)
-            agc = np.clip(np.nan_to_num(arrays[1][m]), 0.0, None)
+            cov = np.clip(np.nan_to_num(cover[m]), 0.0, 1.0)
+            agc = np.clip(np.nan_to_num(agc_t_per_ha[m]), 0.0, None)
             codes = np.clip(sp[m], 0, 255)
             bg = background(m)
             sat = 1.0 - np.exp(-agc / K_SATURATION_T_PER_HA)
@@ -257,66 +328,40 @@ def surface_reflectance(landcover: ArrayLike, cover: ArrayLike, species: ArrayLi
             leaf = table[_CANOPY_ROW[codes]].T
             crown_shadow = 0.2 * sat
             canopy = (1.0 - crown_shadow) * leaf * gain + crown_shadow * em("shadow")
-            leaf_on = leaf_on_by_code[codes]
+            on = leaf_on_by_code[codes]
             branch = _BRANCH[codes]
             bare_crown = branch * em("branches") + (1.0 - branch) * bg
-            spectrum = cov * (leaf_on * canopy + (1.0 - leaf_on) * bare_crown) + (1.0 - cov) * bg
+            spectrum = cov * (on * canopy + (1.0 - on) * bare_crown) + (1.0 - cov) * bg
         elif code == LandCover.SHRUB:
             # Shrub canopy over the background.
-            cov = np.clip(np.nan_to_num(arrays[0][m]), 0.0, 1.0)
+            cov = np.clip(np.nan_to_num(cover[m]), 0.0, 1.0)
             bg = background(m)
             shrub_cover = np.where(cov > 0.0, cov, 0.4)
             shrubs = ls * em("shrub") + (1.0 - ls) * (0.5 * em("branches") + 0.5 * bg)
             spectrum = shrub_cover * shrubs + (1.0 - shrub_cover) * bg
         elif code == LandCover.GRASSLAND:
             # Patchy grass cover on loess.
-            fg = np.clip(0.75 + 0.3 * field(300.0, 3, _S_COVER)[m], 0.3, 1.0)
-            spectrum = fg * (g * em("grass") + (1.0 - g) * em("dry_grass")) + (1.0 - fg) * em(
-                "loess")
+            fg = np.clip(0.75 + 0.3 * fields[_S_COVER][m], 0.3, 1.0)
+            grass = g * em("grass") + (1.0 - g) * em("dry_grass")
+            spectrum = fg * grass + (1.0 - fg) * em("loess")
         elif code == LandCover.CROPLAND:
             # Field-scale vigour changing every year, ploughed loess before and after.
-            noise = value_noise(nx_, ny_, 180.0, seed, _S_CROP * 10_000 + year)
-            vigour = np.clip(0.75 + 0.4 * np.broadcast_to(noise, lc.shape)[m], 0.2, 1.0)
-            gc = on_crop * vigour
+            vigour = np.clip(0.75 + 0.4 * fields[_S_CROP][m], 0.2, 1.0)
+            gc = leaf_on_by_code[CROP_CODE] * vigour
             spectrum = gc * em("crop") + (1.0 - gc) * 0.9 * em("loess")
         elif code == LandCover.WATER:  # silty water
-            turbid = np.clip(0.05 + 0.1 * field(400.0, 2, _S_WATER)[m], 0.0, 0.1)
+            turbid = np.clip(0.05 + 0.1 * fields[_S_WATER][m], 0.0, 0.1)
             spectrum = (1.0 - turbid) * em("water") + turbid * em("loess")
         elif code == LandCover.BUILT:  # built-up, with loess dust
-            dust = np.clip(0.2 + 0.3 * field(200.0, 2, _S_BUILT)[m], 0.0, 0.5)
+            dust = np.clip(0.2 + 0.3 * fields[_S_BUILT][m], 0.0, 0.5)
             spectrum = (1.0 - dust) * em("built") + dust * em("loess")
         else:  # mining land: coal spoil and bare loess
-            coal = np.clip(0.55 + 0.9 * field(350.0, 3, _S_MINE)[m], 0.0, 1.0)
+            coal = np.clip(0.55 + 0.9 * fields[_S_MINE][m], 0.0, 1.0)
             spectrum = coal * em("coal_spoil") + (1.0 - coal) * em("loess")
+        # Within-class brightness variation.
+        spectrum *= 1.0 + _CLASS_VARIATION[code] * fields[_S_BRIGHT][m]
         rho[:, m] = spectrum
-    out: NDArray[np.float32] = np.empty(rho.shape, dtype=np.float32)
-    if not present:
-        out.fill(np.nan)
-        return out
-    # Within-class brightness, terrain illumination, per-scene radiometric gain/offset and
-    # per-pixel sensor noise, band by band in place.
-    valid = (lc >= 1) & (lc <= 7)
-    amp = _CLASS_VARIATION[np.where(valid, lc, 0)]
-    factor = amp * field(400.0, 3, _S_BRIGHT)
-    factor += 1.0
-    illum = np.nan_to_num(arrays[2], nan=1.0)
-    ix, iy = _lattice(nx_), _lattice(ny_)
-    scene = _scene_stream(_S_RADIO, year, month)
-    noises = hash_normals(ix, iy, seed, [_scene_stream(_S_NOISE + b, year, month)
-                                         for b in range(nb)])
-    for b in range(nb):
-        key = np.array([b])
-        band_gain = 1.0 + 0.01 * hash_normal(key, key, seed, scene)[0]
-        band_offset = 0.001 * hash_normal(key, key, seed, scene + 50_000)[0]
-        r = rho[b]
-        r *= factor
-        r *= illum
-        r *= band_gain
-        r += band_offset
-        r += SENSOR_NOISE_SIGMA * noises[b]
-        np.clip(r, 0.0, 1.0, out=r)
-        out[b] = r
-    return out
+    return rho
 
 
 @lru_cache(maxsize=1)
@@ -344,6 +389,43 @@ def _cloud_mask(x: Float, y: Float, seed: int, year: int, month: int, threshold:
     return mask
 
 
+def _shifted_cloud_masks(xs: Float, ys: Float, shifts: list[tuple[float, float]], seed: int,
+                         year: int, month: int, threshold: float) -> list[Bool]:
+    """``[_cloud_mask(xs + dx, ys + dy, ...) for dx, dy in shifts]``, evaluated in one go.
+
+    On a pixel grid the shifted grids overlap: the field is computed once on the union of the
+    shifted column and row coordinates (each coordinate computed exactly as ``xs + dx``, so every
+    value equals the direct evaluation and stays chunk-independent) and every mask is a window of
+    it — a slice when the shift is a whole number of pixels.
+    """
+    axes = _grid_axes(xs, ys)
+    if axes is None or not (np.isfinite(axes[0]).all() and np.isfinite(axes[1]).all()):
+        return [_cloud_mask(xs + dx, ys + dy, seed, year, month, threshold) for dx, dy in shifts]
+    if threshold in (np.inf, -np.inf):  # no cloud at all / all cloud: fbm is finite here
+        return [np.full(xs.shape, threshold < 0) for _ in shifts]
+    xr, yc = axes
+    cols = [xr + dx for dx, _ in shifts]
+    rows = [yc + dy for _, dy in shifts]
+    ux, uy = np.unique(np.concatenate(cols)), np.unique(np.concatenate(rows))
+    union = _cloud_mask(ux[None, :], uy[:, None], seed, year, month, threshold)
+    out = []
+    for col, row in zip(cols, rows, strict=True):
+        window = union[_positions(uy, row)][:, _positions(ux, col)]
+        out.append(np.ascontiguousarray(window))
+    return out
+
+
+def _positions(sorted_values: Float, values: Float) -> slice | NDArray[np.intp]:
+    """Where ``values`` (all present) sit in ``sorted_values``: a slice when they are a run."""
+    pos = np.searchsorted(sorted_values, values)
+    if pos.size > 1:
+        step = int(pos[1] - pos[0])
+        if step in (1, -1) and np.array_equal(np.diff(pos), np.full(pos.size - 1, step)):
+            stop = int(pos[-1]) + step
+            return slice(int(pos[0]), None if stop < 0 else stop, step)
+    return pos
+
+
 def shadow_offset_m(sun_azimuth_deg: float = 135.0, sun_elevation_deg: float = 60.0,
                     cloud_height_m: float = 1500.0, pixel_size_m: float = 30.0
                     ) -> tuple[float, float]:
@@ -369,10 +451,12 @@ def cloud_and_shadow(x: ArrayLike, y: ArrayLike, seed: int, year: int, month: in
     """
     xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     thr = _cloud_threshold(cloud_fraction)
-    cloud = _cloud_mask(xs, ys, seed, year, month, thr)
     east, north = shadow_offset_m(sun_azimuth_deg, sun_elevation_deg, cloud_height_m,
                                   pixel_size_m)
-    shadow = _cloud_mask(xs - east, ys - north, seed, year, month, thr) & ~cloud
+    # x − east is x + (−east) exactly (IEEE subtraction adds the negation).
+    cloud, shifted = _shifted_cloud_masks(xs, ys, [(0.0, 0.0), (-east, -north)], seed, year,
+                                          month, thr)
+    shadow = shifted & ~cloud
     return cloud, shadow
 
 
@@ -381,12 +465,13 @@ def dilated_cloud(x: ArrayLike, y: ArrayLike, seed: int, year: int, month: int,
     """The cloud mask dilated by ``radius_px`` pixels: the noise at neighbouring coordinates."""
     xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     thr = _cloud_threshold(cloud_fraction)
+    shifts = [(di * pixel_size_m, dj * pixel_size_m)
+              for di in range(-radius_px, radius_px + 1)
+              for dj in range(-radius_px, radius_px + 1)
+              if di * di + dj * dj <= radius_px * radius_px + radius_px]
     out = np.zeros(xs.shape, dtype=bool)
-    for di in range(-radius_px, radius_px + 1):
-        for dj in range(-radius_px, radius_px + 1):
-            if di * di + dj * dj <= radius_px * radius_px + radius_px:
-                out |= _cloud_mask(xs + di * pixel_size_m, ys + dj * pixel_size_m, seed, year,
-                                   month, thr)
+    for mask in _shifted_cloud_masks(xs, ys, shifts, seed, year, month, thr):
+        out |= mask
     return out
 
 
@@ -394,22 +479,66 @@ def apply_clouds(reflectance: ArrayLike, cloud: ArrayLike, shadow: ArrayLike, x:
                  y: ArrayLike, seed: int, year: int, month: int, *,
                  sensor: str = "oli") -> NDArray[np.float32]:
     """Replace cloud pixels by a bright cloud spectrum and darken shadow pixels (× 0.35–0.5)."""
-    rho = np.asarray(reflectance, dtype=np.float64)
     xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    cl, sh = np.asarray(cloud, dtype=bool), np.asarray(shadow, dtype=bool)
+    em_cloud = _table(sensor)[_EM["cloud"]]
+    rho_in = np.asarray(reflectance)
+    if not (rho_in.ndim == 3 and rho_in.shape[0] == em_cloud.size
+            and rho_in.shape[1:] == cl.shape == sh.shape == xs.shape == ys.shape):
+        return _apply_clouds_broadcast(rho_in, cl, sh, xs, ys, seed, year, month, em_cloud)
+    # Clear pixels keep their reflectance (rounding to float32 and clipping to [0, 1] commute);
+    # only cloud and shadow pixels are recomputed, with the arithmetic of the general formula.
+    if rho_in.dtype == np.float32:
+        out: NDArray[np.float32] = np.clip(rho_in, 0.0, 1.0)
+    else:
+        out = np.clip(rho_in.astype(np.float64), 0.0, 1.0).astype(np.float32)
+    nx_, ny_ = _noise_coords(xs, ys)
+    shade = sh & ~cl
+    if shade.any():
+        noise = value_noise(nx_, ny_, 300.0, seed, _scene_stream(_S_SHADOW, year, month))
+        dark = 0.425 + 0.075 * np.broadcast_to(noise, cl.shape)[shade]
+        darkened = rho_in[:, shade].astype(np.float64) * dark
+        out[:, shade] = np.clip(darkened, 0.0, 1.0)
+    if cl.any():
+        noise = value_noise(nx_, ny_, 200.0, seed, _scene_stream(_S_CLOUD_SPEC, year, month))
+        bright = 0.9 + 0.1 * np.broadcast_to(noise, cl.shape)[cl]
+        out[:, cl] = np.clip(em_cloud[:, None] * bright, 0.0, 1.0)
+    return out
+
+
+def _apply_clouds_broadcast(rho_in: np.ndarray, cl: Bool, sh: Bool, xs: Float, ys: Float,
+                            seed: int, year: int, month: int, em_cloud: Float
+                            ) -> NDArray[np.float32]:
+    """:func:`apply_clouds` for arrays of other shapes, by plain broadcasting."""
+    rho = np.asarray(rho_in, dtype=np.float64)
     stream = _scene_stream(_S_CLOUD_SPEC, year, month)
     bright = 0.9 + 0.1 * value_noise(xs, ys, 200.0, seed, stream)
-    cloud_rho = _table(sensor)[_EM["cloud"]][:, None, None] * bright
+    cloud_rho = em_cloud[:, None, None] * bright
     dark = 0.425 + 0.075 * value_noise(xs, ys, 300.0, seed, _scene_stream(_S_SHADOW, year, month))
-    cl, sh = np.asarray(cloud, dtype=bool), np.asarray(shadow, dtype=bool)
     out = np.where(cl, cloud_rho, np.where(sh & ~cl, rho * dark, rho))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def to_landsat_c2_l2(reflectance: ArrayLike) -> NDArray[np.uint16]:
     """Collection-2 Level-2 SR numbers: round((ρ + 0.2) / 2.75e-5) in 1–65535; NaN → 0 (fill)."""
-    rho = np.asarray(reflectance, dtype=np.float64)
-    dn = np.clip(np.rint((np.nan_to_num(rho) - C2_OFFSET) / C2_SCALE), 1, 65535)
-    return np.where(np.isnan(rho), 0, dn).astype(np.uint16)
+    rho = np.asarray(reflectance)
+    dn: NDArray[np.uint16] = np.empty(rho.shape, dtype=np.uint16)
+    flat_in, flat_out = rho.reshape(-1), dn.reshape(-1)
+    buf = np.empty(max(1, min(flat_in.size, _BLOCK_PIXELS * 4)))
+    with np.errstate(over="ignore"):
+        # In cache-sized pieces; ±inf give ±inf here as their nan_to_num stand-ins ±1.8e308 do.
+        for start in range(0, flat_in.size, buf.size):
+            part = flat_in[start:start + buf.size]
+            r = buf[:part.size]
+            np.copyto(r, part, casting="unsafe")
+            fill = np.isnan(r)
+            r -= C2_OFFSET
+            r /= C2_SCALE
+            np.rint(r, out=r)
+            np.clip(r, 1, 65535, out=r)
+            r[fill] = 0
+            flat_out[start:start + part.size] = r
+    return dn
 
 
 def from_landsat_c2_l2(dn: ArrayLike) -> NDArray[np.float32]:

@@ -22,7 +22,7 @@ _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_INV_2_53 = float(1 << 53)
+_TWO_53 = float(1 << 53)
 
 U64 = NDArray[np.uint64]
 Float = NDArray[np.float64]
@@ -33,7 +33,8 @@ def _mix(h: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = (h ^ (h >> np.uint64(30))) * _M2
         h = (h ^ (h >> np.uint64(27))) * _M3
-        return h ^ (h >> np.uint64(31))
+        out: np.ndarray = h ^ (h >> np.uint64(31))
+        return out
 
 
 def _mix_inplace(h: U64, tmp: U64) -> None:
@@ -87,7 +88,7 @@ def _finish(base: U64, tmp: U64, seed: int, stream: int, *, keep_base: bool) -> 
         _mix_inplace(h, tmp)
     h >>= _S11
     out: Float = h.astype(np.float64)
-    out /= _INV_2_53
+    out /= _TWO_53
     return out
 
 
@@ -134,7 +135,8 @@ def hash_normals(ix: ArrayLike, iy: ArrayLike, seed: int, streams: Iterable[int]
 
 
 def _quintic(t: np.ndarray) -> np.ndarray:
-    return t * t * t * (t * (t * 6 - 15) + 10)
+    out: np.ndarray = t * t * t * (t * (t * 6 - 15) + 10)
+    return out
 
 
 def _axis(coord: np.ndarray, scale_m: float) -> tuple[np.ndarray, NDArray[np.int64]]:
@@ -159,15 +161,17 @@ def _separable(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
 
 
 def _lattice(i0: NDArray[np.int64], j0: NDArray[np.int64], seed: int, stream: int,
-             budget: int) -> tuple[Float, int, int] | None:
-    """Hashed lattice values covering the cells of (i0, j0): (table, i_min, j_min), or None
-    when that table would have more than ``budget`` nodes.
+             budget: int, row_len: int = 0) -> tuple[Float, int, int] | None:
+    """Hashed lattice values covering the cells of (i0, j0): (table, i_min, j_min), or None.
+
+    None when that table would have more than ``budget`` nodes, or its rows times ``row_len``
+    (the per-row blend of the grid path) would.
     """
     if i0.size == 0 or j0.size == 0:
         return None
     imin, imax, jmin, jmax = int(i0.min()), int(i0.max()), int(j0.min()), int(j0.max())
     ni, nj = imax - imin + 2, jmax - jmin + 2
-    if ni * nj > budget or imax >= 2**62 or jmax >= 2**62:
+    if max(ni, row_len) * nj > budget or imax >= 2**62 or jmax >= 2**62:
         return None
     ii = np.arange(imin, imax + 2, dtype=np.int64)
     jj = np.arange(jmin, jmax + 2, dtype=np.int64)
@@ -180,7 +184,7 @@ def _value_noise_grid(xc: np.ndarray, yr: np.ndarray, scale_m: float, seed: int,
     """value_noise on the grid (yr[r], xc[c]): x-blend per lattice row, then y-blend per pixel."""
     sx, i0 = _axis(xc, scale_m)
     sy, j0 = _axis(yr, scale_m)
-    lat = _lattice(i0, j0, seed, stream, 2 * i0.size * j0.size + 64)
+    lat = _lattice(i0, j0, seed, stream, 2 * i0.size * j0.size + 64, row_len=i0.size)
     if lat is None:  # Lattice finer than the pixels, or far-apart coordinates: hash corners.
         ii, jj = i0[None, :], j0[:, None]
         v00 = hash_uniform(ii, jj, seed, stream)

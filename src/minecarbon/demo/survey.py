@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from minecarbon.allometry.equations import ModelTable
+from minecarbon.allometry.equations import BiomassModel, ModelTable
 from minecarbon.demo.forest import mean_dbh_cm, mean_height_m
 from minecarbon.grid import AnalysisGrid
 from minecarbon.standard.species import by_code
@@ -78,16 +78,24 @@ def tree_list(plot_id: str, x: float, y: float, side_m: float, agc_t_per_ha: flo
         d_mean = float(mean_dbh_cm(np.array([code]), np.array([age]))[0])
         h_mean = float(mean_height_m(np.array([code]), np.array([age]))[0])
         goal, total = target_kg * share, 0.0
-        while total < goal:
-            dbh = float(np.clip(d_mean * rng.lognormal(0.0, 0.28), 5.0, 120.0))
-            h = 1.3 + max(h_mean - 1.3, 1.0) * (dbh / d_mean) ** 0.55 * rng.lognormal(0.0, 0.07)
-            h = float(np.clip(h, 2.0, 45.0))
-            c = float(model.agc_kg(np.array([dbh]), np.array([h]))[0])
-            # stop when the last tree would overshoot more than it fills
-            if total + c - goal > goal - total and (total > 0 or c > 2 * goal):
-                break
-            trees.append((int(code), round(dbh, 1), round(h, 1), c))
-            total += c
+        carbon = _TreeCarbon(model, d_mean, h_mean)
+        while goal > 0:
+            factor = float(rng.lognormal(0.0, 0.07))
+            d, h, c = carbon(float(np.clip(d_mean * rng.lognormal(0.0, 0.28), 5.0, 120.0)),
+                             factor)
+            if total + c <= goal:
+                trees.append((int(code), d, h, c))
+                total += c
+                continue
+            # the last tree is sized (bisection on DBH) to carry exactly what is left
+            rest = goal - total
+            lo, hi = 5.0, d
+            if carbon(lo, factor)[2] <= rest:
+                for _ in range(40):
+                    mid = (lo + hi) / 2
+                    lo, hi = (mid, hi) if carbon(mid, factor)[2] <= rest else (lo, mid)
+                trees.append((int(code), *carbon(lo, factor)))
+            break
     n = len(trees)
     frame = pd.DataFrame(trees, columns=["species_code", "dbh_cm", "height_m", "agc_kg"])
     frame.insert(0, "tree_id", [f"{plot_id}-{i + 1:03d}" for i in range(n)])
@@ -101,6 +109,18 @@ def tree_list(plot_id: str, x: float, y: float, side_m: float, agc_t_per_ha: flo
     frame["lean_azimuth_deg"] = rng.uniform(0, 360, n).round(0)
     frame["crown_radius_m"] = (0.8 + 0.075 * frame["dbh_cm"]).round(2)
     return frame
+
+
+class _TreeCarbon:
+    """(rounded DBH, rounded height, AGC kg) of a tree on a stand's height–diameter curve."""
+
+    def __init__(self, model: BiomassModel, d_mean: float, h_mean: float) -> None:
+        self.model, self.d_mean, self.h_mean = model, d_mean, h_mean
+
+    def __call__(self, dbh: float, factor: float) -> tuple[float, float, float]:
+        h = 1.3 + max(self.h_mean - 1.3, 1.0) * (dbh / self.d_mean) ** 0.55 * factor
+        d, h = round(dbh, 1), round(float(np.clip(h, 2.0, 45.0)), 1)
+        return d, h, float(self.model.agc_kg(np.array([d]), np.array([h]))[0])
 
 
 def _spread(rng: np.random.Generator, n: int, half: float) -> tuple[np.ndarray, np.ndarray]:

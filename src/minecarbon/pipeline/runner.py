@@ -175,7 +175,7 @@ def run_pipeline(
         for step in plan:
             inputs = step_inputs(ws, step)
             sig = signature(ws, step, inputs)
-            if step.name not in force and _up_to_date(ws, step, sig):
+            if step.name not in force and not step.always and _up_to_date(ws, step, sig):
                 outcome = StepOutcome(step.name, "skipped", 0.0)
                 if on_event:
                     on_event("end", step, outcome)

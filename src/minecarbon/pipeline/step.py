@@ -33,6 +33,8 @@ class Step:
         appearance or change must re-run the step (the import step watches ``raw/**/*``).
     version
         Bump when the step's code changes its products.
+    always
+        Run on every run (cheap summaries of the whole workspace, such as the catalogue).
 
     """
 
@@ -45,6 +47,7 @@ class Step:
     watch: tuple[str, ...] = ()
     version: str = "1"
     description: str = ""
+    always: bool = False
 
 
 @dataclass

@@ -69,13 +69,14 @@ STAGES: list[Step] = [IMPORT, UNITS]
 
 
 def default_steps() -> list[Step]:
-    """The standard pipeline: the stages, then the catalogue step that needs all of them."""
+    """The standard pipeline: the stages, then the catalogue step (run every time, last)."""
     catalogue = Step(
         "catalogue",
         _catalogue,
-        needs=tuple(s.name for s in STAGES),
+        needs=("import",),
         makes=("products/catalog/datasets.csv",),
         description="list every dataset with checksum and lineage; STAC catalogue in work/stac",
         config=("project",),
+        always=True,
     )
     return [*STAGES, catalogue]

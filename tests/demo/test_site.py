@@ -1,0 +1,170 @@
+"""The simulated coal-mining site: determinism, chunk independence, realism, and truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+
+from minecarbon.demo.climate import climate_series, growth_modifier
+from minecarbon.demo.history import simulate_block
+from minecarbon.demo.mine import mine_layout
+from minecarbon.demo.spec import SiteSpec
+from minecarbon.types import AssessmentUnit, DamageForm
+
+SPEC = SiteSpec()
+YEARS = SPEC.years
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def _block(spec: SiteSpec, r0: int, r1: int, c0: int, c1: int) -> dict[str, np.ndarray]:
+    g = spec.grid
+    x, y = np.meshgrid(g.x_coords()[c0:c1], g.y_coords()[r0:r1])
+    layout = mine_layout(spec)
+    modifier = growth_modifier(climate_series(spec.years, spec.seed))
+    return simulate_block(spec, layout, modifier, x, y)
+
+
+def test_blocks_equal_the_whole() -> None:
+    whole = _block(SPEC, 60, 140, 60, 150)
+    parts = [[_block(SPEC, 60, 97, 60, 111), _block(SPEC, 60, 97, 111, 150)],
+             [_block(SPEC, 97, 140, 60, 111), _block(SPEC, 97, 140, 111, 150)]]
+    for name in ("agc", "cover", "species", "units_l2", "landcover"):
+        joined = np.concatenate([np.concatenate([p[name] for p in row], axis=-1)
+                                 for row in parts], axis=-2)
+        np.testing.assert_array_equal(joined, whole[name], err_msg=name)
+
+
+def test_same_seed_same_site_other_seed_other_site() -> None:
+    a = _block(SPEC, 0, 50, 0, 50)
+    b = _block(SPEC, 0, 50, 0, 50)
+    c = _block(SiteSpec(seed=1), 0, 50, 0, 50)
+    np.testing.assert_array_equal(a["agc"], b["agc"])
+    assert not np.array_equal(a["agc"], c["agc"])
+
+
+def test_units_from_true_masks_equal_truth_pixel_for_pixel(small_site: Path) -> None:
+    """The scope stage, fed the delivered polygons and land-cover maps, reproduces truth/."""
+    for year in YEARS:
+        for level in ("l1", "l2"):
+            product = _read(small_site / f"products/units/units_{level}_{year}.tif")
+            truth = _read(small_site / f"truth/units_{level}_{year}.tif")
+            mismatch = int((product != truth).sum())
+            assert mismatch == 0, f"{level} {year}: {mismatch} pixels differ"
+
+
+def test_every_unit_is_present_and_has_three_plots(small_site: Path) -> None:
+    last = _read(small_site / f"truth/units_l2_{SPEC.last_year}.tif")
+    plots = pd.read_csv(small_site / "products/units/plot_units.csv")
+    present_l2 = {int(c) for c in np.unique(last) if c}
+    counts_l2 = plots["unit_l2"].value_counts()
+    for code in present_l2:
+        assert counts_l2.get(code, 0) >= 3, f"level-2 unit {code} has too few plots"
+    counts_l1 = plots["unit_l1"].value_counts()
+    for code in {c // 10 for c in present_l2}:
+        assert counts_l1.get(code, 0) >= 3
+    # all five level-1 units and all three damage forms occur in the site's history
+    seen = set()
+    for year in YEARS:
+        seen |= {int(c) for c in np.unique(_read(small_site / f"truth/units_l2_{year}.tif"))}
+    assert {c // 10 for c in seen if c} == {int(u) for u in AssessmentUnit}
+    assert {c % 10 for c in seen if c // 10 in (2, 3)} == {int(f) for f in DamageForm}
+
+
+def test_tree_lists_carry_the_true_agc(small_site: Path) -> None:
+    truth = pd.read_csv(small_site / "truth/plots_truth.csv")
+    forest = truth[truth["agc_t_per_ha"] > 0]
+    assert len(forest) > 50
+    error = (forest["trees_agc_t_per_ha"] - forest["agc_t_per_ha"]).abs()
+    assert (error <= np.maximum(1.0, 0.04 * forest["agc_t_per_ha"])).all()
+    tally = pd.read_csv(small_site / "raw/trees/trees.csv")
+    assert list(tally.columns) == ["样地号", "树号", "树种", "胸径", "树高"]
+    assert tally["胸径"].between(5, 120).all()
+    assert 0.05 < tally["树高"].isna().mean() < 0.25  # some heights are missing, as in the field
+    assert tally["树号"].is_unique
+
+
+def test_agc_is_plausible_and_follows_climate_and_mining(small_site: Path) -> None:
+    agc = np.stack([_read(small_site / f"truth/agc_{y}.tif") for y in YEARS])
+    units = np.stack([_read(small_site / f"truth/units_l1_{y}.tif") for y in YEARS])
+    forest_mean = np.nanmean(agc[-1])
+    assert 20 < forest_mean < 80
+    # persistent forest grows, and its yearly growth follows the climate modifier
+    persistent = (units[-1] == AssessmentUnit.PERSISTENT)
+    series = np.nanmean(np.where(persistent, agc, np.nan), axis=(1, 2))
+    assert series[-1] > series[0]
+    # increments slow down as stands age: remove that trend, the rest is the climate signal
+    modifier = growth_modifier(climate_series(YEARS, SPEC.seed))[1:]
+    growth = np.diff(series)
+    t = np.arange(len(growth))
+    trend = np.polyval(np.polyfit(t, growth, 1), t)
+    r = np.corrcoef(growth - trend, modifier)[0, 1]
+    assert r > 0.8
+    # excavated forest is gone; subsided forest loses carbon in its subsidence year
+    l2 = _read(small_site / f"truth/units_l2_{SPEC.last_year}.tif")
+    excavated = l2 == AssessmentUnit.DAMAGED * 10 + DamageForm.EXCAVATION
+    assert excavated.sum() > 50 and np.isnan(agc[-1][excavated]).all()
+    damage_year = _block(SPEC, 0, SPEC.n_pixels, 0, SPEC.n_pixels)["damage_year"]
+    subsided = (l2 == AssessmentUnit.DAMAGED * 10 + DamageForm.SUBSIDENCE)
+    i = np.clip(damage_year - SPEC.first_year, 1, len(YEARS) - 1)
+    rows, cols = np.nonzero(subsided)
+    before = agc[i[rows, cols] - 1, rows, cols]
+    after = agc[i[rows, cols], rows, cols]
+    assert subsided.sum() > 100
+    assert np.nanmedian(after / before) < 0.9
+
+
+def test_scenes_schedule_clouds_and_spectra(small_site: Path) -> None:
+    site = json.loads((small_site / "truth/site.json").read_text())
+    scenes = pd.DataFrame(site["scenes"])
+    assert set(scenes["role"]) == {"summer", "leaf-off", "monthly"}
+    assert (scenes[scenes["role"] == "leaf-off"].groupby("year").size() == 1).all()
+    monthly_years = set(scenes[scenes["role"] == "monthly"]["year"])
+    assert monthly_years == set(SPEC.phenology_years)
+    files = sorted((small_site / "raw/scene").glob("*.tif"))
+    assert len(files) == len(scenes)
+    summer = scenes[(scenes["role"] == "summer") & (scenes["year"] >= 2015)]
+    s = summer.sort_values("cloud_fraction").iloc[-1]
+    path = next(p for p in files if f"{s.year}{s.month:02d}{s.day:02d}" in p.name)
+    with rasterio.open(path) as src:
+        assert src.count == 7 and src.descriptions[-1] == "QA_PIXEL"
+        qa = src.read(7)
+        red = src.read(3) * 2.75e-5 - 0.2
+        nir = src.read(4) * 2.75e-5 - 0.2
+    cloud = (qa >> 3) & 1
+    assert abs(cloud.mean() - s.cloud_fraction) < 0.12
+    lc = _read(small_site / f"raw/landcover/landcover_{s.year}.tif")
+    clear = (qa >> 6) & 1 == 1
+    ndvi = (nir - red) / (nir + red)
+    assert np.median(ndvi[clear & (lc == 1)]) > 0.6
+    assert np.median(ndvi[clear & (lc == 7)]) < 0.2
+
+
+def test_extent_and_grid_match_the_simulated_area(small_site: Path) -> None:
+    grid = json.loads((small_site / "work/grid.json").read_text())
+    assert grid == SPEC.grid.to_dict()
+
+
+def test_laser_scans_and_tally(small_site: Path) -> None:
+    import laspy
+
+    clouds = sorted((small_site / "raw/tls").glob("*.laz"))
+    assert len(clouds) == 2
+    for cloud in clouds:
+        plot = cloud.stem.removeprefix("tls_")
+        las = laspy.read(cloud)
+        assert las.header.parse_crs().to_epsg() == 4546
+        assert len(las.points) > 200_000
+        tally = pd.read_csv(small_site / f"raw/trees/tally_{plot}.csv")
+        truth = pd.read_csv(small_site / f"truth/tls_{plot}_trees.csv")
+        assert len(tally) == len(truth) > 10
+        assert set(tally.columns) >= {"x", "y", "胸径"}
+    als = laspy.read(next((small_site / "raw/als").glob("*.laz")))
+    assert set(np.unique(als.classification)) >= {2, 5}
