@@ -234,38 +234,50 @@ def read_on_grid(path: Path, grid: AnalysisGrid, *, resampling: str = "nearest",
 
 def write_cube(cube: xr.DataArray, paths: dict[Any, Path], *, nodata: float | None = None,
                dim: str = "year") -> None:
-    """Write each slice of a (dim, y, x) cube to its own GeoTIFF, computing each block once.
+    """Write each slice of a (dim, y, x) cube to its own GeoTIFF (see :func:`write_cubes`)."""
+    write_cubes({"cube": cube}, {"cube": paths}, nodata=nodata, dim=dim)
 
-    The cube is computed one row of spatial chunks at a time (all slices of a block together,
-    so a per-pixel time series is evaluated once) and written window by window into one
-    :class:`BlockWriter` per slice; files appear only when all are complete.
+
+def write_cubes(cubes: dict[str, xr.DataArray], paths: dict[str, dict[Any, Path]], *,
+                nodata: float | None = None, dim: str = "year") -> None:
+    """Write every slice of several (dim, y, x) cubes on one grid, computing each block once.
+
+    The cubes are computed together one row of spatial chunks at a time — all slices of a
+    block at once, so a per-pixel time series and any graph the cubes share are evaluated
+    once — and written window by window into one :class:`BlockWriter` per slice. Files appear
+    only when all are complete; on failure none does.
     """
     from dask.base import compute
 
     from minecarbon.grid import AnalysisGrid as _Grid
 
-    ny, nx = cube.sizes["y"], cube.sizes["x"]
-    xs, ys = cube["x"].values, cube["y"].values
+    first = next(iter(cubes.values()))
+    ny, nx = first.sizes["y"], first.sizes["x"]
+    xs, ys = first["x"].values, first["y"].values
     pixel = float(abs(xs[1] - xs[0])) if nx > 1 else float(abs(ys[0] - ys[1]))
-    grid = _Grid(str(cube.rio.crs), pixel, float(xs[0] - pixel / 2), float(ys[0] + pixel / 2),
-                 nx, ny)
-    keys = list(cube[dim].values)
-    writers = {k: BlockWriter(paths[k], grid, cube.dtype.name, (str(cube.name or ""),), nodata)
-               for k in keys}
+    grid = _Grid(str(first.rio.crs), pixel, float(xs[0] - pixel / 2),
+                 float(ys[0] + pixel / 2), nx, ny)
+    writers = {
+        (name, k): BlockWriter(paths[name][k], grid, cube.dtype.name, (str(cube.name or name),),
+                               nodata)
+        for name, cube in cubes.items() for k in cube[dim].values
+    }
     try:
-        data = cube.data
-        row_chunks = data.chunks[1] if hasattr(data, "chunks") and data.chunks else (ny,)
-        col_chunks = data.chunks[2] if hasattr(data, "chunks") and data.chunks else (nx,)
+        data = first.data
+        chunked = getattr(data, "chunks", None)
+        row_chunks = chunked[1] if chunked else (ny,)
+        col_chunks = chunked[2] if chunked else (nx,)
         r0 = 0
         for rows in row_chunks:
-            c0, blocks = 0, []
+            c0, jobs = 0, []
             for cols in col_chunks:
-                blocks.append((c0, data[:, r0:r0 + rows, c0:c0 + cols]))
+                for name, cube in cubes.items():
+                    jobs.append((name, c0, cube.data[:, r0:r0 + rows, c0:c0 + cols]))
                 c0 += cols
-            computed = compute(*[b for _, b in blocks])  # type: ignore[no-untyped-call]
-            for (col, _), values in zip(blocks, computed, strict=True):
-                for i, k in enumerate(keys):
-                    writers[k].write(r0, col, np.asarray(values[i]))
+            computed = compute(*[j[2] for j in jobs])  # type: ignore[no-untyped-call]
+            for (name, col, _), values in zip(jobs, computed, strict=True):
+                for i, k in enumerate(cubes[name][dim].values):
+                    writers[(name, k)].write(r0, col, np.asarray(values[i]))
             r0 += rows
     except BaseException:
         for w in writers.values():

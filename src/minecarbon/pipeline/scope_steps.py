@@ -15,7 +15,7 @@ import xarray as xr
 from minecarbon.errors import InputDataError
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
-from minecarbon.io.raster import read_on_grid, write_cube
+from minecarbon.io.raster import read_on_grid, write_cubes
 from minecarbon.io.tables import write_csv
 from minecarbon.io.vector import read_vector, write_vector
 from minecarbon.pipeline.step import Step, StepContext
@@ -113,13 +113,15 @@ def _units(ctx: StepContext) -> None:
     inside = extent_mask(extent, grid, chunks=cfg.compute.chunk_px)
     units = assessment_units(forest, rasters, inside)
     years = [int(y) for y in units["year"].values]
-    for level in ("l1", "l2"):
-        final = {y: ws.path(f"products/units/units_{level}_{y}.tif") for y in years}
-        staged = {y: temporary_sibling(p) for y, p in final.items()}
-        cube = units[level].rio.write_crs(crs).rename(f"units_{level}")
-        write_cube(cube, staged, nodata=0)
+    final = {lv: {y: ws.path(f"products/units/units_{lv}_{y}.tif") for y in years}
+             for lv in ("l1", "l2")}
+    staged = {lv: {y: temporary_sibling(p) for y, p in paths.items()}
+              for lv, paths in final.items()}
+    cubes = {lv: units[lv].rio.write_crs(crs).rename(f"units_{lv}") for lv in final}
+    write_cubes(cubes, staged, nodata=0)
+    for level, paths in final.items():
         for y in years:
-            ctx.publish(final[y].relative_to(ws.root).as_posix(), _mover(staged[y]),
+            ctx.publish(paths[y].relative_to(ws.root).as_posix(), _mover(staged[level][y]),
                         kind=f"product:units_{level}", time=str(y))
     def stacked(level: str) -> xr.DataArray:
         layers = [read_on_grid(ws.path(f"products/units/units_{level}_{y}.tif"), grid)
