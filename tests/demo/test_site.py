@@ -168,3 +168,26 @@ def test_laser_scans_and_tally(small_site: Path) -> None:
         assert set(tally.columns) >= {"x", "y", "胸径"}
     als = laspy.read(next((small_site / "raw/als").glob("*.laz")))
     assert set(np.unique(als.classification)) >= {2, 5}
+
+
+def test_sentinel2_scenes_carry_l2a_scaling_and_scl(tmp_path: Path) -> None:
+    from minecarbon.demo import imagery
+    from minecarbon.demo.generate import _render
+    from minecarbon.demo.scenes import Scene
+
+    spec = SiteSpec(sensor="s2")
+    truth = _block(spec, 0, 40, 0, 40)
+    g = spec.grid
+    x, y = np.meshgrid(g.x_coords()[:40], g.y_coords()[:40])
+    scene = Scene(2020, 7, 10, 0.3, "summer", "s2")
+    assert scene.file_name.startswith("SIM_S2A_MSIL2A_20200710")
+    block = _render(spec, scene, truth, np.ones((40, 40), np.float32), x, y)
+    assert block.shape == (11, 40, 40)
+    cloud, _ = imagery.cloud_and_shadow(x, y, spec.seed, 2020, 7, 0.3)
+    scl = block[-1]
+    np.testing.assert_array_equal(scl == imagery.SCL_CLOUD_HIGH, cloud)
+    rho = (block[:-1].astype(float) - 1000.0) / 10_000.0  # L2A, baseline ≥ 04.00
+    clear = scl == imagery.SCL_VEGETATION
+    red, nir = rho[2][clear], rho[6][clear]
+    assert np.all((rho[:, clear] > -0.01) & (rho[:, clear] < 0.8))
+    assert np.median((nir - red) / (nir + red)) > 0.3

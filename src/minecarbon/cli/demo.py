@@ -12,7 +12,7 @@ from minecarbon.catalog import Workspace
 from minecarbon.cli._common import OUT, console, emit_json, say
 from minecarbon.cli.progress import run_with_progress
 from minecarbon.demo.deliver import already_delivered, deliver
-from minecarbon.demo.spec import SiteSpec, Size
+from minecarbon.demo.spec import Sensor, SiteSpec, Size
 from minecarbon.pipeline.steps import default_steps
 
 
@@ -22,12 +22,14 @@ def demo(
     ),
     size: Annotated[Size, typer.Option(help="Size of the simulated site.")] = Size.SMALL,
     seed: Annotated[int, typer.Option(help="Seed of the simulated site.")] = 0,
+    sensor: Annotated[Sensor, typer.Option(help="oli (Landsat 8/9) or s2 (Sentinel-2).")] = (
+        Sensor.OLI),
     scheduler: Annotated[
         str | None, typer.Option(help="threads | processes | synchronous | tcp://host:port.")
     ] = None,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
-    spec = SiteSpec(size=size, seed=seed)
+    spec = SiteSpec(size=size, seed=seed, sensor=sensor.value)
     ws = Workspace.open(workspace) if (workspace / "minecarbon.toml").exists() else (
         Workspace.init(workspace))
     show = not (OUT.quiet or OUT.json)

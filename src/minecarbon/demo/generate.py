@@ -101,12 +101,18 @@ def generate_site(spec: SiteSpec, root: Path,
             tpath = root / "truth" / f"{name}_{year}.tif"
             open_writer(f"{name}{year}", tpath, dtype, (name,), nodata)
             out.truth.append((tpath, f"truth:{name}", str(year)))
-    band_names = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "QA_PIXEL")
+    if spec.sensor == "s2":
+        band_names: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
+                                       "B11", "B12", "SCL")
+        tags = {"SENSOR": "MSI (simulated)", "QUANTIFICATION_VALUE": "10000",
+                "BOA_ADD_OFFSET": "-1000"}
+    else:
+        band_names = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "QA_PIXEL")
+        tags = {"SENSOR": "OLI (simulated)", "SR_SCALE": "2.75e-05", "SR_OFFSET": "-0.2"}
     for s in scenes:
         path = root / "scenes" / s.file_name
         open_writer(s.file_name, path, "uint16", band_names, 0, {
-            "SENSOR": "OLI (simulated)", "ACQUISITION_DATE": s.date, "ROLE": s.role,
-            "SR_SCALE": "2.75e-05", "SR_OFFSET": "-0.2", "SIMULATED": "minecarbon demo"})
+            **tags, "ACQUISITION_DATE": s.date, "ROLE": s.role, "SIMULATED": "minecarbon demo"})
         out.raw.append(("scene", path, s.date))
 
     last_l2 = np.zeros((n, n), np.uint8)
@@ -163,14 +169,23 @@ def generate_site(spec: SiteSpec, root: Path,
 
 def _render(spec: SiteSpec, s: Scene, truth: dict[str, np.ndarray], illum: np.ndarray,
             x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """One block of one scene: 6 SR bands (C2 digital numbers) and QA_PIXEL."""
+    """One block of one scene: the SR bands as delivered digital numbers, and the QA layer.
+
+    Landsat: 6 SR bands (Collection-2 Level-2 scaling) and QA_PIXEL; Sentinel-2: 10 bands
+    (L2A scaling) and SCL.
+    """
     i = s.year - spec.first_year
+    lc = truth["landcover"][i]
     rho = imagery.surface_reflectance(
-        truth["landcover"][i], truth["cover"][i], truth["species"][i], truth["agc"][i], illum,
-        s.month, x, y, spec.seed, s.year)
+        lc, truth["cover"][i], truth["species"][i], truth["agc"][i], illum,
+        s.month, x, y, spec.seed, s.year, sensor=spec.sensor)
     cloud, shadow = imagery.cloud_and_shadow(x, y, spec.seed, s.year, s.month, s.cloud_fraction)
     dilated = imagery.dilated_cloud(x, y, spec.seed, s.year, s.month, s.cloud_fraction)
-    rho = imagery.apply_clouds(rho, cloud, shadow, x, y, spec.seed, s.year, s.month)
+    rho = imagery.apply_clouds(rho, cloud, shadow, x, y, spec.seed, s.year, s.month,
+                               sensor=spec.sensor)
+    if spec.sensor == "s2":
+        scl = imagery.scene_classification(lc, cloud, shadow, dilated)
+        return np.concatenate([imagery.to_sentinel2_l2a(rho), scl[None].astype(np.uint16)])
     qa = imagery.qa_pixel(cloud, shadow, truth["water"], dilated=dilated)
     return np.concatenate([imagery.to_landsat_c2_l2(rho), qa[None]], axis=0)
 

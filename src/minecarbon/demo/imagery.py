@@ -585,3 +585,40 @@ def qa_pixel(cloud: ArrayLike, shadow: ArrayLike, water: ArrayLike, fill: ArrayL
     if fill is not None:
         qa = np.where(np.asarray(fill, dtype=bool), np.uint16(1), qa).astype(np.uint16)
     return qa
+
+
+#: Sentinel-2 L2A: ρ = (DN + BOA_ADD_OFFSET) / 10000, BOA_ADD_OFFSET = −1000 since processing
+#: baseline 04.00 (ESA, Sentinel-2 Products Specification Document, 2022).
+S2_QUANTIFICATION = 10_000.0
+S2_BOA_ADD_OFFSET = -1000.0
+
+#: Sentinel-2 scene classification (SCL) codes used by the simulator.
+SCL_NO_DATA, SCL_SHADOW, SCL_VEGETATION, SCL_NOT_VEGETATED = 0, 3, 4, 5
+SCL_WATER, SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH = 6, 8, 9
+
+
+def to_sentinel2_l2a(reflectance: ArrayLike) -> NDArray[np.uint16]:
+    """Sentinel-2 L2A digital numbers (baseline ≥ 04.00): DN = ρ·10000 − BOA_ADD_OFFSET; 0 fill."""
+    rho = np.asarray(reflectance, dtype=np.float64)
+    dn = np.rint(rho * S2_QUANTIFICATION - S2_BOA_ADD_OFFSET)
+    dn = np.where(np.isfinite(dn), np.clip(dn, 1, 65535), 0)
+    return dn.astype(np.uint16)
+
+
+def scene_classification(landcover: ArrayLike, cloud: ArrayLike, shadow: ArrayLike,
+                         dilated: ArrayLike | None = None) -> NDArray[np.uint8]:
+    """A Sentinel-2 scene-classification (SCL) layer.
+
+    Cloud (high probability in the cloud, medium at its dilated rim), shadow, water, vegetation
+    (forest, shrub, grass, crop) and not vegetated (built, mining land).
+    """
+    lc = np.asarray(landcover)
+    scl = np.full(lc.shape, SCL_NOT_VEGETATED, np.uint8)
+    scl[np.isin(lc, (1, 2, 3, 4))] = SCL_VEGETATION
+    scl[lc == 5] = SCL_WATER
+    scl[(lc < 1) | (lc > 7)] = SCL_NO_DATA
+    scl[np.asarray(shadow, bool)] = SCL_SHADOW
+    if dilated is not None:
+        scl[np.asarray(dilated, bool)] = SCL_CLOUD_MEDIUM
+    scl[np.asarray(cloud, bool)] = SCL_CLOUD_HIGH
+    return scl

@@ -10,6 +10,8 @@ from minecarbon.demo.spec import SiteSpec, Size
 
 #: WRS-2 path/row of a Landsat scene over ≈ 112°E, 37°N.
 WRS_PATH_ROW = "125034"
+#: Sentinel-2 MGRS tile over the same place.
+MGRS_TILE = "T49SFB"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Scene:
     day: int
     cloud_fraction: float
     role: str  # "summer" (growing season), "leaf-off" (for the RVI rule), "monthly" (phenology)
+    sensor: str = "oli"
 
     @property
     def date(self) -> str:
@@ -29,8 +32,11 @@ class Scene:
 
     @property
     def file_name(self) -> str:
-        """A Landsat-like name; the ``SIM`` prefix says it is simulated."""
-        return f"SIM_LC08_L2SP_{WRS_PATH_ROW}_{self.year}{self.month:02d}{self.day:02d}_SR.tif"
+        """A Landsat- or Sentinel-2-like name; the ``SIM`` prefix says it is simulated."""
+        stamp = f"{self.year}{self.month:02d}{self.day:02d}"
+        if self.sensor == "s2":
+            return f"SIM_S2A_MSIL2A_{stamp}_{MGRS_TILE}.tif"
+        return f"SIM_LC08_L2SP_{WRS_PATH_ROW}_{stamp}_SR.tif"
 
 
 def scene_schedule(spec: SiteSpec) -> list[Scene]:
@@ -53,5 +59,6 @@ def scene_schedule(spec: SiteSpec) -> list[Scene]:
         for month in sorted(months):
             role = months[month]
             cloud = float(rng.uniform(0.0, 0.30 if role == "summer" else 0.15))
-            out.append(Scene(year, month, int(rng.integers(3, 27)), round(cloud, 3), role))
+            out.append(Scene(year, month, int(rng.integers(3, 27)), round(cloud, 3), role,
+                             spec.sensor))
     return out

@@ -22,6 +22,13 @@ class Size(StrEnum):
     LARGE = "large"
 
 
+class Sensor(StrEnum):
+    """Sensors the simulator can deliver."""
+
+    OLI = "oli"
+    S2 = "s2"
+
+
 _PIXELS = {Size.SMALL: 200, Size.MEDIUM: 1000, Size.LARGE: 4000}
 
 
@@ -47,6 +54,9 @@ class SiteSpec:
         Years with an intra-annual (monthly, March–November) image series.
     chunk_px
         Block side for chunked generation.
+    sensor
+        ``oli``: Landsat 8/9 OLI Collection-2 Level-2 scenes (default); ``s2``: Sentinel-2 MSI
+        Level-2A scenes (10 bands and SCL), simulated at the site's pixel size.
 
     """
 
@@ -59,6 +69,7 @@ class SiteSpec:
     buffer_m: float = 500.0
     phenology_years: tuple[int, ...] = (2004, 2014, 2024)
     chunk_px: int = 512
+    sensor: str = "oli"  # "oli" (Landsat 8/9) or "s2" (Sentinel-2 MSI, at the site's pixel size)
     monthly: tuple[int, ...] = field(default=(3, 4, 5, 6, 7, 8, 9, 10, 11))
 
     @property
