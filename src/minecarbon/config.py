@@ -71,14 +71,31 @@ class SurveyConfig(_Section):
     min_plots_per_unit: int = Field(3, ge=3, description="guide: at least 3 per unit")
     min_spacing_m: float = Field(60.0, ge=0.0)
     extra_plots_planned_damage: int = Field(2, ge=0)
+    skip_invalid_trees: bool = Field(
+        False, description="drop invalid tree rows (reported) instead of stopping"
+    )
+
+
+class AllometryErrors(_Section):
+    """Error sources of the Monte-Carlo plot AGC interval (requirement P6)."""
+
+    dbh_sd_cm: float = Field(0.3, ge=0.0, description="DBH tape error, absolute (cm)")
+    dbh_sd_rel: float = Field(0.01, ge=0.0, description="DBH error, relative")
+    height_sd_rel: float = Field(0.05, ge=0.0, description="measured-height error, relative")
+    residual_sd_log: float = Field(0.25, ge=0.0, description="model residual sd (log scale) "
+                                   "where the model table gives none")
+    carbon_fraction_sd: float = Field(0.01, ge=0.0, description="carbon-fraction error")
 
 
 class AllometryConfig(_Section):
     """Biomass models and plot carbon (P5, P6)."""
 
     models_file: str | None = Field(None, description="a biomass model table in our schema")
+    hd_min_trees: int = Field(10, ge=3, description="trees with heights a species needs for "
+                              "its own height–diameter model")
     mc_draws: int = Field(1000, ge=10)
     seed: int = 0
+    errors: AllometryErrors = Field(default_factory=AllometryErrors)
 
 
 class FeaturesConfig(_Section):

@@ -12,7 +12,13 @@ import math
 import numpy as np
 import pytest
 
-from minecarbon.allometry.equations import EQUATIONS, BiomassModel, ModelTable
+from minecarbon.allometry.equations import (
+    EQUATIONS,
+    BiomassModel,
+    ModelChoice,
+    ModelTable,
+    is_official,
+)
 from minecarbon.errors import InputDataError, UnknownSpeciesError
 from minecarbon.standard.biomass_models import (
     COLUMNS,
@@ -21,7 +27,7 @@ from minecarbon.standard.biomass_models import (
     model_rows_from_text,
     validate_model_rows,
 )
-from minecarbon.standard.species import species_keys
+from minecarbon.standard.species import model_keys, species_keys
 
 DEFAULT_NAME = "minecarbon default (published coefficients; not GB/T 43648—2024)"
 POINTS = [(20.0, 12.0), (8.5, 6.3)]  # (D cm, H m)
@@ -38,6 +44,7 @@ def row(**overrides: str) -> dict[str, str]:
         "a": "0.1",
         "b": "2.4",
         "c": "",
+        "residual_sd_log": "",
         "dbh_min_cm": "5",
         "dbh_max_cm": "40",
         "height_min_m": "2",
@@ -224,6 +231,13 @@ DEFAULT_KNOWN = {
         for a, b in [(0.01175, 0.636), (0.02938, 0.663), (0.04152, 0.923)]
     ),
 }
+# The fallback models reuse representative species' coefficients (see biomass_models.py):
+# conifer ← 油松 (lines 78-81), broadleaf and generic ← 白桦 (lines 66-68).
+DEFAULT_KNOWN |= {
+    "conifer": DEFAULT_KNOWN["pinus_tabuliformis"],
+    "broadleaf": DEFAULT_KNOWN["betula"],
+    "generic": DEFAULT_KNOWN["betula"],
+}
 # The same, rounded by hand, so that a slip in the arithmetic above shows too.
 DEFAULT_ROUNDED = {
     "pinus_tabuliformis": 98.4,
@@ -233,6 +247,9 @@ DEFAULT_ROUNDED = {
     "populus": 88.2,
     "quercus": 157.5,
     "betula": 114.4,
+    "conifer": 98.4,
+    "broadleaf": 114.4,
+    "generic": 114.4,
 }
 CARBON_FRACTIONS = {
     "pinus_tabuliformis": 0.5105,
@@ -245,11 +262,12 @@ CARBON_FRACTIONS = {
 }
 
 
-def test_default_table_has_one_model_per_species_group() -> None:
+def test_default_table_has_one_model_per_model_key() -> None:
     table = ModelTable.default()
-    assert sorted(table.species_keys) == sorted(species_keys())
-    assert len(table.models) == 7
-    assert len({m.model_id for m in table.models}) == 7
+    assert sorted(table.species_keys) == sorted(model_keys())
+    assert set(species_keys()) < set(table.species_keys)
+    assert len(table.models) == 10
+    assert len({m.model_id for m in table.models}) == 10
 
 
 def test_default_table_is_not_official() -> None:
@@ -389,3 +407,163 @@ def test_validator_refuses_empty_tables_and_missing_columns() -> None:
 def test_from_rows_validates() -> None:
     with pytest.raises(InputDataError, match=r"u\.csv row 1 \(line 2\), column 'form'"):
         ModelTable.from_rows([row(form="a*D**b")], "u.csv")
+
+
+# ------------------------------------------------------------------ fallback models and tables
+
+FALLBACK_CARBON = {"conifer": 0.51, "broadleaf": 0.48, "generic": 0.47}
+OFFICIAL_NAME = "GB/T 43648—2024 附录 (user copy)"
+
+
+@pytest.mark.parametrize("key", sorted(FALLBACK_CARBON))
+def test_fallback_models_cite_their_sources(key: str) -> None:
+    model = ModelTable.default().model_for(key)
+    assert model.species_key == key
+    assert model.carbon_fraction == FALLBACK_CARBON[key]
+    assert "IPCC 2006" in model.carbon_fraction_source
+    assert "Table 4.3" in model.carbon_fraction_source
+    assert model.source.startswith("representative-species")
+    assert model.confidence.startswith("low")  # one species stands in for a whole group
+    assert "Zeng 2018" in model.source  # says why the wood-density model was not used
+    assert model.table_name == DEFAULT_NAME and not model.is_official
+
+
+def test_fallback_models_reuse_the_representative_coefficients() -> None:
+    table = ModelTable.default()
+    for key, species in (
+        ("conifer", "pinus_tabuliformis"),
+        ("broadleaf", "betula"),
+        ("generic", "betula"),
+    ):
+        assert table.model_for(key).components == table.model_for(species).components
+
+
+def test_default_models_give_no_residual_sd() -> None:
+    assert all(m.residual_sd_log is None for m in ModelTable.default().models)
+
+
+def test_model_for_every_model_key() -> None:
+    table = ModelTable.default()
+    for key in model_keys():
+        assert table.model_for(key).species_key == key
+    with pytest.raises(UnknownSpeciesError, match="'conifers'"):
+        table.model_for("conifers")
+    one = ModelTable.from_rows([row()], "one.csv")
+    with pytest.raises(InputDataError, match=r"one\.csv.*no model for 针叶树 conifer group"):
+        one.model_for("conifer")
+
+
+def test_fallback_keys_are_valid_in_user_tables() -> None:
+    rows = [row(model_id=k, species_key=k) for k in ("conifer", "broadleaf", "generic")]
+    table = ModelTable.from_rows(rows, "groups.csv")
+    assert table.species_keys == ("conifer", "broadleaf", "generic")
+
+
+def test_resolve_returns_model_resolution_and_table() -> None:
+    table = ModelTable.default()
+    choice = table.resolve("白皮松")
+    assert isinstance(choice, ModelChoice)
+    assert choice.model is table.model_for("pinus_tabuliformis")
+    assert choice.resolution.level == "genus"
+    assert choice.table_name == DEFAULT_NAME and not choice.official
+    assert choice.resolution.note in choice.note and DEFAULT_NAME in choice.note
+    assert table.resolve("Picea meyeri").model is table.model_for("conifer")
+    assert table.resolve("国槐").model is table.model_for("broadleaf")
+    assert table.resolve("xyz").model is table.model_for("generic")
+    assert table.resolve("Chinese pine").resolution.level == "species"
+    with pytest.raises(InputDataError, match="empty"):
+        table.resolve("  ")
+
+
+def test_user_table_with_one_key_falls_back_to_the_default_table() -> None:
+    user = ModelTable.from_rows([row(table_name=OFFICIAL_NAME)], "official.csv")
+    combined = user.with_fallback(ModelTable.default())
+    assert combined.name == OFFICIAL_NAME and combined.source_name == "official.csv"
+    assert sorted(combined.species_keys) == sorted(model_keys())
+    assert combined.table_names == (OFFICIAL_NAME, DEFAULT_NAME)
+    # the user's own key comes from the user's table …
+    pine = combined.resolve("油松")
+    assert pine.model.model_id == "m1" and pine.model.components[0].a == 0.1
+    assert pine.table_name == OFFICIAL_NAME and pine.official
+    genus = combined.resolve("Pinus bungeana")  # genus fallback onto the user's pine model
+    assert genus.model.model_id == "m1" and genus.official
+    assert genus.resolution.level == "genus"
+    # … every other key from the default table, and the record says so
+    for name, key in (("白桦", "betula"), ("云杉", "conifer"), ("xyz", "generic")):
+        choice = combined.resolve(name)
+        assert choice.model is ModelTable.default().model_for(key)
+        assert choice.table_name == DEFAULT_NAME and not choice.official
+        assert DEFAULT_NAME in choice.note
+    # a table completed with unofficial models is not official as a whole
+    assert user.is_official and not combined.is_official
+
+
+def test_user_rows_win_over_the_fallback_table() -> None:
+    user = ModelTable.from_rows(
+        [row(model_id="my_conifers", species_key="conifer", table_name="my table")], "u.csv"
+    )
+    combined = user.with_fallback(ModelTable.default())
+    assert combined.resolve("云杉").model.model_id == "my_conifers"
+    assert combined.resolve("云杉").table_name == "my table"
+    assert combined.model_for("pinus_tabuliformis").table_name == DEFAULT_NAME
+    assert len(combined.models) == 10
+
+
+def test_resolve_without_fallback_names_the_missing_model() -> None:
+    user = ModelTable.from_rows([row()], "one.csv")
+    assert user.resolve("油松").table_name == "test table"
+    with pytest.raises(InputDataError, match=r"no model for 桦木 Betula.*with_fallback"):
+        user.resolve("白桦")
+
+
+@pytest.mark.parametrize(
+    ("name", "official"),
+    [
+        ("GB/T 43648—2024", True),
+        ("ＧＢ／Ｔ 43648-2024 transcription", True),  # full-width, as typed in Chinese
+        ("minecarbon default (published coefficients; not GB/T 43648—2024)", False),
+        ("GB/T 43648 draft? not  GB/T 43648", False),
+        ("my table", False),
+        ("GB/T 4364", False),
+    ],
+)
+def test_official_flag_follows_the_supplying_table_name(name: str, official: bool) -> None:
+    assert is_official(name) is official
+    table = ModelTable.from_rows([row(table_name=name)], "u.csv")
+    assert table.is_official is official
+    assert table.resolve("油松").official is official
+    assert table.model_for("pinus_tabuliformis").is_official is official
+
+
+# ------------------------------------------------------------------ residual_sd_log
+
+
+def test_residual_sd_log_is_read() -> None:
+    model = ModelTable.from_rows([row(residual_sd_log="0.31")], "u.csv").model_for(
+        "pinus_tabuliformis"
+    )
+    assert model.residual_sd_log == 0.31
+
+
+def test_residual_sd_log_column_may_be_absent() -> None:
+    old_schema = {k: v for k, v in row().items() if k != "residual_sd_log"}
+    table = ModelTable.from_rows([old_schema], "old.csv")
+    assert table.model_for("pinus_tabuliformis").residual_sd_log is None
+
+
+@pytest.mark.parametrize("bad", ["0", "-0.2", "2.5", "25", "abc", "inf"])
+def test_residual_sd_log_must_be_a_plausible_log_sd(bad: str) -> None:
+    with pytest.raises(InputDataError) as info:
+        validate_model_rows(
+            [row(), row(model_id="m2", species_key="betula", residual_sd_log=bad)], "u.csv"
+        )
+    assert "u.csv row 2 (line 3), column 'residual_sd_log'" in str(info.value)
+
+
+def test_residual_sd_log_is_one_per_model() -> None:
+    rows = [
+        row(component="stem", residual_sd_log="0.2"),
+        row(component="leaf", residual_sd_log="0.3"),
+    ]
+    with pytest.raises(InputDataError, match=r"row 2 .*'residual_sd_log'.*same model"):
+        validate_model_rows(rows, "t.csv")

@@ -162,7 +162,7 @@ def test_laser_scans_and_tally(small_site: Path) -> None:
         las = laspy.read(cloud)
         assert las.header.parse_crs().to_epsg() == 4546
         assert len(las.points) > 200_000
-        tally = pd.read_csv(small_site / f"raw/trees/tally_{plot}.csv")
+        tally = pd.read_csv(small_site / f"raw/tls/tally_{plot}.csv")
         truth = pd.read_csv(small_site / f"truth/tls_{plot}_trees.csv")
         assert len(tally) == len(truth) > 10
         assert set(tally.columns) >= {"x", "y", "胸径"}

@@ -24,6 +24,16 @@ Models come from a :class:`ModelTable`: :meth:`ModelTable.default` is the packag
 :meth:`ModelTable.from_rows` any table in the same schema, e.g. a user's transcription of the
 standard read by :mod:`minecarbon.io`. Only a table whose name cites GB/T 43648 (and does not
 say "not GB/T 43648") counts as official.
+
+A table is keyed by model keys: the seven species groups and the fallback keys ``conifer``,
+``broadleaf`` and ``generic`` (:func:`minecarbon.standard.species.model_keys`).
+:meth:`ModelTable.resolve` maps a tree-list name through the fallback chain of
+:func:`minecarbon.standard.species.resolve_model_key` to a model and returns a
+:class:`ModelChoice`: the model, how the name was resolved, which table supplied the model and
+whether that table is official — everything a tree's record needs to report the fallback.
+A user table may cover only some keys: ``ModelTable.from_rows(rows, name).with_fallback(
+ModelTable.default())`` takes each missing key from the default table, and every model keeps
+the name of the table it came from.
 """
 
 from __future__ import annotations
@@ -44,7 +54,7 @@ from minecarbon.standard.biomass_models import (
     default_model_rows,
     validate_model_rows,
 )
-from minecarbon.standard.species import by_key
+from minecarbon.standard.species import SpeciesResolution, model_key_label, resolve_model_key
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -63,6 +73,12 @@ EQUATIONS: dict[str, _Equation] = {
 }
 
 _NOT_OFFICIAL = re.compile(r"\bnot\s+" + re.escape(OFFICIAL_STANDARD))
+
+
+def is_official(table_name: str) -> bool:
+    """True only if a table's name cites GB/T 43648 and does not say it is *not* that standard."""
+    name = unicodedata.normalize("NFKC", table_name)
+    return OFFICIAL_STANDARD in name and _NOT_OFFICIAL.search(name) is None
 
 
 def _positive(values: ArrayLike, name: str) -> FloatArray:
@@ -115,11 +131,17 @@ class BiomassModel:
     table_name: str
     region: str = ""
     confidence: str = ""
+    residual_sd_log: float | None = None
 
     @property
     def needs_height(self) -> bool:
         """Whether any component uses tree height."""
         return any(c.needs_height for c in self.components)
+
+    @property
+    def is_official(self) -> bool:
+        """True only if the model's table cites GB/T 43648 (see :func:`is_official`)."""
+        return is_official(self.table_name)
 
     def _inputs(
         self, dbh_cm: ArrayLike, height_m: ArrayLike | None
@@ -214,12 +236,40 @@ def _model_from_rows(rows: Sequence[Mapping[str, str | None]]) -> BiomassModel:
         table_name=text(first, "table_name"),
         region=text(first, "region"),
         confidence=text(first, "confidence"),
+        residual_sd_log=(
+            float(text(first, "residual_sd_log")) if text(first, "residual_sd_log") else None
+        ),
     )
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """The model a tree-list name resolved to, and how: what a tree's record should carry.
+
+    ``table_name`` is the name of the table that supplied ``model`` (with a fallback table,
+    not necessarily the table asked); ``official`` is True only if that name cites GB/T 43648.
+    """
+
+    model: BiomassModel
+    resolution: SpeciesResolution
+    table_name: str
+    official: bool
+
+    @property
+    def note(self) -> str:
+        """The resolution's sentence, with the model and the table that supplied it."""
+        return (
+            f"{self.resolution.note}; model {self.model.model_id!r} from table {self.table_name!r}"
+        )
+
+
+@dataclass(frozen=True)
 class ModelTable:
-    """A biomass model table: at most one model per species group, with the table's name."""
+    """A biomass model table: at most one model per model key, with the table's name.
+
+    ``models`` may include models taken from a fallback table (:meth:`with_fallback`); each model
+    keeps the name of the table it came from in :attr:`BiomassModel.table_name`.
+    """
 
     name: str
     source_name: str
@@ -235,7 +285,7 @@ class ModelTable:
         ------
         InputDataError
             If a row is invalid (see :func:`~minecarbon.standard.biomass_models.
-            validate_model_rows`) or two models are given for one species group.
+            validate_model_rows`) or two models are given for one model key.
 
         """
         validate_model_rows(rows, source_name)
@@ -259,36 +309,84 @@ class ModelTable:
         """The package's default table (published coefficients; not GB/T 43648—2024)."""
         return _default_table()
 
+    def with_fallback(self, fallback: ModelTable) -> ModelTable:
+        """A copy of the table, completed with ``fallback``'s models for the keys it lacks.
+
+        The result keeps this table's ``name`` and ``source_name``; every model keeps the name
+        of the table it came from, so :meth:`resolve` reports which table supplied it.
+        """
+        own = set(self.species_keys)
+        extra = tuple(m for m in fallback.models if m.species_key not in own)
+        return ModelTable(name=self.name, source_name=self.source_name, models=self.models + extra)
+
     @property
     def is_official(self) -> bool:
-        """True only if the table's name cites GB/T 43648 (and does not say it is not it)."""
-        name = unicodedata.normalize("NFKC", self.name)
-        return OFFICIAL_STANDARD in name and _NOT_OFFICIAL.search(name) is None
+        """True only if the table's name cites GB/T 43648 (and does not say it is not it).
+
+        With a fallback (:meth:`with_fallback`), *every* model must come from such a table: a
+        table completed with the default models is not official as a whole, though the trees
+        whose models came from the official part are (:attr:`ModelChoice.official`).
+        """
+        return is_official(self.name) and all(m.is_official for m in self.models)
 
     @property
     def species_keys(self) -> tuple[str, ...]:
-        """The species groups this table has a model for."""
+        """The model keys (species groups and fallback keys) this table has a model for."""
         return tuple(m.species_key for m in self.models)
 
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """The names of the tables its models come from, this table's first."""
+        names = [self.name]
+        for model in self.models:
+            if model.table_name not in names:
+                names.append(model.table_name)
+        return tuple(names)
+
     def model_for(self, species_key: str) -> BiomassModel:
-        """The model for a species group key.
+        """The model for a model key: a species group or ``conifer``, ``broadleaf``, ``generic``.
 
         Raises
         ------
         UnknownSpeciesError
-            If ``species_key`` is not a species group key.
+            If ``species_key`` is not a model key.
         InputDataError
-            If the table has no model for that group.
+            If the table has no model for that key.
 
         """
-        group = by_key(species_key)
+        label = model_key_label(species_key)
         for model in self.models:
             if model.species_key == species_key:
                 return model
         raise InputDataError(
             f"biomass model table {self.name!r} ({self.source_name}) has no model for "
-            f"{group.zh} {group.latin} ({species_key})",
-            fix="add rows for it to the table, or use the default table",
+            f"{label} ({species_key})",
+            fix=(
+                "add rows for it to the table, or complete the table with the default one "
+                "(ModelTable.with_fallback / the default table)"
+            ),
+        )
+
+    def resolve(self, name: str) -> ModelChoice:
+        """The model for a tree-list name, through the species → genus → group → generic chain.
+
+        See :func:`minecarbon.standard.species.resolve_model_key`; the returned
+        :class:`ModelChoice` says which step answered and which table supplied the model.
+
+        Raises
+        ------
+        InputDataError
+            If the name is empty, or this table has no model for the key the name resolved to
+            (complete it with :meth:`with_fallback`).
+
+        """
+        resolution = resolve_model_key(name)
+        model = self.model_for(resolution.model_key)
+        return ModelChoice(
+            model=model,
+            resolution=resolution,
+            table_name=model.table_name,
+            official=model.is_official,
         )
 
 

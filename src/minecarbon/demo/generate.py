@@ -257,6 +257,8 @@ def _spelling(code: int, rng: np.random.Generator) -> str:
     """Species as field crews write them: mostly Chinese, sometimes Latin (old spellings)."""
     g = by_code(code)
     u = rng.random()
+    if code == 1 and u < 0.02:
+        return "白皮松"  # a lacebark pine: no model of its own, the genus (Pinus) model applies
     if u < 0.85:
         return g.zh
     if u < 0.95:
@@ -286,9 +288,9 @@ def _scans(spec: SiteSpec, plots: pd.DataFrame, root: Path, out: Delivery) -> No
                        "y_m"]].copy()
         tally["species_code"] = [by_code(int(c)).zh for c in tally["species_code"]]
         tally.columns = ["样地号", "树号", "树种", "胸径", "树高", "x", "y"]
-        path = root / "trees" / f"tally_{p['plot_id']}.csv"
+        path = root / "tls" / f"tally_{p['plot_id']}.csv"
         write_csv(tally, path)
-        out.raw.append(("trees", path, str(spec.last_year)))
+        out.raw.append(("tls", path, str(spec.last_year)))
         tpath = root / "truth" / f"tls_{p['plot_id']}_trees.csv"
         write_csv(truth, tpath)
         out.truth.append((tpath, "truth:tls", str(spec.last_year)))

@@ -24,19 +24,26 @@ def write_json(value: Any, path: Path) -> None:
                        encoding="utf-8")
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8, with or without BOM; GB18030 as a fallback) or Excel sheet."""
+def read_table(path: Path, *, as_text: bool = False) -> pd.DataFrame:
+    """A CSV (UTF-8, with or without BOM; GB18030 as a fallback) or Excel sheet.
+
+    With ``as_text`` every cell is read as written (strings, '' for empty, blank lines kept),
+    so that validators see ids like ``001`` unchanged and report spreadsheet row numbers.
+    """
     from minecarbon.errors import InputDataError, PathNotFoundError
 
     if not path.exists():
         raise PathNotFoundError(f"table {path} does not exist", fix="check the path")
+    options: dict[str, object] = (
+        {"dtype": str, "keep_default_na": False, "skip_blank_lines": False} if as_text else {})
     if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path)
+        excel = {"dtype": str, "keep_default_na": False} if as_text else {}
+        return pd.read_excel(path, **excel)
     try:
-        return pd.read_csv(path, encoding="utf-8-sig")
+        return pd.read_csv(path, encoding="utf-8-sig", **options)
     except UnicodeDecodeError:
         try:
-            return pd.read_csv(path, encoding="gb18030")
+            return pd.read_csv(path, encoding="gb18030", **options)
         except UnicodeDecodeError:
             raise InputDataError(f"{path} is neither UTF-8 nor GB18030 text",
                                  fix="save it as UTF-8 CSV") from None

@@ -26,9 +26,32 @@ from minecarbon.scope.units import assessment_units, plot_units, rasterize_event
 GRID_FILE = "work/grid.json"
 
 
-def load_grid(ctx_root: Path) -> AnalysisGrid:
+def load_grid(root: Path) -> AnalysisGrid:
     """The project grid written by the units step."""
-    return AnalysisGrid.from_dict(json.loads((ctx_root / GRID_FILE).read_text()))
+    path = root / GRID_FILE
+    if not path.exists():
+        raise InputDataError(
+            f"{root} has no project grid yet ({GRID_FILE})",
+            fix="run `minecarbon run --until units` first",
+        )
+    return AnalysisGrid.from_dict(json.loads(path.read_text()))
+
+
+def load_units(root: Path, grid: AnalysisGrid, years: list[int]) -> xr.Dataset:
+    """The unit products of ``years`` as a lazy Dataset with l1 and l2 (year, y, x)."""
+    missing = [y for y in years if not (root / f"products/units/units_l2_{y}.tif").exists()]
+    if missing:
+        raise InputDataError(
+            f"no assessment-unit maps for years {missing} in {root / 'products/units'}",
+            fix="run `minecarbon run --until units` first",
+        )
+
+    def stacked(level: str) -> xr.DataArray:
+        layers = [read_on_grid(root / f"products/units/units_{level}_{y}.tif", grid)
+                  for y in years]
+        return xr.concat(layers, dim=pd.Index(years, name="year")).fillna(0).astype("uint8")
+
+    return xr.Dataset({level: stacked(level) for level in ("l1", "l2")})
 
 
 def _layer(ctx: StepContext, kind: str, crs: str) -> gpd.GeoDataFrame | None:
@@ -123,12 +146,7 @@ def _units(ctx: StepContext) -> None:
         for y in years:
             ctx.publish(paths[y].relative_to(ws.root).as_posix(), _mover(staged[level][y]),
                         kind=f"product:units_{level}", time=str(y))
-    def stacked(level: str) -> xr.DataArray:
-        layers = [read_on_grid(ws.path(f"products/units/units_{level}_{y}.tif"), grid)
-                  for y in years]
-        return xr.concat(layers, dim=pd.Index(years, name="year")).fillna(0).astype("uint8")
-
-    written = xr.Dataset({level: stacked(level) for level in ("l1", "l2")})
+    written = load_units(ws.root, grid, years)
     areas = unit_areas(written, grid.pixel_area_ha)
     areas["area_ha"] = areas["area_ha"].round(4)
     ctx.publish("products/units/unit_areas.csv", lambda tmp: write_csv(areas, tmp),

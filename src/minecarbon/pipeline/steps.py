@@ -11,6 +11,7 @@ from minecarbon.catalog.stac import export_stac
 from minecarbon.errors import CatalogError
 from minecarbon.pipeline.scope_steps import UNITS
 from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.pipeline.survey_steps import PLOT_AGC
 
 
 def _import(ctx: StepContext) -> None:
@@ -64,7 +65,7 @@ IMPORT = Step(
     description="check raw data are unchanged; catalogue files added to raw/ by hand",
 )
 
-STAGES: list[Step] = [IMPORT, UNITS]
+STAGES: list[Step] = [IMPORT, UNITS, PLOT_AGC]
 """The stage steps in the standard's order; later stages append theirs."""
 
 

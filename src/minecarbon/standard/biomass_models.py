@@ -5,11 +5,17 @@ the sum of its component rows. Columns:
 
 ==========================  ======================================================================
 ``model_id``                identifier of the model (shared by its component rows)
-``species_key``             a key of :mod:`minecarbon.standard.species` (``pinus_tabuliformis``…)
+``species_key``             a model key (:func:`~minecarbon.standard.species.model_keys`): a
+                            species group (``pinus_tabuliformis``…) or a fallback model
+                            (``conifer``, ``broadleaf``, ``generic``)
 ``region``                  where the model was calibrated (free text)
 ``form``                    one of :data:`FORMS` (D in cm, H in m, biomass in kg)
 ``component``               ``total``, or the components ``stem``, ``bark``, ``branch``, ``leaf``
 ``a``, ``b``, ``c``         coefficients; ``c`` only for forms that use it, empty otherwise
+``residual_sd_log``         optional: the model's residual standard deviation of ln(AGB)
+                            (natural log; for a component model, of the summed AGB) where the
+                            source gives one, for Monte-Carlo uncertainty; 0 < value ≤ 2; empty
+                            otherwise, and the column may be left out of a table altogether
 ``dbh_min_cm``…             calibration range: ``dbh_min_cm``, ``dbh_max_cm``, ``height_min_m``,
                             ``height_max_m``
 ``carbon_fraction``         carbon fraction of dry biomass, 0.3–0.6
@@ -24,7 +30,31 @@ from published coefficients (see each row's ``source``). It is *not* GB/T 43648�
 coefficient tables are not openly available: its ``table_name`` says so, and nothing computed
 with it may be labelled as that standard's. Where a source states no calibration range, the
 default table uses a generous placeholder of DBH 2–60 cm and H 1.3–40 m (:data:`DEFAULT_DBH_CM`,
-:data:`DEFAULT_HEIGHT_M`) and says so in ``source``.
+:data:`DEFAULT_HEIGHT_M`) and says so in ``source``. No source at hand gives a residual standard
+deviation for these models, so ``residual_sd_log`` is empty on every default row.
+
+**Fallback models.** The default table also has models for the keys ``conifer``, ``broadleaf``
+and ``generic``, which :func:`~minecarbon.standard.species.resolve_model_key` falls back to.
+They are *representative-species* models, reusing checked coefficients of the table:
+
+* ``conifer`` — the 油松 model (程堂仁 2007, two-variable): Pinus is the main conifer genus of
+  North China and of reclamation planting.
+* ``broadleaf`` — the 白桦 model (黄晓琼 et al. 2016, two-variable), not the oak model: it is
+  from North China, uses height and states its units, and at the reference tree (D 20 cm,
+  H 12 m) its 114 kg lies mid-way among the table's broadleaf models (杨树 88, 刺槐 140,
+  栎类 157 kg), whereas the oak model (Heilongjiang, DBH only) is the heaviest of them.
+* ``generic`` — the 白桦 model again, for the same reason: the least extreme single choice
+  (the species models range 88–157 kg at the reference tree).
+
+Their carbon fractions are IPCC 2006 Vol. 4 Table 4.3 defaults: conifer 0.51, broadleaf 0.48,
+generic 0.47. Their ``confidence`` is *low*: one species stands in for a whole group.
+
+Not used: the species-invariant one-variable models of Zeng 2018, AGB = 0.3·ρ·D^(7/3) (all
+species) and 0.294·ρ·D^(7/3) (five conifers), which would need a wood basic density ρ per
+group. Their units (ρ in g/cm³, AGB in kg) were seen only in the abstracts, and no group-mean
+basic density could be checked against a source at hand, so fixing ρ would have added an
+unchecked number. A user table with better group models replaces these rows key by key
+(:meth:`minecarbon.allometry.equations.ModelTable.with_fallback`).
 
 A user table in the same schema is read by :mod:`minecarbon.io` and handed here as rows (or as
 CSV text to :func:`model_rows_from_text`); this module opens no user file and computes nothing.
@@ -40,7 +70,7 @@ from dataclasses import dataclass
 
 from minecarbon.errors import InputDataError
 from minecarbon.standard._data import read_table
-from minecarbon.standard.species import species_keys
+from minecarbon.standard.species import model_keys
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,7 @@ COLUMNS: tuple[str, ...] = (
     "a",
     "b",
     "c",
+    "residual_sd_log",
     "dbh_min_cm",
     "dbh_max_cm",
     "height_min_m",
@@ -86,7 +117,10 @@ COLUMNS: tuple[str, ...] = (
 )
 
 #: Columns that may be left empty (``c`` is required by forms that use it).
-OPTIONAL_COLUMNS: frozenset[str] = frozenset({"c", "region", "confidence"})
+OPTIONAL_COLUMNS: frozenset[str] = frozenset({"c", "region", "confidence", "residual_sd_log"})
+
+#: Columns that a table may leave out of its header altogether (read as empty).
+ABSENT_COLUMNS: frozenset[str] = frozenset({"residual_sd_log"})
 
 #: Columns that must be the same on every row of one model.
 MODEL_COLUMNS: tuple[str, ...] = (
@@ -100,11 +134,15 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "carbon_fraction_source",
     "source",
     "confidence",
+    "residual_sd_log",
 )
 
 CARBON_FRACTION_RANGE: tuple[float, float] = (0.3, 0.6)
 DEFAULT_DBH_CM: tuple[float, float] = (2.0, 60.0)
 DEFAULT_HEIGHT_M: tuple[float, float] = (1.3, 40.0)
+#: Bounds of ``residual_sd_log`` (exclusive, inclusive): a log-scale SD above 2 is a factor of
+#: e² ≈ 7.4, no biomass model's error, and more likely a percentage or a log10 slip.
+RESIDUAL_SD_LOG_RANGE: tuple[float, float] = (0.0, 2.0)
 
 #: What an official table's ``table_name`` contains.
 OFFICIAL_STANDARD = "GB/T 43648"
@@ -152,10 +190,10 @@ def _check_row(row: Mapping[str, str | None], index: int, source_name: str) -> N
             what = "coefficient" if column in ("a", "b") else "value"
             raise InputDataError(f"{where(column)}: missing {what}", fix=f"fill in {column}")
     key = _text(row, "species_key")
-    if key not in species_keys():
+    if key not in model_keys():
         raise InputDataError(
             f"{where('species_key')}: unknown species key {key!r}",
-            fix=f"use one of {', '.join(species_keys())}",
+            fix=f"use one of {', '.join(model_keys())}",
         )
     form = _text(row, "form")
     spec = FORMS.get(form)
@@ -199,6 +237,17 @@ def _check_row(row: Mapping[str, str | None], index: int, source_name: str) -> N
             f"{where('carbon_fraction')}: {cf:g} is outside {cf_lo}–{cf_hi}",
             fix="give the carbon fraction as a fraction of dry mass (e.g. 0.5, not 50)",
         )
+    if _text(row, "residual_sd_log"):
+        sd = _number(row, "residual_sd_log", where("residual_sd_log"))
+        sd_lo, sd_hi = RESIDUAL_SD_LOG_RANGE
+        if not sd_lo < sd <= sd_hi:
+            raise InputDataError(
+                f"{where('residual_sd_log')}: {sd:g} is outside ({sd_lo:g}, {sd_hi:g}]",
+                fix=(
+                    "give the residual standard deviation of ln(AGB) (natural log, e.g. 0.25), "
+                    "or leave it empty"
+                ),
+            )
 
 
 def validate_model_rows(rows: Sequence[Mapping[str, str | None]], source_name: str) -> None:
@@ -217,13 +266,13 @@ def validate_model_rows(rows: Sequence[Mapping[str, str | None]], source_name: s
         Naming the row (1-based, and the CSV line counting the header) and the column: a missing
         column, value or coefficient, a non-numeric value, an unknown species key, form or
         component, a calibration range with min ≥ max, a carbon fraction outside 0.3–0.6, a
-        repeated component, ``total`` mixed with components, rows of one model that disagree,
-        or more than one ``table_name``.
+        ``residual_sd_log`` outside (0, 2], a repeated component, ``total`` mixed with
+        components, rows of one model that disagree, or more than one ``table_name``.
 
     """
     if not rows:
         raise InputDataError(f"{source_name}: the model table has no rows", fix="add models")
-    missing = [c for c in COLUMNS if c not in rows[0]]
+    missing = [c for c in COLUMNS if c not in rows[0] and c not in ABSENT_COLUMNS]
     if missing:
         raise InputDataError(
             f"{source_name}: missing column(s) {', '.join(missing)}",

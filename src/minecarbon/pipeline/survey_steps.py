@@ -1,0 +1,180 @@
+"""The survey stage in a workspace: plot planning and checking, and the plot-carbon step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from minecarbon.allometry.carbon import plot_carbon, tree_carbon
+from minecarbon.allometry.equations import ModelTable
+from minecarbon.allometry.uncertainty import ErrorModel
+from minecarbon.catalog import Workspace
+from minecarbon.errors import InputDataError
+from minecarbon.io.tables import read_table, write_csv
+from minecarbon.io.vector import write_vector
+from minecarbon.pipeline.scope_steps import load_grid, load_units
+from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.standard.biomass_models import model_rows_from_text
+from minecarbon.survey.design import CheckReport, check_plots, plan_plots
+from minecarbon.survey.plots import validate_plots
+from minecarbon.survey.trees import validate_tree_list
+
+PLAN_STEP = "plots-plan"
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")
+
+
+def survey_year(ws: Workspace, year: int | None) -> int:
+    """The year plots are planned or checked for (default: the last project year)."""
+    return ws.config.project.last_year if year is None else year
+
+
+def read_plot_records(ws: Workspace, paths: list[Path]) -> gpd.GeoDataFrame | None:
+    """Every imported plot table, validated, in the project CRS (None if there is none)."""
+    cfg = ws.config
+    frames = [validate_plots(read_table(p, as_text=True), p.name, cfg.project.crs,
+                             cfg.scope.pixel_size_m)
+              for p in paths if p.suffix.lower() in TABLE_SUFFIXES]
+    if not frames:
+        return None
+    plots = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    dup = plots["plot_id"][plots["plot_id"].duplicated()].unique().tolist()
+    if dup:
+        raise InputDataError(f"plot ids {dup} appear in more than one plot table",
+                             fix="give every plot one record")
+    return plots
+
+
+def plan(ws: Workspace, *, year: int | None = None, total: int | None = None,
+         seed: int | None = None) -> gpd.GeoDataFrame:
+    """Propose plot centres for the survey year and write them as GeoPackage and CSV.
+
+    Existing plots (imported plot tables) count towards each unit and are kept apart from.
+    """
+    cfg = ws.config
+    y = survey_year(ws, year)
+    grid = load_grid(ws.root)
+    units = load_units(ws.root, grid, [y])
+    existing = read_plot_records(ws, [ws.path(r.path) for r in ws.catalog.datasets(
+        kind="raw:plots")])
+    proposal = plan_plots(
+        units["l2"].sel(year=y).values, grid, side_m=cfg.plot_side_m,
+        per_unit=cfg.survey.min_plots_per_unit,
+        extra_planned=cfg.survey.extra_plots_planned_damage, total=total,
+        min_spacing_m=cfg.survey.min_spacing_m, seed=cfg.allometry.seed if seed is None else seed,
+        existing=existing,
+    )
+    params = {"year": y, "total": total, "seed": seed, "survey": cfg.survey.model_dump()}
+    inputs = [f"products/units/units_l2_{y}.tif"]
+    ws.publish("products/plots/plot_plan.gpkg",
+               lambda tmp: write_vector(proposal, tmp, layer="plot_plan"),
+               kind="product:plot_plan", step=PLAN_STEP, inputs=inputs, parameters=params,
+               time=str(y))
+    table = pd.DataFrame(proposal.drop(columns="geometry"))
+    ws.publish("products/plots/plot_plan.csv", lambda tmp: write_csv(table, tmp),
+               kind="product:plot_plan", step=PLAN_STEP, inputs=inputs, parameters=params,
+               time=str(y))
+    return proposal
+
+
+def check(ws: Workspace, *, year: int | None = None, plan_file: Path | None = None) -> CheckReport:
+    """Check the imported plots (or a plan file) against the units of the survey year."""
+    cfg = ws.config
+    y = survey_year(ws, year)
+    grid = load_grid(ws.root)
+    units = load_units(ws.root, grid, [y])
+    if plan_file is not None:
+        plots = read_plot_records(ws, [plan_file])
+    else:
+        plots = read_plot_records(ws, [ws.path(r.path) for r in ws.catalog.datasets(
+            kind="raw:plots")])
+    if plots is None:
+        raise InputDataError("no plots to check",
+                             fix="import plot records (`minecarbon import plots FILE`) or "
+                             "pass --plan FILE")
+    return check_plots(plots, units, y, grid, required=cfg.survey.min_plots_per_unit,
+                       extra_planned=cfg.survey.extra_plots_planned_damage)
+
+
+def model_table(ctx: StepContext) -> ModelTable:
+    """The biomass model table: ``allometry.models_file``, else an imported one, else default.
+
+    A user table may cover only some species groups; the rest come from the default table,
+    and every tree records which table its model came from.
+    """
+    cfg = ctx.config
+    path: Path | None = None
+    if cfg.allometry.models_file:
+        path = Path(cfg.allometry.models_file)
+        path = path if path.is_absolute() else ctx.workspace.path(str(path))
+        if not path.exists():
+            raise InputDataError(f"allometry.models_file {path} does not exist",
+                                 fix="correct the path or remove the key")
+    else:
+        found = ctx.input_paths("raw:models")
+        path = found[0] if found else None
+    if path is None:
+        return ModelTable.default()
+    rows = model_rows_from_text(path.read_text(encoding="utf-8-sig"))
+    return ModelTable.from_rows(rows, path.name).with_fallback(ModelTable.default())
+
+
+def _plot_carbon(ctx: StepContext) -> None:
+    cfg = ctx.config
+    ws = ctx.workspace
+    plots = read_plot_records(ws, ctx.input_paths("raw:plots"))
+    if plots is None:
+        raise InputDataError("no plot records in the workspace",
+                             fix="import them with `minecarbon import plots plots.csv`")
+    frames = []
+    skipped: list[str] = []
+    for path in ctx.input_paths("raw:trees"):
+        if path.suffix.lower() not in TABLE_SUFFIXES:
+            continue
+        result = validate_tree_list(read_table(path, as_text=True), path.name,
+                                    known_plots=set(plots["plot_id"]),
+                                    skip_invalid=cfg.survey.skip_invalid_trees)
+        frames.append(result)
+        skipped += [f"{path.name}: {s}" for s in result.attrs.get("skipped", ())]
+    if not frames:
+        raise InputDataError("no tree lists in the workspace",
+                             fix="import them with `minecarbon import trees trees.csv`")
+    trees = pd.concat(frames, ignore_index=True)
+    table = model_table(ctx)
+    result = tree_carbon(trees, table, hd_min_trees=cfg.allometry.hd_min_trees)
+    units = None
+    unit_file = ws.path("products/units/plot_units.csv")
+    if unit_file.exists():
+        units = read_table(unit_file)
+    errors = ErrorModel(**cfg.allometry.errors.model_dump())
+    per_plot = plot_carbon(result.trees, pd.DataFrame(plots.drop(columns="geometry")), table,
+                           n_draws=cfg.allometry.mc_draws, seed=cfg.allometry.seed,
+                           errors=errors, units=units)
+    ctx.publish("products/plots/trees_agc.csv", lambda tmp: write_csv(result.trees, tmp),
+                kind="product:trees_agc")
+    ctx.publish("products/plots/plot_agc.csv", lambda tmp: write_csv(per_plot, tmp),
+                kind="product:plot_agc")
+    report: dict[str, Any] = {"model_table": table.name, "official": table.is_official,
+                              "notes": result.notes, "skipped_rows": skipped}
+    ctx.publish("products/plots/allometry_report.json",
+                lambda tmp: tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1),
+                                           encoding="utf-8"),
+                kind="product:allometry_report")
+    import warnings
+
+    for note in result.notes + [f"skipped {s}" for s in skipped]:
+        warnings.warn(note, UserWarning, stacklevel=1)
+
+
+PLOT_AGC = Step(
+    "plots",
+    _plot_carbon,
+    needs=("units",),
+    raw=("plots", "trees", "models"),
+    makes=("products/plots/trees_agc.csv", "products/plots/plot_agc.csv"),
+    config=("survey", "allometry"),
+    description="tree and plot AGB/AGC/CO2e with Monte-Carlo intervals (P5, P6)",
+)
