@@ -40,6 +40,7 @@ def row(**overrides: str) -> dict[str, str]:
         "species_key": "pinus_tabuliformis",
         "region": "test",
         "form": "a*D^b",
+        "units": "D cm; H m; AGB kg",
         "component": "total",
         "a": "0.1",
         "b": "2.4",
@@ -567,3 +568,18 @@ def test_residual_sd_log_is_one_per_model() -> None:
     ]
     with pytest.raises(InputDataError, match=r"row 2 .*'residual_sd_log'.*same model"):
         validate_model_rows(rows, "t.csv")
+
+
+def test_model_table_in_other_units_is_refused() -> None:
+    from minecarbon.errors import InputDataError
+    from minecarbon.standard.biomass_models import UNITS, default_model_rows, validate_model_rows
+
+    rows = [dict(r) for r in default_model_rows()]
+    assert {r["units"] for r in rows} == {UNITS}
+    validate_model_rows(rows, "default.csv")
+    rows[3]["units"] = "D cm; H m; AGB g"
+    with pytest.raises(InputDataError, match=r"default.csv row 4.*units.*AGB g"):
+        validate_model_rows(rows, "default.csv")
+    for r in rows:
+        del r["units"]  # the column may be left out
+    validate_model_rows(rows, "default.csv")

@@ -11,6 +11,9 @@ the sum of its component rows. Columns:
 ``region``                  where the model was calibrated (free text)
 ``form``                    one of :data:`FORMS` (D in cm, H in m, biomass in kg)
 ``component``               ``total``, or the components ``stem``, ``bark``, ``branch``, ``leaf``
+``units``                   the units of the form, :data:`UNITS` (``D cm; H m; AGB kg``); a table
+                            in other units is refused rather than silently mis-scaled (convert the
+                            coefficients); may be empty or left out
 ``a``, ``b``, ``c``         coefficients; ``c`` only for forms that use it, empty otherwise
 ``residual_sd_log``         optional: the model's residual standard deviation of ln(AGB)
                             (natural log; for a component model, of the summed AGB) where the
@@ -100,6 +103,7 @@ COLUMNS: tuple[str, ...] = (
     "species_key",
     "region",
     "form",
+    "units",
     "component",
     "a",
     "b",
@@ -117,10 +121,14 @@ COLUMNS: tuple[str, ...] = (
 )
 
 #: Columns that may be left empty (``c`` is required by forms that use it).
-OPTIONAL_COLUMNS: frozenset[str] = frozenset({"c", "region", "confidence", "residual_sd_log"})
+OPTIONAL_COLUMNS: frozenset[str] = frozenset(
+    {"c", "region", "confidence", "residual_sd_log", "units"})
 
 #: Columns that a table may leave out of its header altogether (read as empty).
-ABSENT_COLUMNS: frozenset[str] = frozenset({"residual_sd_log"})
+ABSENT_COLUMNS: frozenset[str] = frozenset({"residual_sd_log", "units"})
+
+#: The only units a model table may be in: DBH in cm, height in m, biomass in kg.
+UNITS = "D cm; H m; AGB kg"
 
 #: Columns that must be the same on every row of one model.
 MODEL_COLUMNS: tuple[str, ...] = (
@@ -236,6 +244,13 @@ def _check_row(row: Mapping[str, str | None], index: int, source_name: str) -> N
         raise InputDataError(
             f"{where('carbon_fraction')}: {cf:g} is outside {cf_lo}–{cf_hi}",
             fix="give the carbon fraction as a fraction of dry mass (e.g. 0.5, not 50)",
+        )
+    units = _text(row, "units")
+    if units and " ".join(units.replace(";", " ; ").split()).lower() != " ".join(
+            UNITS.replace(";", " ; ").split()).lower():
+        raise InputDataError(
+            f"{where('units')}: {units!r} — minecarbon evaluates models with {UNITS!r}",
+            fix="convert the coefficients to DBH in cm, height in m and biomass in kg",
         )
     if _text(row, "residual_sd_log"):
         sd = _number(row, "residual_sd_log", where("residual_sd_log"))
