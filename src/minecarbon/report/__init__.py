@@ -1,0 +1,1 @@
+"""The report after the guide's appendix E: tables, figures, DOCX and HTML."""
