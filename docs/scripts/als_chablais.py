@@ -214,33 +214,29 @@ def _err(v: Validation, method: str) -> tuple[pd.Series, pd.Series]:
 
 
 def figure(v: Validation, path: Path) -> None:
-    """CHM with the tallied stems (size ~ DBH) and the detected tops."""
+    """Our CHM heights against the field heights (methods A and B), by DBH.
+
+    Only our results are drawn — no rendering of the (GPL-3) cloud or its CHM is committed.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x = v.chm["x"].to_numpy()
-    y = v.chm["y"].to_numpy()
-    half = CHM_RESOLUTION_M / 2
-    fig, ax = plt.subplots(figsize=(7.5, 7))
-    im = ax.imshow(v.chm.to_numpy(), extent=(x[0] - half, x[-1] + half, y[-1] - half,
-                                             y[0] + half), cmap="viridis", vmin=0,
-                   interpolation="nearest")
-    t = v.tally
-    ax.scatter(t["x"], t["y"], s=t["d"] * 1.5, facecolors="none", edgecolors="white",
-               linewidths=1.0, label="tallied stem (size ~ DBH)")
-    miss = t["h_top_m"].isna()
-    ax.scatter(t.loc[miss, "x"], t.loc[miss, "y"], s=8, c="red", marker="x",
-               label="tallied, no top matched")
-    ax.scatter(v.tops["x_m"], v.tops["y_m"], s=10, c="orange", marker="+", label="detected top")
-    ax.set_xlabel("x, EPSG:2154 (m)")
-    ax.set_ylabel("y (m)")
-    ax.set_title("Chablais 3: 0.5 m CHM (ALS 2009) and field tally (2010)")
-    ax.ticklabel_format(useOffset=False, style="plain")
-    ax.tick_params(axis="x", labelrotation=30)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="canopy height (m)")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    for method, marker, label in (("A", "o", "A: CHM max within 1.5 m"),
+                                  ("B", "^", "B: matched tree top")):
+        e = v.errors(method)
+        col = "h_chm_m" if method == "A" else "h_top_m"
+        sc = ax.scatter(e["h"], e[col], c=e["d"], s=22, marker=marker, cmap="viridis",
+                        vmin=0, vmax=70, alpha=0.85, label=label)
+    top = float(max(v.tally["h"].max(), 40.0))
+    ax.plot([0, top], [0, top], "k--", lw=0.8, label="1:1")
+    ax.set(xlabel="field height, tally 2010 (m)", ylabel="height from the ALS CHM, 2009 (m)",
+           title="Chablais 3: tree heights from the canopy height model", xlim=(0, top),
+           ylim=(0, top))
+    fig.colorbar(sc, ax=ax, shrink=0.8, label="DBH (cm)")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
