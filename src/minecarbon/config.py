@@ -74,6 +74,9 @@ class SurveyConfig(_Section):
     skip_invalid_trees: bool = Field(
         False, description="drop invalid tree rows (reported) instead of stopping"
     )
+    tls_trees: Literal["where_no_tally", "prefer", "never"] = Field(
+        "where_no_tally", description="when TLS-measured trees feed plot carbon"
+    )
 
 
 class AllometryErrors(_Section):

@@ -14,6 +14,7 @@ from minecarbon.catalog import RAW_KINDS, Workspace
 from minecarbon.cli import catalog as catalog_cli
 from minecarbon.cli import demo as demo_cli
 from minecarbon.cli import plots as plots_cli
+from minecarbon.cli import tls as tls_cli
 from minecarbon.cli._common import OUT, WorkspaceOption, emit_json, err_console, open_workspace, say
 from minecarbon.cli.progress import run_with_progress
 from minecarbon.errors import MinecarbonError
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(plots_cli.app, name="plots")
 app.command("demo")(demo_cli.demo)
+app.command("tls")(tls_cli.tls)
 
 
 def _version(value: bool) -> None:

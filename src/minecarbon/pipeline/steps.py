@@ -12,6 +12,7 @@ from minecarbon.errors import CatalogError
 from minecarbon.pipeline.scope_steps import UNITS
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.pipeline.survey_steps import PLOT_AGC
+from minecarbon.pipeline.tls_steps import TLS
 
 
 def _import(ctx: StepContext) -> None:
@@ -65,7 +66,7 @@ IMPORT = Step(
     description="check raw data are unchanged; catalogue files added to raw/ by hand",
 )
 
-STAGES: list[Step] = [IMPORT, UNITS, PLOT_AGC]
+STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC]
 """The stage steps in the standard's order; later stages append theirs."""
 
 

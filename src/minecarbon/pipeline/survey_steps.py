@@ -139,10 +139,12 @@ def _plot_carbon(ctx: StepContext) -> None:
                                     skip_invalid=cfg.survey.skip_invalid_trees)
         frames.append(result)
         skipped += [f"{path.name}: {s}" for s in result.attrs.get("skipped", ())]
-    if not frames:
+    tallied = pd.concat(frames, ignore_index=True) if frames else None
+    trees = with_tls_trees(tallied, tls_tree_lists(ws), plots, cfg.survey.tls_trees)
+    if trees is None or trees.empty:
         raise InputDataError("no tree lists in the workspace",
-                             fix="import them with `minecarbon import trees trees.csv`")
-    trees = pd.concat(frames, ignore_index=True)
+                             fix="import them with `minecarbon import trees trees.csv`, or "
+                             "TLS clouds with `minecarbon import tls CLOUD.laz`")
     table = model_table(ctx)
     result = tree_carbon(trees, table, hd_min_trees=cfg.allometry.hd_min_trees)
     units = None
@@ -169,10 +171,49 @@ def _plot_carbon(ctx: StepContext) -> None:
         warnings.warn(note, UserWarning, stacklevel=1)
 
 
+def tls_tree_lists(ws: Workspace) -> pd.DataFrame | None:
+    """The TLS trees of every plot (``products/tls/<plot>_trees.csv``), or None."""
+    frames = [read_table(p) for p in sorted(ws.path("products/tls").glob("*_trees.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def with_tls_trees(tallied: pd.DataFrame | None, tls: pd.DataFrame | None,
+                   plots: pd.DataFrame, policy: str) -> pd.DataFrame | None:
+    """Combine tallied and TLS-measured trees per plot (``survey.tls_trees``).
+
+    ``where_no_tally``: TLS trees for plots without tallied trees; ``prefer``: TLS trees for
+    every plot that has them; ``never``: tallied trees only. TLS trees carry the plot record's
+    dominant species group as their species (a scan does not see species; the fallback chain
+    applies when the record gives none) and only DBHs flagged ok or fallback are used.
+    """
+    if tls is None or policy == "never" or tls.empty:
+        return tallied
+    usable = tls[tls["dbh_quality"].isin(["ok", "fallback"]) & tls["dbh_cm"].notna()]
+    tallied_plots = set(tallied["plot_id"]) if tallied is not None else set()
+    tls_plots = set(usable["plot_id"].astype(str))
+    take = tls_plots - tallied_plots if policy == "where_no_tally" else tls_plots
+    if not take:
+        return tallied
+    species = plots.set_index("plot_id")["species_group"] if "species_group" in plots else None
+    chosen = usable[usable["plot_id"].astype(str).isin(take)]
+    converted = pd.DataFrame({
+        "plot_id": chosen["plot_id"].astype(str),
+        "tree_id": chosen["plot_id"].astype(str) + "-TLS" + chosen["tree_id"].astype(str),
+        "species": [str(species.get(p, "") or "unknown") if species is not None else "unknown"
+                    for p in chosen["plot_id"].astype(str)],
+        "dbh_cm": chosen["dbh_cm"].astype(float),
+        "height_m": chosen["height_m"].astype(float),
+        "source": "tls",
+        "row": 0,
+    })
+    kept = tallied[~tallied["plot_id"].isin(take)] if tallied is not None else None
+    return pd.concat([f for f in (kept, converted) if f is not None], ignore_index=True)
+
+
 PLOT_AGC = Step(
     "plots",
     _plot_carbon,
-    needs=("units",),
+    needs=("units", "tls"),
     raw=("plots", "trees", "models"),
     makes=("products/plots/trees_agc.csv", "products/plots/plot_agc.csv"),
     config=("survey", "allometry"),

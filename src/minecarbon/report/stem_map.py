@@ -7,9 +7,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Circle, Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Rectangle
+
+from minecarbon.report.fonts import use_cjk_font
 
 QUALITY_COLOURS = {"ok": "#1b7837", "fallback": "#f1a340", "failed": "#b2182b"}
 
@@ -33,7 +37,9 @@ def draw_stem_map(path: Path, detected: pd.DataFrame, *, title: str,
         Matched pairs: x_tls, y_tls, x_tally, y_tally (lines).
     square
         The plot square (x0, y0, x1, y1).
+
     """
+    use_cjk_font()
     fig, ax = plt.subplots(figsize=(7, 7))
     if square is not None:
         x0, y0, x1, y1 = square
@@ -48,10 +54,10 @@ def draw_stem_map(path: Path, detected: pd.DataFrame, *, title: str,
     if pairs is not None and len(pairs):
         for p in pairs.itertuples():
             ax.plot([p.x_tls, p.x_tally], [p.y_tls, p.y_tally], "k-", lw=0.6)
-    handles = [Circle((0, 0), 1, color=c) for c in QUALITY_COLOURS.values()]
+    handles: list[Artist] = [Circle((0, 0), 1, color=c) for c in QUALITY_COLOURS.values()]
     labels = [f"TLS DBH {q} (×8 scale)" for q in QUALITY_COLOURS]
     if tally is not None and len(tally):
-        handles.append(plt.Line2D([], [], color="k", marker="+", ls=""))
+        handles.append(Line2D([], [], color="k", marker="+", ls=""))
         labels.append("tally 每木检尺")
     ax.legend(handles, labels, loc="upper right", fontsize=8)
     ax.set_aspect("equal")

@@ -20,9 +20,9 @@ again, twice. The DBH and its quality:
 * ``'ok'``: at least ``min_agreeing_slices`` of the breast-height slices (1.0–1.6 m) pass and agree
   within ``max(agreement_abs_cm, agreement_rel · DBH)`` of their median; the DBH is the median of
   the agreeing slices;
-* ``'fallback'``: otherwise, when two or more slices at any height pass, a taper line d(h)
-  (Theil–Sen slope clipped to ``taper_range_cm_per_m``) through them, read at 1.3 m. Flagged,
-  with a message;
+* ``'fallback'``: otherwise, when three or more slices at any height pass and at least three of
+  them lie within twice the agreement tolerance of a taper line d(h) (Theil–Sen slope clipped to
+  ``taper_range_cm_per_m``), that line read at 1.3 m. Flagged, with a message;
 * ``'failed'``: no usable slice: DBH NaN (never a silent zero), with a message.
 """
 
@@ -242,15 +242,15 @@ def _dbh(slices: list[SliceFit], params: TlsParams) -> tuple[float, Quality, str
         if agree.sum() >= params.min_agreeing_slices:
             return float(np.median(d[agree])), "ok", None
     good = [s for s in slices if s.centre is not None]
-    if len(good) >= 2:
+    if len(good) >= 3:
         h = np.array([s.height_m for s in good])
         d = np.array([s.diameter_cm for s in good])
         dbh, slope = _taper(h, d, params)
         resid = np.abs(d - (dbh + slope * (h - BREAST_HEIGHT_M)))
         keep = resid <= max(params.agreement_abs_cm, params.agreement_rel * dbh) * 2
-        if 2 <= keep.sum() < len(keep):
+        if 3 <= keep.sum() < len(keep):
             dbh, slope = _taper(h[keep], d[keep], params)
-        if params.min_dbh_cm <= dbh <= params.max_dbh_cm:
+        if keep.sum() >= 3 and params.min_dbh_cm <= dbh <= params.max_dbh_cm:
             used = ", ".join(f"{x:g}" for x in h[keep])
             return dbh, "fallback", (
                 f"DBH from a taper line through the slices at {used} m: the breast-height slices "

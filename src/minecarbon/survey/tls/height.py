@@ -7,10 +7,17 @@ in which every stem claims space in proportion to its expected crown radius:
 * each stem's axis is extended upwards along its fitted direction, so the crown of a leaning tree
   is looked for where it is, not above the stem base; the distance of a point is taken to the
   axis at the point's own height;
-* the expected crown radius is ``R = crown_radius_base_m + crown_radius_per_cm · DBH`` (at most
-  ``max_crown_radius_m``; stems without a DBH get the median DBH of the plot);
-* a point goes to the stem with the smallest ``distance / R``, and to none when that is above 1
-  (the point is further than R from every axis).
+* each stem claims space with the weight ``R = crown_weight_base_m + crown_weight_per_cm2 · DBH²``
+  (at most ``max_crown_radius_m``; stems without a DBH get the plot's 10th-percentile DBH). R grows
+  with the basal area rather than like a crown radius, so that where crowns overlap the larger
+  tree — usually the taller one, whose crown is on top — claims the points;
+* a point goes to the stem with the smallest ``distance / R``, and to none when that is above 1.
+
+Overlapping crowns make the height of a suppressed tree uncertain: its cell may hold points of a
+neighbour's crown above its own top. ``height_quality`` says so: ``'overtopped'`` when the tree's
+top lies within the nominal crown radius (``0.5 + 0.1 · DBH`` m) of a thicker neighbour's axis,
+``'missing'`` when no crown point was found, otherwise ``'ok'``. On simulated stands the heights
+flagged 'ok' are within about 1 m; 'overtopped' ones can be several metres too high.
 
 The height of a tree is the highest of its points above the ground at its stem base (the field
 convention: a hypsometer reads the top's height above the stem foot), or NaN when it has no crown
@@ -29,13 +36,24 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def crown_radius(dbh_cm: FloatArray, params: TlsParams) -> FloatArray:
-    """Expected crown radius (m) used to share crown points among stems."""
+def _filled(dbh_cm: FloatArray) -> FloatArray:
+    """DBH with the gaps (failed fits, mostly thin or hidden stems) set to the plot's 10th
+    percentile, so that a stem without a DBH does not claim its neighbours' crowns."""
     dbh = np.asarray(dbh_cm, dtype=np.float64)
-    fill = float(np.nanmedian(dbh)) if np.isfinite(dbh).any() else 20.0
-    dbh = np.where(np.isfinite(dbh), dbh, fill)
-    radius = params.crown_radius_base_m + params.crown_radius_per_cm * dbh
+    fill = float(np.nanpercentile(dbh, 10)) if np.isfinite(dbh).any() else 10.0
+    return np.asarray(np.where(np.isfinite(dbh), dbh, fill), dtype=np.float64)
+
+
+def crown_weight(dbh_cm: FloatArray, params: TlsParams) -> FloatArray:
+    """Weight (m) with which each stem claims crown points (see the module docstring)."""
+    dbh = _filled(dbh_cm)
+    radius = params.crown_weight_base_m + params.crown_weight_per_cm2 * dbh**2
     return np.asarray(np.minimum(radius, params.max_crown_radius_m), dtype=np.float64)
+
+
+def nominal_crown_radius(dbh_cm: FloatArray) -> FloatArray:
+    """A typical crown radius (m) for a DBH (cm): 0.5 + 0.1 · DBH."""
+    return np.asarray(0.5 + 0.1 * _filled(dbh_cm), dtype=np.float64)
 
 
 def assign_crowns(
@@ -72,20 +90,43 @@ def assign_crowns(
     return owner
 
 
+def _axis_distance(p: FloatArray, base: FloatArray, u: FloatArray) -> float:
+    axis = base[:2] + ((p[2] - base[2]) / u[2]) * u[:2]
+    return float(np.hypot(p[0] - axis[0], p[1] - axis[1]))
+
+
 def tree_heights(
     points: FloatArray, bases: FloatArray, directions: FloatArray, dbh_cm: FloatArray,
     params: TlsParams,
-) -> FloatArray:
-    """Height (m) of each stem: its highest assigned point above its base (NaN: no points)."""
+) -> tuple[FloatArray, list[str]]:
+    """Height (m) of each stem — its highest assigned point above its base, NaN without points —
+    and the height quality ('ok', 'overtopped', 'missing')."""
     k = len(bases)
     heights = np.full(k, np.nan)
     if k == 0:
-        return heights
-    owner = assign_crowns(points, bases, directions, crown_radius(dbh_cm, params))
-    mine = owner >= 0
-    if mine.any():
+        return heights, []
+    owner = assign_crowns(points, bases, directions, crown_weight(dbh_cm, params))
+    top_point = np.full(k, -1, dtype=np.int64)
+    mine = np.flatnonzero(owner >= 0)
+    if mine.size:
         rise = points[mine, 2] - bases[owner[mine], 2]
-        top = np.full(k, -np.inf)
-        np.maximum.at(top, owner[mine], rise)
-        heights = np.where(np.isfinite(top), top, np.nan)
-    return np.asarray(heights, dtype=np.float64)
+        order = np.lexsort((-rise, owner[mine]))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = owner[mine][order][1:] != owner[mine][order][:-1]
+        top_point[owner[mine][order][first]] = mine[order][first]
+        heights[owner[mine][order][first]] = rise[order][first]
+    dbh = _filled(dbh_cm)
+    nominal = nominal_crown_radius(dbh_cm)
+    quality: list[str] = []
+    for j in range(k):
+        if top_point[j] < 0:
+            quality.append("missing")
+            continue
+        p = points[top_point[j]]
+        over = any(
+            dbh[i] > dbh[j] and _axis_distance(p, bases[i], directions[i]) <= nominal[i]
+            for i in range(k) if i != j and np.hypot(*(bases[i, :2] - bases[j, :2]))
+            <= nominal[i] + 2 * float(heights[j])
+        )
+        quality.append("overtopped" if over else "ok")
+    return heights, quality

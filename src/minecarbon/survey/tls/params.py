@@ -94,6 +94,9 @@ class TlsParams:
     max_lean_deg: float = 35.0
     #: Stem fragments whose axes pass closer than this at breast height are one stem.
     merge_distance_m: float = 0.25
+    #: A candidate without an 'ok' DBH this close to the surface of an 'ok' stem (at breast
+    #: height) is that stem's branches, not a tree.
+    branch_distance_m: float = 1.0
 
     # --- DBH (dbh.py)
     #: Heights (above the ground at the stem base, measured along the axis) of the slices whose
@@ -127,9 +130,9 @@ class TlsParams:
     taper_range_cm_per_m: tuple[float, float] = (-6.0, 1.0)
 
     # --- height (height.py)
-    #: Crown radius used to assign crown points to a stem: a + b·DBH(cm), at most max.
-    crown_radius_base_m: float = 1.0
-    crown_radius_per_cm: float = 0.12
+    #: Weight with which a stem claims crown points: a + b·DBH(cm)², at most max (height.py).
+    crown_weight_base_m: float = 0.3
+    crown_weight_per_cm2: float = 0.004
     max_crown_radius_m: float = 8.0
 
     def __post_init__(self) -> None:

@@ -44,7 +44,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Columns of :attr:`TlsResult.trees`.
 TREE_COLUMNS = ("tree_id", "x", "y", "dbh_cm", "height_m", "lean_deg", "dbh_quality",
-                "n_points", "x_bh", "y_bh")
+                "height_quality", "n_points", "x_bh", "y_bh")
 
 
 @dataclass(frozen=True)
@@ -190,34 +190,53 @@ def process_plot(
     return TlsResult(trees, check, density, messages, params, dtm)
 
 
+@dataclass(frozen=True)
+class _Row:
+    base: FloatArray
+    direction: FloatArray
+    dbh_cm: float
+    quality: str
+    n_points: int
+    message: str | None
+
+    @property
+    def radius_m(self) -> float:
+        return self.dbh_cm / 200.0 if math.isfinite(self.dbh_cm) else 0.05
+
+    def xy_bh(self) -> FloatArray:
+        return np.asarray(self.base[:2] + (BREAST_HEIGHT_M / self.direction[2])
+                          * self.direction[:2], dtype=np.float64)
+
+
 def _table(
     candidates: list[StemCandidate], stems: list[StemMeasurement | None], dtm: Dtm,
     crown_points: FloatArray, params: TlsParams, plot_extent: tuple[float, float, float, float],
     messages: list[str],
 ) -> pd.DataFrame:
-    rows = []
+    rows: list[_Row] = []
     for cand, stem in zip(candidates, stems, strict=True):
         if stem is None:
             xy = cand.axis_xy_at(0.0)
             gz = float(dtm.ground_z(xy[:1], xy[1:])[0])
-            base = np.array([xy[0], xy[1], gz])
-            rows.append((base, cand.direction, float("nan"), "failed", cand.n_points, None))
+            rows.append(_Row(np.array([xy[0], xy[1], gz]), cand.direction, float("nan"),
+                             "failed", cand.n_points, None))
         else:
-            rows.append((stem.base, stem.direction, stem.dbh_cm, stem.quality, stem.n_points,
-                         stem.message))
-    rows = _dedupe(rows)
+            rows.append(_Row(stem.base, stem.direction, stem.dbh_cm, stem.quality,
+                             stem.n_points, stem.message))
+    rows = _dedupe(rows, params, messages)
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in TREE_COLUMNS})
-    bases = np.array([r[0] for r in rows])
-    dirs = np.array([r[1] for r in rows])
-    dbh = np.array([r[2] for r in rows], dtype=np.float64)
-    height = tree_heights(crown_points, bases, dirs, dbh, params)
-    bh = bases + (BREAST_HEIGHT_M / dirs[:, 2])[:, None] * dirs
+    bases = np.array([r.base for r in rows])
+    dirs = np.array([r.direction for r in rows])
+    dbh = np.array([r.dbh_cm for r in rows], dtype=np.float64)
+    height, height_quality = tree_heights(crown_points, bases, dirs, dbh, params)
+    bh = np.array([r.xy_bh() for r in rows])
     frame = pd.DataFrame({
         "x": bases[:, 0], "y": bases[:, 1], "dbh_cm": dbh, "height_m": height,
         "lean_deg": np.degrees(np.arccos(np.clip(dirs[:, 2], -1, 1))),
-        "dbh_quality": [r[3] for r in rows], "n_points": [int(r[4]) for r in rows],
-        "x_bh": bh[:, 0], "y_bh": bh[:, 1], "_message": [r[5] for r in rows],
+        "dbh_quality": [r.quality for r in rows], "height_quality": height_quality,
+        "n_points": [r.n_points for r in rows], "x_bh": bh[:, 0], "y_bh": bh[:, 1],
+        "_message": [r.message or "" for r in rows],
     })
     x0, y0, x1, y1 = plot_extent
     inside = frame["x"].between(x0, x1) & frame["y"].between(y0, y1)
@@ -229,19 +248,34 @@ def _table(
     return frame.drop(columns="_message")[list(TREE_COLUMNS)]
 
 
-def _dedupe(rows: list[tuple]) -> list[tuple]:  # type: ignore[type-arg]
-    """Drop a stem whose foot lies within the radius of a better-measured stem's foot."""
+def _dedupe(rows: list[_Row], params: TlsParams, messages: list[str]) -> list[_Row]:
+    """Drop stems that are part of a better-measured stem.
+
+    Rows are ranked by quality ('ok' first) and point count. A row is dropped when its axis at
+    breast height lies within the sum of both radii (plus 5 cm) of a kept row's axis — the same
+    stem found twice — or, when it is not 'ok', within ``branch_distance_m`` of the surface of a
+    kept 'ok' stem: clusters hugging a well-fitted stem are its branches or foliage.
+    """
     rank = {"ok": 0, "fallback": 1, "failed": 2}
-    order = sorted(range(len(rows)), key=lambda i: (rank[rows[i][3]], -rows[i][4]))
+    order = sorted(range(len(rows)), key=lambda i: (rank[rows[i].quality], -rows[i].n_points))
     kept: list[int] = []
+    dropped = 0
     for i in order:
-        r_i = rows[i][2] / 200 if math.isfinite(rows[i][2]) else 0.05
+        xy = rows[i].xy_bh()
         clash = False
         for j in kept:
-            r_j = rows[j][2] / 200 if math.isfinite(rows[j][2]) else 0.05
-            if np.hypot(*(rows[i][0][:2] - rows[j][0][:2])) < max(r_i + r_j, 0.15):
+            gap = float(np.hypot(*(xy - rows[j].xy_bh())))
+            if gap < rows[i].radius_m + rows[j].radius_m + 0.05 or (
+                rows[i].quality != "ok" and rows[j].quality == "ok"
+                and gap < rows[j].radius_m + params.branch_distance_m
+            ):
                 clash = True
                 break
-        if not clash:
+        if clash:
+            dropped += 1
+        else:
             kept.append(i)
+    if dropped:
+        messages.append(f"{dropped} stem candidate(s) next to a measured stem were taken for its "
+                        "branches or a second detection, and dropped")
     return [rows[i] for i in sorted(kept)]
