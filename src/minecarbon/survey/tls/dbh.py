@@ -7,9 +7,9 @@ the slice at height h lies at axial distance h / cos(lean) from the base, and th
 projected on the plane perpendicular to the axis, so the diameter of a leaning stem is measured
 across the stem, not along the horizontal ellipse.
 
-Each slice gets a circle by RANSAC (``ransac_draws`` circles through three points; the one with
-most points within ``circle_inlier_m`` wins) refined by a geometric least-squares fit with
-Tukey-biweight weights (iteratively reweighted). A fit counts when it has ``min_slice_points``
+Each slice gets a robust circle (:func:`~minecarbon.survey.tls.circle.fit_circle`: RANSAC with
+``ransac_draws`` draws and inlier distance ``circle_inlier_m``, then an iteratively reweighted
+geometric fit). A fit counts when it has ``min_slice_points``
 inliers, its inliers cover ``min_arc_coverage`` of ``arc_sectors`` angular sectors, its RMS
 residual is at most ``max(max_circle_rms_m, max_circle_rms_rel · r)`` and the diameter lies in
 ``min_dbh_cm``–``max_dbh_cm``.
@@ -17,13 +17,16 @@ residual is at most ``max(max_circle_rms_m, max_circle_rms_rel · r)`` and the d
 The axis is then refitted through the slice centres (a line fit in 3-D) and the slices are cut
 again, twice. The DBH and its quality:
 
-* ``'ok'``: at least ``min_agreeing_slices`` of the breast-height slices (1.0–1.6 m) pass and agree
-  within ``max(agreement_abs_cm, agreement_rel · DBH)`` of their median; the DBH is the median of
-  the agreeing slices;
+* ``'ok'``: at least ``min_agreeing_slices`` of the breast-height slices (1.0–1.6 m), and at least
+  ``min_agreeing_share`` of those that pass, agree within ``max(agreement_abs_cm,
+  agreement_rel · DBH)`` of their median; the DBH is the median of the agreeing slices;
 * ``'fallback'``: otherwise, when three or more slices at any height pass and at least three of
-  them lie within twice the agreement tolerance of a taper line d(h) (Theil–Sen slope clipped to
-  ``taper_range_cm_per_m``), that line read at 1.3 m. Flagged, with a message;
-* ``'failed'``: no usable slice: DBH NaN (never a silent zero), with a message.
+  them, and ``min_agreeing_share`` of them, lie within the agreement tolerance of a taper line
+  d(h) (Theil–Sen slope clipped to ``taper_range_cm_per_m``), that line read at 1.3 m. Flagged,
+  with a message;
+* ``'failed'``: no usable slice: DBH NaN (never a silent zero), with a message. When three or
+  more slices gave circles but no three of them agree, the cluster is not a cylinder (foliage, a
+  branch whorl): :attr:`StemMeasurement.is_stem` is False and the plot drops it.
 """
 
 from __future__ import annotations
@@ -35,93 +38,13 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from minecarbon.survey.tls.circle import CircleFit, fit_circle
 from minecarbon.survey.tls.params import TlsParams
 from minecarbon.survey.tls.stems import BREAST_HEIGHT_M, StemCandidate
 
 FloatArray = npt.NDArray[np.float64]
 Quality = Literal["ok", "fallback", "failed"]
 GroundZ = Callable[[FloatArray, FloatArray], FloatArray]
-
-
-@dataclass(frozen=True)
-class CircleFit:
-    """A circle in a slice's plane: centre, radius, RMS residual of the inliers, their count and
-    the share of angular sectors they cover."""
-
-    x: float
-    y: float
-    radius_m: float
-    rms_m: float
-    n_inliers: int
-    coverage: float
-
-
-def _circumcircles(p: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Centres and radii of the circles through point triples ``p`` (k, 3, 2)."""
-    ax, ay, bx, by, cx, cy = (p[:, i, j] for i in range(3) for j in range(2))
-    d = 2.0 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-        ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
-        uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
-    return ux, uy, np.hypot(ax - ux, ay - uy)
-
-
-def _geometric(xy: FloatArray, a: float, b: float, r: float, scale: float
-               ) -> tuple[float, float, float]:
-    """Geometric circle fit by Gauss–Newton with Tukey-biweight weights (scale: cut-off)."""
-    for _ in range(20):
-        dx, dy = xy[:, 0] - a, xy[:, 1] - b
-        d = np.maximum(np.hypot(dx, dy), 1e-12)
-        res = d - r
-        u = res / scale
-        w = np.where(np.abs(u) < 1.0, (1.0 - u * u) ** 2, 0.0)
-        if w.sum() < 3:
-            break
-        jac = np.column_stack([-dx / d, -dy / d, -np.ones_like(d)])
-        jw = jac * w[:, None]
-        try:
-            step = np.linalg.solve(jw.T @ jac + 1e-9 * np.eye(3), -(jw.T @ res))
-        except np.linalg.LinAlgError:
-            break
-        a, b, r = a + step[0], b + step[1], r + step[2]
-        if np.abs(step).max() < 1e-6:
-            break
-    return float(a), float(b), float(abs(r))
-
-
-def fit_circle(
-    xy: FloatArray, *, inlier_m: float, draws: int, rng: np.random.Generator,
-    max_radius_m: float, sectors: int = 16,
-) -> CircleFit | None:
-    """Robust circle through 2-D points: RANSAC, then an iteratively reweighted geometric fit."""
-    m = len(xy)
-    if m < 3:
-        return None
-    shift = xy.mean(axis=0)
-    p = xy - shift
-    triples = rng.integers(0, m, size=(draws, 3))
-    ux, uy, r = _circumcircles(p[triples])
-    good = np.isfinite(r) & (r <= max_radius_m) & (r > 0.005)
-    if not good.any():
-        return None
-    ux, uy, r = ux[good], uy[good], r[good]
-    dist = np.abs(np.hypot(p[None, :, 0] - ux[:, None], p[None, :, 1] - uy[:, None]) - r[:, None])
-    best = int(np.argmax((dist < inlier_m).sum(axis=1)))
-    a, b, rad = float(ux[best]), float(uy[best]), float(r[best])
-    for _ in range(2):
-        a, b, rad = _geometric(p, a, b, rad, 3.0 * inlier_m)
-    res = np.hypot(p[:, 0] - a, p[:, 1] - b) - rad
-    inl = np.abs(res) < inlier_m
-    if inl.sum() < 3 or not 0 < rad <= max_radius_m:
-        return None
-    angle = np.arctan2(p[inl, 1] - b, p[inl, 0] - a)
-    sector = np.floor((angle + np.pi) / (2 * np.pi) * sectors).astype(np.int64) % sectors
-    return CircleFit(
-        x=a + float(shift[0]), y=b + float(shift[1]), radius_m=rad,
-        rms_m=float(np.sqrt(np.mean(res[inl] ** 2))), n_inliers=int(inl.sum()),
-        coverage=np.unique(sector).size / sectors,
-    )
 
 
 @dataclass(frozen=True)
@@ -146,9 +69,13 @@ class StemMeasurement:
     n_points: int
     slices: tuple[SliceFit, ...]
     message: str | None
+    #: False when three or more slices gave circles but no three agree: foliage or a branch
+    #: whorl, not a stem (process_plot drops such candidates).
+    is_stem: bool = True
 
     @property
     def lean_deg(self) -> float:
+        """Angle of the axis from the vertical (degrees)."""
         return float(np.degrees(np.arccos(np.clip(self.direction[2], -1.0, 1.0))))
 
     def axis_at_height(self, h: float) -> FloatArray:
@@ -233,30 +160,36 @@ def _refit_axis(slices: list[SliceFit], u: FloatArray) -> tuple[FloatArray, Floa
     return mid, d
 
 
-def _dbh(slices: list[SliceFit], params: TlsParams) -> tuple[float, Quality, str | None]:
+def _dbh(slices: list[SliceFit], params: TlsParams) -> tuple[float, Quality, str | None, bool]:
+    """DBH, quality, message, and whether the slices look like a stem at all."""
     core = [s for s in slices if s.height_m in params.slice_heights_m and s.centre is not None]
     if len(core) >= params.min_agreeing_slices:
         d = np.array([s.diameter_cm for s in core])
         med = float(np.median(d))
         agree = np.abs(d - med) <= max(params.agreement_abs_cm, params.agreement_rel * med)
-        if agree.sum() >= params.min_agreeing_slices:
-            return float(np.median(d[agree])), "ok", None
+        if agree.sum() >= max(params.min_agreeing_slices, params.min_agreeing_share * len(d)):
+            return float(np.median(d[agree])), "ok", None, True
     good = [s for s in slices if s.centre is not None]
     if len(good) >= 3:
         h = np.array([s.height_m for s in good])
         d = np.array([s.diameter_cm for s in good])
         dbh, slope = _taper(h, d, params)
         resid = np.abs(d - (dbh + slope * (h - BREAST_HEIGHT_M)))
-        keep = resid <= max(params.agreement_abs_cm, params.agreement_rel * dbh) * 2
-        if 3 <= keep.sum() < len(keep):
+        keep = resid <= max(params.agreement_abs_cm, params.agreement_rel * dbh)
+        enough = keep.sum() >= max(3, params.min_agreeing_share * len(keep))
+        if enough and keep.sum() < len(keep):
             dbh, slope = _taper(h[keep], d[keep], params)
-        if keep.sum() >= 3 and params.min_dbh_cm <= dbh <= params.max_dbh_cm:
+        if enough and params.min_dbh_cm <= dbh <= params.max_dbh_cm:
             used = ", ".join(f"{x:g}" for x in h[keep])
             return dbh, "fallback", (
                 f"DBH from a taper line through the slices at {used} m: the breast-height slices "
-                f"did not give {params.min_agreeing_slices} agreeing circles")
+                f"did not give {params.min_agreeing_slices} agreeing circles"), True
+        diameters = ", ".join(f"{x:.0f}" for x in d)
+        return float("nan"), "failed", (
+            f"the slices' circles disagree ({diameters} cm at {', '.join(f'{x:g}' for x in h)} "
+            "m): not a cylinder"), False
     reasons = "; ".join(f"{s.height_m:g} m: {s.reason}" for s in slices if s.centre is None)
-    return float("nan"), "failed", f"no usable stem slice ({reasons})"
+    return float("nan"), "failed", f"no usable stem slice ({reasons})", True
 
 
 def _taper(h: FloatArray, d: FloatArray, params: TlsParams) -> tuple[float, float]:
@@ -304,5 +237,5 @@ def measure_stem(
         slices, n_near = cut(base, u, search)
         if moved < 0.2 and shift < 0.002:
             break
-    dbh, quality, message = _dbh(slices, params)
-    return StemMeasurement(base, u, dbh, quality, n_near, tuple(slices), message)
+    dbh, quality, message, cylinder = _dbh(slices, params)
+    return StemMeasurement(base, u, dbh, quality, n_near, tuple(slices), message, cylinder)

@@ -13,8 +13,9 @@
 5. :func:`check_ground` judges the model: share of the plot's 1 m cells holding ground points,
    robust spread of the ground points about the DTM, steep slopes and spikes.
 
-A cloud without ground (too few ground points, or ground points on under a fifth of the plot —
-the cloth then rests on stem bases and crowns) raises :class:`~minecarbon.errors.InputDataError` naming the fix.
+A cloud without ground (too few ground points, or ground points on under a fifth of the
+plot — the cloth then rests on stem bases and crowns) raises
+:class:`~minecarbon.errors.InputDataError` naming the fix.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ Extent = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class Dtm:
-    """A terrain raster: ``z[row, col]`` is the ground at the centre of the cell whose south-west
-    corner is ``(x0 + col·cell, y0 + row·cell)``."""
+    """A terrain raster.
+
+    ``z[row, col]`` is the ground at the centre of the cell whose south-west corner is
+    ``(x0 + col·cell, y0 + row·cell)``.
+    """
 
     x0: float
     y0: float
@@ -135,6 +139,23 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+@contextlib.contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run OpenMP code on one thread.
+
+    The cloth simulation's result depends on the thread count and scheduling, and the same input
+    must give the same ground.
+    """
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:
+        raise MissingDependencyError(
+            "ground filtering of TLS clouds needs threadpoolctl (to make the cloth simulation "
+            "repeatable)", fix="pip install threadpoolctl") from None
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
 def _csf() -> Any:
     try:
         return importlib.import_module("CSF")
@@ -159,7 +180,7 @@ def cloth_ground(
     csf.params.time_step = 0.65
     csf.setPointCloud(np.ascontiguousarray(xyz, dtype=np.float64))
     ground, off = csf_module.VecInt(), csf_module.VecInt()
-    with _quiet_stdout():
+    with _quiet_stdout(), _single_thread():
         csf.do_filtering(ground, off, False)
     mask = np.zeros(len(xyz), dtype=bool)
     mask[np.asarray(list(ground), dtype=np.int64)] = True
@@ -179,9 +200,9 @@ def build_dtm(ground: FloatArray, extent: Extent, cell_m: float) -> Dtm:
     z_sorted = ground[order, 2]
     lo, hi = start + (count - 1) // 2, start + count // 2
     med = 0.5 * (z_sorted[lo] + z_sorted[hi])
-    grid = np.full(ny * nx, np.nan)
-    grid[cells] = med
-    grid = grid.reshape(ny, nx)
+    flat_grid = np.full(ny * nx, np.nan)
+    flat_grid[cells] = med
+    grid = flat_grid.reshape(ny, nx)
     missing = np.isnan(grid)
     if missing.any():
         jj, ii = np.nonzero(~missing)
@@ -214,8 +235,10 @@ def check_ground(
     coverage = cells.size / (nx * ny)
     resid = ground[:, 2] - dtm.ground_z(ground[:, 0], ground[:, 1])
     spread = float(1.4826 * np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
-    gy, gx = np.gradient(dtm.z, dtm.cell_m) if min(dtm.z.shape) > 1 else (np.zeros(1),) * 2
-    slope = np.degrees(np.arctan(np.hypot(gx, gy)))
+    slope = np.zeros(1)
+    if min(dtm.z.shape) > 1:
+        gy, gx = np.gradient(dtm.z, dtm.cell_m)
+        slope = np.degrees(np.arctan(np.hypot(gx, gy)))
     slope95 = float(np.percentile(slope, 95))
     spikes = int((np.abs(dtm.z - median_filter(dtm.z, size=3, mode="nearest"))
                   > params.ground_spike_m).sum())
@@ -234,7 +257,7 @@ def check_ground(
         messages.append(f"the terrain model has {spikes} spike cell(s) more than "
                         f"{params.ground_spike_m:g} m off their neighbours")
     return GroundCheck(
-        ok=not messages, n_ground_points=int(len(ground)), coverage=float(coverage),
+        ok=not messages, n_ground_points=len(ground), coverage=float(coverage),
         spread_m=spread, slope_p95_deg=slope95, n_spikes=spikes, cloth_resolution_m=cloth_m,
         messages=tuple(messages),
     )

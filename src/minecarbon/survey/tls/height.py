@@ -15,7 +15,7 @@ in which every stem claims space in proportion to its expected crown radius:
 
 Overlapping crowns make the height of a suppressed tree uncertain: its cell may hold points of a
 neighbour's crown above its own top. ``height_quality`` says so: ``'overtopped'`` when the tree's
-top lies within the nominal crown radius (``0.5 + 0.1 · DBH`` m) of a thicker neighbour's axis,
+top lies within the nominal crown radius (``0.8 + 0.1 · DBH`` m) of a thicker neighbour's axis,
 ``'missing'`` when no crown point was found, otherwise ``'ok'``. On simulated stands the heights
 flagged 'ok' are within about 1 m; 'overtopped' ones can be several metres too high.
 
@@ -37,8 +37,11 @@ IntArray = npt.NDArray[np.int64]
 
 
 def _filled(dbh_cm: FloatArray) -> FloatArray:
-    """DBH with the gaps (failed fits, mostly thin or hidden stems) set to the plot's 10th
-    percentile, so that a stem without a DBH does not claim its neighbours' crowns."""
+    """DBH with the gaps set to the plot's 10th percentile.
+
+    Failed fits are mostly thin or hidden stems; a low stand-in keeps them from claiming their
+    neighbours' crowns.
+    """
     dbh = np.asarray(dbh_cm, dtype=np.float64)
     fill = float(np.nanpercentile(dbh, 10)) if np.isfinite(dbh).any() else 10.0
     return np.asarray(np.where(np.isfinite(dbh), dbh, fill), dtype=np.float64)
@@ -52,8 +55,8 @@ def crown_weight(dbh_cm: FloatArray, params: TlsParams) -> FloatArray:
 
 
 def nominal_crown_radius(dbh_cm: FloatArray) -> FloatArray:
-    """A typical crown radius (m) for a DBH (cm): 0.5 + 0.1 · DBH."""
-    return np.asarray(0.5 + 0.1 * _filled(dbh_cm), dtype=np.float64)
+    """A typical crown radius (m) for a DBH (cm): 0.8 + 0.1 · DBH."""
+    return np.asarray(0.8 + 0.1 * _filled(dbh_cm), dtype=np.float64)
 
 
 def assign_crowns(
@@ -99,8 +102,11 @@ def tree_heights(
     points: FloatArray, bases: FloatArray, directions: FloatArray, dbh_cm: FloatArray,
     params: TlsParams,
 ) -> tuple[FloatArray, list[str]]:
-    """Height (m) of each stem — its highest assigned point above its base, NaN without points —
-    and the height quality ('ok', 'overtopped', 'missing')."""
+    """Height (m) and height quality of each stem.
+
+    The height is the highest assigned point above the stem's base (NaN without points); the
+    quality is 'ok', 'overtopped' or 'missing' (see the module docstring).
+    """
     k = len(bases)
     heights = np.full(k, np.nan)
     if k == 0:

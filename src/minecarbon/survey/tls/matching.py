@@ -82,7 +82,7 @@ def _xy(frame: pd.DataFrame, name: str) -> FloatArray:
     if missing:
         raise InputDataError(f"the {name} tree list has no column(s) {', '.join(missing)}",
                              fix="give tree positions in columns x and y (map metres)")
-    xy = frame[["x", "y"]].to_numpy(dtype=np.float64)
+    xy: FloatArray = np.asarray(frame[["x", "y"]].to_numpy(dtype=np.float64), dtype=np.float64)
     if len(xy) and not np.isfinite(xy).all():
         row = int(np.flatnonzero(~np.isfinite(xy).all(axis=1))[0])
         raise InputDataError(f"the {name} tree list has no position in row {row}",
@@ -93,7 +93,8 @@ def _xy(frame: pd.DataFrame, name: str) -> FloatArray:
 def _column(frame: pd.DataFrame, name: str) -> FloatArray:
     if name not in frame.columns:
         return np.full(len(frame), np.nan)
-    return np.asarray(pd.to_numeric(frame[name], errors="coerce"), dtype=np.float64)
+    values: FloatArray = np.asarray(pd.to_numeric(frame[name], errors="coerce"), dtype=np.float64)
+    return values
 
 
 def _stats(tls: FloatArray, ref: FloatArray) -> ErrorStats:

@@ -126,6 +126,9 @@ class TlsParams:
     agreement_rel: float = 0.06
     #: At least this many agreeing breast-height slices make an 'ok' DBH.
     min_agreeing_slices: int = 3
+    #: ... and at least this share of the slices that gave a circle (foliage gives circles of
+    #: any size, a stem gives one size).
+    min_agreeing_share: float = 0.6
     #: Taper fallback: plausible diameter change per metre of stem (cm/m; negative: narrower up).
     taper_range_cm_per_m: tuple[float, float] = (-6.0, 1.0)
 

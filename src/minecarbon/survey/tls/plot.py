@@ -16,9 +16,11 @@ copied whole):
 Each tree row: ``tree_id`` (1…n, west to east then south to north), ``x``, ``y`` — the stem axis
 where it meets the ground (the stem foot, like a tally's tree position; for a leaning tree the
 axis at 1.3 m is ``x_bh``, ``y_bh``) — ``dbh_cm`` (NaN when 'failed'), ``height_m`` (NaN when no
-crown point was found), ``lean_deg``, ``dbh_quality`` ('ok', 'fallback', 'failed') and
-``n_points`` (stripe points within the stem's search cylinder). With a plot square, only stems
-whose foot lies inside it are listed.
+crown point was found), ``lean_deg``, ``dbh_quality`` ('ok', 'fallback', 'failed'),
+``height_quality`` ('ok', 'overtopped': the top lies in a thicker neighbour's crown, the height
+may be too high; 'missing'), ``n_points`` (stripe points in the stem's search cylinder), ``x_bh``,
+``y_bh``. With a plot square, only stems whose foot lies inside it are listed. Candidates whose
+slice circles disagree (foliage) or that hug a well-measured stem (its branches) are dropped.
 """
 
 from __future__ import annotations
@@ -70,9 +72,19 @@ def _as_points(xyz: object) -> FloatArray:
     return pts
 
 
-def _chunks(pts: FloatArray, extent: tuple[float, float, float, float], size: int,
-            ) -> list[tuple[int, int]]:
+def _chunks(pts: FloatArray, size: int) -> list[tuple[int, int]]:
     return [(s, min(s + size, len(pts))) for s in range(0, len(pts), size)]
+
+
+def _bounds(pts: FloatArray, size: int) -> tuple[FloatArray, FloatArray]:
+    """Minimum and maximum of the finite points, chunk by chunk (no copy of the cloud)."""
+    lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+    for s, e in _chunks(pts, size):
+        chunk = pts[s:e]
+        chunk = chunk[np.isfinite(chunk).all(axis=1)]
+        if len(chunk):
+            lo, hi = np.minimum(lo, chunk.min(axis=0)), np.maximum(hi, chunk.max(axis=0))
+    return lo, hi
 
 
 def _inside(p: FloatArray, extent: tuple[float, float, float, float]) -> BoolArray:
@@ -114,6 +126,7 @@ def process_plot(
     if not finite.any():
         raise InputDataError("the point cloud has no finite coordinates",
                              fix="check the file's scale and offset")
+    lo_all, hi_all = _bounds(pts, base_params.chunk_points)
     if (centre_xy is None) != (side_m is None):
         raise InputDataError("give both centre_xy and side_m for the plot square, or neither",
                              fix="pass the plot's centre and side length")
@@ -125,13 +138,13 @@ def process_plot(
         b = base_params.crop_buffer_m
         extent = (cx - half - b, cy - half - b, cx + half + b, cy + half + b)
     else:
-        lo, hi = pts[finite].min(axis=0), pts[finite].max(axis=0)
-        plot_extent = extent = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    chunks = _chunks(pts, extent, base_params.chunk_points)
+        plot_extent = extent = (float(lo_all[0]), float(lo_all[1]), float(hi_all[0]),
+                                float(hi_all[1]))
+    chunks = _chunks(pts, base_params.chunk_points)
     messages: list[str] = []
 
     # pass 1: coarse voxels of the cropped cloud
-    z_ref = float(np.median(pts[finite][:: max(1, int(finite.sum()) // 10_000), 2]))
+    z_ref = float(lo_all[2] + hi_all[2]) / 2
     coarse = VoxelAccumulator(base_params.coarse_voxel_m, (extent[0], extent[1], z_ref))
     kept = 0
     for s, e in chunks:
@@ -140,8 +153,7 @@ def process_plot(
         kept += len(inside)
         coarse.add(inside)
     if kept == 0:
-        lo, hi = pts[finite].min(axis=0), pts[finite].max(axis=0)
-        mid = (lo + hi) / 2
+        mid = (lo_all + hi_all) / 2
         dist = float(np.hypot(mid[0] - (extent[0] + extent[2]) / 2,
                               mid[1] - (extent[1] + extent[3]) / 2))
         raise InputDataError(
@@ -186,6 +198,12 @@ def process_plot(
             stems.append(None)
             messages.append(f"stem {i + 1}: the DBH fit failed ({type(error).__name__}: "
                             f"{error}); DBH left empty")
+    not_stems = [i for i, st in enumerate(stems) if st is not None and not st.is_stem]
+    if not_stems:
+        messages.append(f"{len(not_stems)} stem candidate(s) dropped: their slice circles "
+                        "disagree, so they are foliage or branches, not stems")
+        candidates = [c for i, c in enumerate(candidates) if i not in not_stems]
+        stems = [st for i, st in enumerate(stems) if i not in not_stems]
     trees = _table(candidates, stems, dtm, voxels.centroids, params, plot_extent, messages)
     return TlsResult(trees, check, density, messages, params, dtm)
 

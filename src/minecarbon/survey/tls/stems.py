@@ -53,12 +53,15 @@ class StemCandidate:
 
     @property
     def lean_deg(self) -> float:
+        """Angle of the axis from the vertical (degrees)."""
         return float(np.degrees(np.arccos(np.clip(self.direction[2], -1.0, 1.0))))
 
 
 def measure_spacing(points: FloatArray, *, max_queries: int = 50_000) -> float:
-    """Median distance from a point to its nearest neighbour (on at most ``max_queries`` points,
-    evenly picked, each searched among all points)."""
+    """Median distance from a point to its nearest neighbour.
+
+    At most ``max_queries`` points, evenly picked, are queried, each among all points.
+    """
     if len(points) < 2:
         return float("nan")
     step = max(1, len(points) // max_queries)
@@ -84,8 +87,11 @@ def verticality(points: FloatArray, k: int) -> FloatArray:
 
 
 def dbscan(points: FloatArray, eps: float, min_samples: int) -> IntArray:
-    """DBSCAN labels (−1 noise): core points have ``min_samples`` points (themselves included)
-    within ``eps``; clusters are the connected core points plus the border points they reach."""
+    """DBSCAN labels (−1: noise).
+
+    Core points have ``min_samples`` points (themselves included) within ``eps``; clusters are
+    the connected core points plus the border points they reach.
+    """
     n = len(points)
     labels = np.full(n, -1, dtype=np.int64)
     if n == 0:

@@ -121,7 +121,7 @@ def _reduce(
         [np.bincount(inverse, weights=sums[:, c], minlength=len(uniq)) for c in range(3)]
     )
     n = np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
-    return uniq.astype(np.int64), out, n
+    return uniq.astype(np.int64), np.asarray(out, dtype=np.float64), n
 
 
 def voxel_downsample(xyz: FloatArray, edge_m: float, *, chunk_points: int = 2_000_000) -> Voxels:
