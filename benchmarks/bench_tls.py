@@ -72,28 +72,10 @@ TUNED_NUMBER_OF_POINTS = 100
 
 
 def stand(seed: int, n: int, side_m: float) -> pd.DataFrame:
-    """n trees over the scanned square (side + 2 × 2.5 m), at least 1.8 m apart, DBH 8–45 cm,
-    heights from a height–diameter curve, a sixth of them leaning 5–15°, the 7 species groups."""
-    rng = np.random.default_rng(seed)
-    half = side_m / 2 + 2.5
-    xy: list[tuple[float, float]] = []
-    while len(xy) < n:
-        x, y = rng.uniform(-half, half, 2)
-        if all(math.hypot(x - a, y - b) > 1.8 for a, b in xy):
-            xy.append((float(x), float(y)))
-    pos = np.array(xy)
-    dbh = rng.uniform(8, 45, n)
-    height = np.clip(1.3 + 24 * (1 - np.exp(-0.05 * dbh)) + rng.normal(0, 1, n), 8, 22)
-    lean = np.full(n, np.nan)
-    azimuth = np.full(n, np.nan)
-    leaning = rng.choice(n, n // 6, replace=False)
-    lean[leaning] = rng.uniform(5, 15, leaning.size)
-    azimuth[leaning] = rng.uniform(0, 360, leaning.size)
-    return pd.DataFrame({
-        "tree_id": np.arange(n), "x_m": CX + pos[:, 0], "y_m": CY + pos[:, 1], "dbh_cm": dbh,
-        "height_m": height, "species_code": rng.integers(1, 8, n), "lean_deg": lean,
-        "lean_azimuth_deg": azimuth,
-    })
+    """n trees over the scanned square (see ``synthetic_stand``)."""
+    from minecarbon.demo.pointclouds import synthetic_stand
+
+    return synthetic_stand(seed, n, (CX, CY), side_m)
 
 
 def simulated_cloud(path: Path, *, seed: int, n_trees: int, side_m: float, density: float,

@@ -1114,3 +1114,32 @@ def simulate_als(
         number[pulse].astype(np.uint8),
         classification,
     )
+
+
+def synthetic_stand(seed: int, n: int, centre_xy: tuple[float, float], side_m: float, *,
+                    min_gap_m: float = 1.8) -> pd.DataFrame:
+    """A test stand for :func:`simulate_tls`: n trees over the scanned square (side + 2 × 2.5 m).
+
+    Stems at least ``min_gap_m`` apart, DBH 8–45 cm, heights 8–22 m from a height–diameter
+    curve (± 1 m), a sixth of them leaning 5–15°, species codes 1–7. Seeded.
+    """
+    rng = np.random.default_rng(seed)
+    half = side_m / 2 + 2.5
+    xy: list[tuple[float, float]] = []
+    while len(xy) < n:
+        x, y = rng.uniform(-half, half, 2)
+        if all(np.hypot(x - a, y - b) > min_gap_m for a, b in xy):
+            xy.append((float(x), float(y)))
+    pos = np.array(xy)
+    dbh = rng.uniform(8, 45, n)
+    height = np.clip(1.3 + 24 * (1 - np.exp(-0.05 * dbh)) + rng.normal(0, 1, n), 8, 22)
+    lean = np.full(n, np.nan)
+    azimuth = np.full(n, np.nan)
+    leaning = rng.choice(n, n // 6, replace=False)
+    lean[leaning] = rng.uniform(5, 15, leaning.size)
+    azimuth[leaning] = rng.uniform(0, 360, leaning.size)
+    return pd.DataFrame({
+        "tree_id": np.arange(n), "x_m": centre_xy[0] + pos[:, 0],
+        "y_m": centre_xy[1] + pos[:, 1], "dbh_cm": dbh, "height_m": height,
+        "species_code": rng.integers(1, 8, n), "lean_deg": lean, "lean_azimuth_deg": azimuth,
+    })

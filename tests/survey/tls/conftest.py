@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from minecarbon.demo.pointclouds import simulate_tls
+from minecarbon.demo.pointclouds import simulate_tls, synthetic_stand
 from minecarbon.survey.tls import TlsResult, match_to_tally, process_plot
 from minecarbon.survey.tls.matching import MatchResult
 
@@ -18,28 +18,8 @@ GROUND = (300.0, 0.12, -0.06)  # about 7.7 % and 3.5 % slopes
 
 
 def stand(seed: int, n: int = 45, *, min_gap_m: float = 1.8) -> pd.DataFrame:
-    """A stand like the simulator's: n trees over the scanned 36 m square (about 35 in the 30 m
-    plot), DBH 8–45 cm, heights 8–22 m from a height–diameter curve, a sixth leaning 5–15°."""
-    rng = np.random.default_rng(seed)
-    half = SIDE / 2 + 2.5
-    xy: list[tuple[float, float]] = []
-    while len(xy) < n:
-        x, y = rng.uniform(-half, half, 2)
-        if all(np.hypot(x - a, y - b) > min_gap_m for a, b in xy):
-            xy.append((float(x), float(y)))
-    pos = np.array(xy)
-    dbh = rng.uniform(8, 45, n)
-    height = np.clip(1.3 + 24 * (1 - np.exp(-0.05 * dbh)) + rng.normal(0, 1, n), 8, 22)
-    lean = np.full(n, np.nan)
-    azimuth = np.full(n, np.nan)
-    leaning = rng.choice(n, n // 6, replace=False)
-    lean[leaning] = rng.uniform(5, 15, leaning.size)
-    azimuth[leaning] = rng.uniform(0, 360, leaning.size)
-    return pd.DataFrame({
-        "tree_id": np.arange(n), "x_m": CX + pos[:, 0], "y_m": CY + pos[:, 1], "dbh_cm": dbh,
-        "height_m": height, "species_code": rng.integers(1, 8, n), "lean_deg": lean,
-        "lean_azimuth_deg": azimuth,
-    })
+    """A stand like the simulator's: n trees over the scanned 36 m square (≈ 35 in the plot)."""
+    return synthetic_stand(seed, n, (CX, CY), SIDE, min_gap_m=min_gap_m)
 
 
 @dataclass(frozen=True)
