@@ -155,7 +155,7 @@ def generate_site(spec: SiteSpec, root: Path,
     say("field survey", 0.85)
     plots = _survey(spec, layout, modifier, last_l2, in_extent, root, out)
     say("laser scans", 0.92)
-    _scans(spec, plots, root, out)
+    _scans(spec, layout, modifier, plots, root, out)
     site = {"spec": {**asdict(spec), "size": spec.size.value},
             "grid": grid.to_dict(), "base_years": spec.base_years,
             "scenes": [asdict(s) for s in scenes],
@@ -266,7 +266,8 @@ def _spelling(code: int, rng: np.random.Generator) -> str:
     return g.en
 
 
-def _scans(spec: SiteSpec, plots: pd.DataFrame, root: Path, out: Delivery) -> None:
+def _scans(spec: SiteSpec, layout: MineLayout, modifier: np.ndarray, plots: pd.DataFrame,
+           root: Path, out: Delivery) -> None:
     """TLS clouds with their tally for two persistent-forest plots, and one ALS tile."""
     persistent = plots[(plots["unit_l2"] == 10) & (plots["trees"].map(len).between(15, 90))]
     chosen = []
@@ -294,19 +295,18 @@ def _scans(spec: SiteSpec, plots: pd.DataFrame, root: Path, out: Delivery) -> No
         tpath = root / "truth" / f"tls_{p['plot_id']}_trees.csv"
         write_csv(truth, tpath)
         out.truth.append((tpath, "truth:tls", str(spec.last_year)))
-    _als(spec, chosen[0] if chosen else plots.iloc[0], root, out)
+    _als(spec, layout, modifier, chosen[0] if chosen else plots.iloc[0], root, out)
 
 
-def _als(spec: SiteSpec, around: pd.Series, root: Path, out: Delivery) -> None:
+def _als(spec: SiteSpec, layout: MineLayout, modifier: np.ndarray, around: pd.Series,
+         root: Path, out: Delivery) -> None:
     """A 20 × 20-pixel airborne tile centred on a plot."""
     g = spec.grid
     r, c = int(around["row"]), int(around["col"])
     r0, c0 = max(r - 10, 0), max(c - 10, 0)
     r1, c1 = min(r0 + 20, g.height), min(c0 + 20, g.width)
-    layout = mine_layout(spec)
     x, y = _block_coords(spec, r0, r1, c0, c1)
-    state = simulate_block(spec, layout, growth_modifier(climate_series(spec.years, spec.seed)),
-                           x, y)
+    state = simulate_block(spec, layout, modifier, x, y)
     height = np.where(state["landcover"][-1] == 1, state["height"][-1], 0.0)
     dem = elevation_m(x, y, spec.seed)
     x0 = g.x_min_m + c0 * g.pixel_size_m

@@ -200,7 +200,6 @@ def truth_units(forest: np.ndarray, ev: Events, years: list[int]) -> tuple[np.nd
     before its damage, forest since its reclamation) and names the unit the guide gives that
     story (REQUIREMENTS S3; precedence documented in docs/assessment-units.md).
     """
-    n = len(years)
     l1 = np.zeros(forest.shape, np.uint8)
     l2 = np.zeros(forest.shape, np.uint8)
     ever = np.zeros(forest.shape[1:], bool)
@@ -236,5 +235,4 @@ def truth_units(forest: np.ndarray, ev: Events, years: list[int]) -> tuple[np.nd
         form[reclaimed] = ev.damage_form[reclaimed]
         l1[i] = unit
         l2[i] = np.where(unit > 0, unit * 10 + form, 0)
-        _ = n
     return l1, l2

@@ -12,7 +12,6 @@ import xarray as xr
 
 from minecarbon.errors import InputDataError, PathNotFoundError
 from minecarbon.grid import AnalysisGrid, require_projected
-from minecarbon.io.files import atomic_path
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
 
@@ -97,12 +96,9 @@ def write_geotiff(da: xr.DataArray, path: Path, *, nodata: float | None = None) 
     """Write a (y, x) DataArray on a grid to a tiled, compressed GeoTIFF, atomically.
 
     A dask-backed array is computed one row of chunks at a time on the current dask scheduler
-    (threads, processes or a distributed cluster) and written window by window, so the whole
-    raster never sits in memory and nothing but the small blocks crosses process boundaries.
+    (threads, processes or a distributed cluster) and written window by window
+    (:func:`write_cube`), so the whole raster never sits in memory.
     """
-    import rasterio
-    from rasterio.windows import Window
-
     if da.ndim != 2 or da.dims != ("y", "x"):
         raise InputDataError(f"cannot write {path}: dims {da.dims} are not (y, x)",
                              fix="select one band or year first")
@@ -110,25 +106,7 @@ def write_geotiff(da: xr.DataArray, path: Path, *, nodata: float | None = None) 
         raise InputDataError(f"cannot write {path}: the array has no CRS", fix="attach the grid")
     if nodata is None and np.issubdtype(da.dtype, np.floating):
         nodata = float("nan")
-    height, width = da.shape
-    profile = {
-        "driver": "GTiff", "height": height, "width": width, "count": 1, "dtype": da.dtype.name,
-        "crs": da.rio.crs, "transform": da.rio.transform(), "nodata": nodata,
-        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
-        "BIGTIFF": "IF_SAFER",
-    }
-    if width < 256 or height < 256:
-        profile.update(tiled=False, blockxsize=None, blockysize=None)
-        profile = {k: v for k, v in profile.items() if v is not None}
-    row_chunks = da.chunks[0] if da.chunks is not None else (height,)
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        row = 0
-        for rows in row_chunks:
-            block = np.asarray(da.isel(y=slice(row, row + rows)).values)
-            dst.write(block, 1, window=Window(0, row, width, rows))
-            row += rows
-        if da.name:
-            dst.update_tags(1, name=str(da.name))
+    write_cube(da.expand_dims(slice=[0]), {0: path}, nodata=nodata, dim="slice")
 
 
 class BlockWriter:

@@ -18,6 +18,7 @@ from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_on_grid, write_cubes
 from minecarbon.io.tables import write_csv
 from minecarbon.io.vector import read_vector, write_vector
+from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.events import clean_events
 from minecarbon.scope.extent import extent_mask, monitoring_extent, project_grid
@@ -151,7 +152,7 @@ def _units(ctx: StepContext) -> None:
     areas["area_ha"] = areas["area_ha"].round(4)
     ctx.publish("products/units/unit_areas.csv", lambda tmp: write_csv(areas, tmp),
                 kind="product:unit_areas", time=f"{years[0]}/{years[-1]}")
-    plots = _plots(ctx, crs)
+    plots = read_plot_records(ws, ctx.input_paths("raw:plots"))
     if plots is not None:
         survey_year = years[-1]
         table = plot_units(plots, written, survey_year, cfg.plot_side_m)
@@ -161,30 +162,6 @@ def _units(ctx: StepContext) -> None:
 
 def _mover(src: Path) -> Any:
     return lambda tmp: os.replace(src, tmp)
-
-
-def _plots(ctx: StepContext, crs: str) -> gpd.GeoDataFrame | None:
-    """Plot centres from imported plot tables (columns plot_id, x, y[, crs])."""
-    from minecarbon.io.tables import read_table
-
-    frames = []
-    for path in ctx.input_paths("raw:plots"):
-        if path.suffix.lower() not in (".csv", ".xlsx", ".xls"):
-            continue
-        table = read_table(path)
-        need = {"plot_id", "x", "y"}
-        if not need <= set(table.columns):
-            raise InputDataError(
-                f"plot table {path.name} lacks columns {sorted(need - set(table.columns))}",
-                fix="give each plot its plot_id and centre coordinates x, y",
-            )
-        frame_crs = str(table["crs"].iloc[0]) if "crs" in table.columns else crs
-        points = gpd.GeoDataFrame(table[["plot_id"]], crs=frame_crs,
-                                  geometry=gpd.points_from_xy(table["x"], table["y"]))
-        frames.append(points.to_crs(crs))
-    if not frames:
-        return None
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
 
 
 UNITS = Step(

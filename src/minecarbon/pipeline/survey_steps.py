@@ -16,36 +16,19 @@ from minecarbon.catalog import Workspace
 from minecarbon.errors import InputDataError
 from minecarbon.io.tables import read_table, write_csv
 from minecarbon.io.vector import write_vector
+from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid, load_units
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.standard.biomass_models import model_rows_from_text
 from minecarbon.survey.design import CheckReport, check_plots, plan_plots
-from minecarbon.survey.plots import validate_plots
 from minecarbon.survey.trees import validate_tree_list
 
 PLAN_STEP = "plots-plan"
-TABLE_SUFFIXES = (".csv", ".xlsx", ".xls")
 
 
 def survey_year(ws: Workspace, year: int | None) -> int:
     """The year plots are planned or checked for (default: the last project year)."""
     return ws.config.project.last_year if year is None else year
-
-
-def read_plot_records(ws: Workspace, paths: list[Path]) -> gpd.GeoDataFrame | None:
-    """Every imported plot table, validated, in the project CRS (None if there is none)."""
-    cfg = ws.config
-    frames = [validate_plots(read_table(p, as_text=True), p.name, cfg.project.crs,
-                             cfg.scope.pixel_size_m)
-              for p in paths if p.suffix.lower() in TABLE_SUFFIXES]
-    if not frames:
-        return None
-    plots = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-    dup = plots["plot_id"][plots["plot_id"].duplicated()].unique().tolist()
-    if dup:
-        raise InputDataError(f"plot ids {dup} appear in more than one plot table",
-                             fix="give every plot one record")
-    return plots
 
 
 def plan(ws: Workspace, *, year: int | None = None, total: int | None = None,

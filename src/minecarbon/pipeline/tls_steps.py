@@ -15,8 +15,8 @@ from minecarbon.catalog import Workspace
 from minecarbon.errors import InputDataError
 from minecarbon.io.pointcloud import is_pointcloud, read_points
 from minecarbon.io.tables import read_table, write_csv
+from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
 from minecarbon.pipeline.step import Step, StepContext
-from minecarbon.pipeline.survey_steps import TABLE_SUFFIXES, read_plot_records
 from minecarbon.report.stem_map import draw_stem_map
 from minecarbon.survey.tls.matching import match_to_tally
 from minecarbon.survey.tls.plot import process_plot
