@@ -104,19 +104,40 @@ class AllometryConfig(_Section):
 class FeaturesConfig(_Section):
     """Remote-sensing features (F1–F8)."""
 
-    sensor: str = "landsat8"
+    sensor: str = "auto"  # sensor id, or "auto" = from the scene file names
+    product_level: Literal["auto", "sr", "toa"] = "auto"
+    growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
+    composite: Literal["median", "mean"] = "median"
+    min_valid_share: float = Field(0.8, ge=0.0, le=1.0)  # warn below this share of clear pixels
     indices: list[str] = Field(
-        default_factory=lambda: ["NDVI", "RVI", "DVI", "EVI", "SAVI", "MSAVI", "NDWI", "NDMI"]
+        default_factory=lambda: ["NDVI", "RVI", "DVI", "EVI", "SAVI", "MSAVI", "NDWI", "NDMI",
+                                 "NBR", "GNDVI"]
     )
+    tasseled_cap: bool = True
+    tasseled_cap_set: str | None = None  # None = the sensor's default for the product level
+    disturbance_normalisation: Literal["forest", "all"] = "forest"
+    glcm_bands: list[str] = Field(default_factory=lambda: ["nir"])
     glcm_window: int = Field(7, ge=3)
     glcm_levels: int = Field(32, ge=2, le=256)
-    growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
+    glcm_directions_deg: list[float] = Field(default_factory=lambda: [0.0, 45.0, 90.0, 135.0])
+    glcm_distance_px: int = Field(1, ge=1)
+    glcm_convention: Literal["envi", "skimage"] = "envi"
+    glcm_value_range: tuple[float, float] = (0.0, 0.6)  # fixed, so years are comparable
+    terrain_window: int = Field(3, ge=3)
+    tpi_window: int = Field(9, ge=3)
 
-    @field_validator("glcm_window")
+    @field_validator("glcm_window", "terrain_window", "tpi_window")
     @classmethod
     def _odd(cls, value: int) -> int:
         if value % 2 == 0:
-            raise ValueError("glcm_window must be odd (3, 5, 7, …)")
+            raise ValueError("window sides must be odd (3, 5, 7, …)")
+        return value
+
+    @field_validator("growing_season_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        if not value or any(m < 1 or m > 12 for m in value):
+            raise ValueError("months are 1–12, at least one")
         return value
 
 

@@ -129,11 +129,14 @@ class BlockWriter:
         Nodata value, or None.
     tags
         Dataset-level metadata tags.
+    band_tags
+        Metadata tags per band, keyed by band description.
 
     """
 
     def __init__(self, path: Path, grid: AnalysisGrid, dtype: str, bands: tuple[str, ...] = ("",),
-                 nodata: float | None = None, tags: dict[str, str] | None = None) -> None:
+                 nodata: float | None = None, tags: dict[str, str] | None = None,
+                 band_tags: dict[str, dict[str, str]] | None = None) -> None:
         import rasterio
         from affine import Affine
 
@@ -156,6 +159,8 @@ class BlockWriter:
         for i, name in enumerate(bands, start=1):
             if name:
                 self._dst.set_band_description(i, name)
+            if band_tags and name in band_tags:
+                self._dst.update_tags(i, **band_tags[name])
         if tags:
             self._dst.update_tags(**tags)
 
@@ -190,24 +195,119 @@ class BlockWriter:
 
 
 def read_on_grid(path: Path, grid: AnalysisGrid, *, resampling: str = "nearest",
-                 chunks: int = 1024) -> xr.DataArray:
-    """Band 1 of a raster on the project grid, lazily.
+                 chunks: int = 1024, band: int = 1, masked: bool = True) -> xr.DataArray:
+    """One band of a raster on the project grid, lazily.
 
     As it is when it already lies on the grid, else reprojected (odc-geo, chunk by chunk)
-    with ``resampling``.
+    with ``resampling`` ("nearest", "bilinear", "average", …). ``masked=False`` keeps the
+    stored values (for quality bands whose nodata value is a flag).
     """
+    if masked:
+        da = read_raster(path, chunks=chunks, band=band)
+    else:
+        check_raster_crs(path)
+        opened = rioxarray.open_rasterio(path, chunks=chunks, masked=False)
+        assert isinstance(opened, xr.DataArray)
+        da = opened.sel(band=band, drop=True)
+    return on_grid(da, grid, str(path), resampling=resampling)
+
+
+def on_grid(da: xr.DataArray, grid: AnalysisGrid, what: str, *,
+            resampling: str = "nearest") -> xr.DataArray:
+    """``da`` as it is when it lies on ``grid``, else reprojected onto it (lazily)."""
     from minecarbon.errors import GridMismatchError
     from minecarbon.grid import assert_on_grid
 
-    da = read_raster(path, chunks=chunks)
     try:
-        assert_on_grid(da, grid, str(path))
+        assert_on_grid(da, grid, what)
     except GridMismatchError:
         from odc.geo.xr import xr_reproject
 
         da = xr_reproject(da, grid.geobox(), resampling=resampling)
         da = da.rename({k: v for k, v in (("longitude", "x"), ("latitude", "y")) if k in da.dims})
-    return da
+    # the exact pixel centres, so that layers read from different files align in xarray
+    return da.assign_coords(x=grid.x_coords(), y=grid.y_coords())
+
+
+@dataclass(frozen=True)
+class RasterBands:
+    """What a raster file says about its bands, without reading pixels."""
+
+    count: int
+    descriptions: tuple[str, ...]
+    dtypes: tuple[str, ...]
+    nodata: float | None
+    tags: dict[str, str]
+    resolution: tuple[float, float]
+
+
+def raster_bands(path: Path) -> RasterBands:
+    """Band count, descriptions, dtypes, nodata and dataset tags of a raster."""
+    with _open(path) as src:
+        return RasterBands(src.count, tuple(d or "" for d in src.descriptions),
+                           tuple(src.dtypes), src.nodata, dict(src.tags()),
+                           (abs(src.res[0]), abs(src.res[1])))
+
+
+def write_stack(stack: xr.Dataset, path: Path, *, tags: dict[str, str] | None = None,
+                band_tags: dict[str, dict[str, str]] | None = None) -> None:
+    """Write the (y, x) variables of a Dataset as the bands of one float32 GeoTIFF.
+
+    Band descriptions are the variable names (so :func:`read_stack` gives the Dataset back),
+    ``band_tags`` per variable are stored as band metadata (e.g. units, description). Computed
+    one row of chunks at a time, all variables of a block together, on the current dask
+    scheduler; written to a temporary file and renamed, so the whole stack never sits in
+    memory and a failure leaves no file.
+    """
+    from dask.base import compute
+
+    names = [str(n) for n in stack.data_vars]
+    if not names:
+        raise InputDataError(f"cannot write {path}: the stack has no variables",
+                             fix="compute at least one feature")
+    first = stack[names[0]]
+    ny, nx = first.sizes["y"], first.sizes["x"]
+    xs, ys = first["x"].values, first["y"].values
+    pixel = float(abs(xs[1] - xs[0])) if nx > 1 else float(abs(ys[0] - ys[1]))
+    crs = stack.rio.crs or first.rio.crs
+    if crs is None:
+        raise InputDataError(f"cannot write {path}: the stack has no CRS", fix="attach the grid")
+    grid = AnalysisGrid(str(crs), pixel, float(xs[0] - pixel / 2), float(ys[0] + pixel / 2),
+                        nx, ny)
+    chunked = stack.chunks if stack.chunks else {}
+    row_chunks = tuple(chunked.get("y", (ny,)))
+    col_chunks = tuple(chunked.get("x", (nx,)))
+    writer = BlockWriter(path, grid, "float32", tuple(names), float("nan"), tags, band_tags)
+    try:
+        r0 = 0
+        for rows in row_chunks:
+            c0, jobs = 0, []
+            for cols in col_chunks:
+                block = stack.isel(y=slice(r0, r0 + rows), x=slice(c0, c0 + cols))
+                jobs.append((c0, [block[n].data for n in names]))
+                c0 += cols
+            computed = compute(*[j[1] for j in jobs])  # type: ignore[no-untyped-call]
+            for (col, _), values in zip(jobs, computed, strict=True):
+                writer.write(r0, col, np.stack([np.asarray(v, np.float32) for v in values]))
+            r0 += rows
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+
+
+def read_stack(path: Path, *, chunks: int | None = 1024) -> xr.Dataset:
+    """A multi-band GeoTIFF written by :func:`write_stack` as a Dataset, lazily."""
+    info = raster_bands(path)
+    if not all(info.descriptions) or len(set(info.descriptions)) != info.count:
+        raise InputDataError(f"{path} has unnamed or repeated band descriptions",
+                             fix="write feature stacks with minecarbon (band names = features)")
+    da = read_raster(path, chunks=chunks, band=None)
+    if chunks:
+        da = da.chunk({"band": 1})
+    out = xr.Dataset({name: da.isel(band=i, drop=True)
+                      for i, name in enumerate(info.descriptions)})
+    return out
 
 
 def write_cube(cube: xr.DataArray, paths: dict[Any, Path], *, nodata: float | None = None,

@@ -71,7 +71,7 @@ def _layer(ctx: StepContext, kind: str, crs: str) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
-def _year_of(path: Path, recorded: str | None) -> int:
+def year_of(path: Path, recorded: str | None) -> int:
     if recorded and recorded[:4].isdigit():
         return int(recorded[:4])
     found = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", path.stem)
@@ -94,7 +94,7 @@ def _forest_cube(ctx: StepContext, grid: AnalysisGrid) -> xr.DataArray:
     by_year: dict[int, Path] = {}
     for r in records:
         path = ctx.workspace.path(r.path)
-        by_year[_year_of(path, r.time)] = path
+        by_year[year_of(path, r.time)] = path
     wanted = range(cfg.project.first_year, cfg.project.last_year + 1)
     missing = [y for y in wanted if y not in by_year]
     if missing:

@@ -1,0 +1,229 @@
+"""From delivered scenes to a clear-sky reflectance composite per year (requirement F2).
+
+A scene arrives as stored digital numbers on the project grid (``io.scenes.read_scene``):
+variables named by band id (``B4``) plus a ``qa`` band. :func:`scene_reflectance` applies the
+product's scale and offset from the sensor registry and renames bands to their roles;
+:func:`cloud_mask` reads the QA band (Landsat QA_PIXEL bits or Sentinel-2 SCL classes);
+:func:`check_reflectance` catches digital numbers passed as reflectance; :func:`composite`
+takes the per-pixel median of the clear observations of several scenes and counts them.
+Everything is lazy: on dask input nothing is computed here except a small strided sample in
+:func:`check_reflectance`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from minecarbon.errors import GridMismatchError, InputDataError
+from minecarbon.standard.sensors import QA_PRODUCT, qa_flags, sensor, sentinel2_offset
+
+#: Plausible surface reflectance: a little below 0 (atmospheric over-correction) to a little
+#: above 1 (specular, snow). Outside this, the scale or offset is wrong.
+REFLECTANCE_RANGE = (-0.2, 1.6)
+
+
+def scene_reflectance(raw: xr.Dataset | Mapping[str, xr.DataArray], *, what: str = "scene",
+                      sensor_id: str | None = None, scale: float | None = None,
+                      offset: float | None = None) -> xr.Dataset:
+    """Reflectance (float32) per band role from a scene's stored values.
+
+    Parameters
+    ----------
+    raw
+        Variables named by band id (``B4``, ``SR_B4``, ``B04``) and optionally ``qa``; attrs
+        ``sensor`` and, for Sentinel-2, ``boa_add_offset`` / ``processing_baseline`` / ``date``.
+        A mapping of band id → DataArray is accepted too (bands on different grids are then
+        refused, where a Dataset would have aligned them silently with NaN).
+    what
+        How to name the scene in messages.
+    sensor_id
+        The sensor, when ``raw`` does not say it in ``attrs["sensor"]``.
+    scale, offset
+        Override the registry's (needed for Gaofen DN, which have none).
+
+    """
+    attrs: dict[str, Any] = dict(raw.attrs) if isinstance(raw, xr.Dataset) else {}
+    bands: dict[str, xr.DataArray] = (
+        {str(k): raw[k] for k in raw.data_vars} if isinstance(raw, xr.Dataset)
+        else {str(k): v for k, v in raw.items()})
+    s = sensor(sensor_id or str(attrs.get("sensor", "")))
+    ref = next((bands[n] for n in bands if n != "qa"), None)
+    if ref is None:
+        raise InputDataError(f"{what} has no bands", fix="check the scene files")
+    ref_name = next(n for n in bands if n != "qa")
+    out: dict[str, xr.DataArray] = {}
+    for name in bands:
+        if name == "qa":
+            continue
+        band = s.band_by_id(str(name))
+        if band is None:
+            continue
+        da = bands[name]
+        if da.shape != ref.shape or not (
+            np.array_equal(da["x"].values, ref["x"].values)
+            and np.array_equal(da["y"].values, ref["y"].values)
+        ):
+            raise GridMismatchError(
+                f"band {name} of {what} is not on the same grid as band {ref_name}",
+                fix="read every band onto the project grid first (io.scenes.read_scene)",
+            )
+        b_scale = scale if scale is not None else band.scale
+        b_offset = offset if offset is not None else band.offset
+        if b_scale is None or b_offset is None:
+            raise InputDataError(
+                f"{what}: {s.name} band {band.band} is delivered as digital numbers without a "
+                "standard scale and offset",
+                fix="give the calibration (CRESDA absolute calibration for the year) and "
+                "atmospherically correct the scene, or pass scale= and offset=",
+            )
+        if s.id == "sentinel2" and offset is None:
+            b_offset = sentinel2_offset(_num(attrs.get("processing_baseline")),
+                                        _num(attrs.get("boa_add_offset")))
+            if (attrs.get("processing_baseline") is None
+                    and attrs.get("boa_add_offset") is None
+                    and str(attrs.get("date", "")) >= "2022-01-25"):
+                b_offset = -0.1
+                warnings.warn(
+                    f"{what}: Sentinel-2 processing baseline unknown; assuming the −1000 DN "
+                    "offset of baseline 04.00 (acquired after 2022-01-25)",
+                    UserWarning, stacklevel=2)
+        if band.unit == "kelvin":  # thermal bands are not reflectance features
+            continue
+        out[band.role] = (da * b_scale + b_offset).astype("float32")
+    if not out:
+        raise InputDataError(f"{what} has no reflectance band of {s.name}",
+                             fix=f"bands are named like {s.bands[0].band}; check the files")
+    ds = xr.Dataset(out)
+    ds.attrs.update({k: v for k, v in attrs.items() if isinstance(v, str | int | float)})
+    ds.attrs["sensor"] = s.id
+    ds.attrs["product_level"] = str(attrs.get("product_level", "sr"))
+    return ds
+
+
+def _num(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def cloud_mask(qa: xr.DataArray, product: str, *,
+               masked: Sequence[str] | None = None) -> xr.DataArray:
+    """True where a pixel is cloud, shadow, fill or another flag that hides the ground.
+
+    Parameters
+    ----------
+    qa
+        Landsat Collection-2 ``QA_PIXEL`` (bit flags) or Sentinel-2 ``SCL`` (classes).
+    product
+        ``landsat_c2_qa_pixel`` or ``sentinel2_scl``.
+    masked
+        Meanings of the flags to mask (``data/qa_masks.csv``); default the flags marked
+        ``masked_by_default`` (Landsat: fill, dilated cloud, cirrus, cloud, shadow, snow;
+        Sentinel-2: no data, saturated, cloud shadows, cloud medium/high, cirrus, snow).
+
+    """
+    flags = qa_flags(product)
+    chosen = [f for f in flags if (f.masked_by_default if masked is None else f.meaning in masked)]
+    if masked is not None:
+        unknown = set(masked) - {f.meaning for f in flags}
+        if unknown:
+            raise InputDataError(
+                f"unknown {product} flag(s) {sorted(unknown)}",
+                fix=f"use meanings from {', '.join(f.meaning for f in flags)}")
+    values = qa.astype("int64")
+    hidden = xr.zeros_like(values, dtype=bool)
+    for f in chosen:
+        hit = (values & (1 << f.value)) != 0 if f.kind == "bit" else values == f.value
+        hidden = hidden | hit
+    return hidden.rename("cloud_mask")
+
+
+def clear_reflectance(raw: xr.DataArray | xr.Dataset, *, what: str = "scene",
+                      masked: Sequence[str] | None = None) -> xr.Dataset:
+    """Reflectance with cloudy, shadowed and fill pixels set to NaN (see :func:`cloud_mask`)."""
+    if not isinstance(raw, xr.Dataset):
+        raise InputDataError(f"{what} must be a Dataset of bands", fix="use io.scenes.read_scene")
+    refl = scene_reflectance(raw, what=what)
+    if "qa" in raw:
+        product = str(raw.attrs.get("qa_product") or QA_PRODUCT.get(str(raw.attrs["sensor"]), ""))
+        if product:
+            refl = refl.where(~cloud_mask(raw["qa"], product, masked=masked))
+    return refl
+
+
+def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 256) -> None:
+    """Refuse digital numbers passed as reflectance; warn about values out of range.
+
+    Looks at a strided sample of at most ``sample_px`` × ``sample_px`` pixels per band (never
+    the whole raster). Raises :class:`InputDataError` naming the scene and band when the
+    median exceeds 1.5 (DN, or reflectance × 10 000); warns when more than 1 % of the sample
+    lies outside :data:`REFLECTANCE_RANGE`.
+    """
+    for name in ds.data_vars:
+        da = ds[name]
+        step_y = max(1, da.sizes["y"] // sample_px)
+        step_x = max(1, da.sizes["x"] // sample_px)
+        sample = np.asarray(da.isel(y=slice(None, None, step_y),
+                                    x=slice(None, None, step_x)).values, float)
+        values = sample[np.isfinite(sample)]
+        if values.size == 0:
+            continue
+        median = float(np.median(values))
+        if median > 1.5:
+            raise InputDataError(
+                f"band {name} of {what} looks like digital numbers, not reflectance "
+                f"(median {median:.4g})",
+                fix="apply the product's scale and offset (features.preprocess."
+                "scene_reflectance), e.g. Landsat C2 L2 ×2.75e-5 − 0.2, Sentinel-2 L2A ×1e-4",
+            )
+        lo, hi = REFLECTANCE_RANGE
+        share = float(np.mean((values < lo) | (values > hi)))
+        if share > 0.01:
+            warnings.warn(
+                f"band {name} of {what}: {share:.1%} of values outside reflectance "
+                f"{lo}…{hi}; wrong scale or offset?", UserWarning, stacklevel=2)
+
+
+def composite(scenes: Sequence[xr.Dataset], *, what: str = "composite",
+              method: str = "median") -> tuple[xr.Dataset, xr.DataArray]:
+    """Per-pixel median (or mean) of the clear observations of several scenes.
+
+    Returns the composite (one variable per role present in every scene) and the number of
+    clear observations per pixel (``clear_count``, uint8). Lazy: the scene axis is one chunk.
+    """
+    if not scenes:
+        raise InputDataError(f"{what}: no scene to composite", fix="import scenes for it")
+    roles = [r for r in scenes[0].data_vars if all(r in s for s in scenes)]
+    dropped = sorted({str(r) for s in scenes for r in s.data_vars} - {str(r) for r in roles})
+    if dropped:
+        warnings.warn(f"{what}: bands {dropped} are not in every scene and are left out",
+                      UserWarning, stacklevel=2)
+    if method not in ("median", "mean"):
+        raise InputDataError(f"unknown composite method {method!r}", fix="use median or mean")
+    stacked = xr.concat([s[roles] for s in scenes], dim="scene", join="exact",
+                        combine_attrs="drop")
+    if stacked.chunks:
+        stacked = stacked.chunk({"scene": -1})
+    reduced = (stacked.median("scene", skipna=True) if method == "median"
+               else stacked.mean("scene", skipna=True))
+    clear = stacked[roles[0]].notnull()
+    for r in roles[1:]:
+        clear = clear & stacked[r].notnull()
+    count = clear.sum("scene").astype("uint8").rename("clear_count")
+    reduced = reduced.astype("float32").where(count > 0)
+    reduced.attrs.update(method=method, scenes=len(scenes))
+    return reduced, count
+
+
+def season_scenes(dates: Sequence[date], year: int, months: Sequence[int]) -> list[int]:
+    """Indices of the dates that fall in ``year`` and in one of ``months``."""
+    return [i for i, d in enumerate(dates) if d.year == year and d.month in months]
