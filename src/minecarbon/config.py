@@ -109,6 +109,7 @@ class FeaturesConfig(_Section):
     growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     composite: Literal["median", "mean"] = "median"
     min_valid_share: float = Field(0.8, ge=0.0, le=1.0)  # warn below this share of clear pixels
+    gap_fill_years: int = Field(2, ge=0, le=5)  # fill cloud gaps from the nearest years' composites
     indices: list[str] = Field(
         default_factory=lambda: ["NDVI", "RVI", "DVI", "EVI", "SAVI", "MSAVI", "NDWI", "NDMI",
                                  "NBR", "GNDVI"]

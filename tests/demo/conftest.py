@@ -15,9 +15,10 @@ from minecarbon.pipeline.steps import default_steps
 
 @pytest.fixture(scope="session")
 def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A delivered small demo workspace with the pipeline run up to plot carbon."""
+    """A delivered small demo workspace with the pipeline run up to the feature stacks."""
     root = tmp_path_factory.mktemp("site") / "demo"
     with Workspace.init(root) as ws:
         deliver(ws, SiteSpec())
         run_pipeline(ws, default_steps(), until="plots")
+        run_pipeline(ws, default_steps(), until="features")
     return root

@@ -202,3 +202,26 @@ def test_preprocessing_stays_lazy(tmp_path: Path) -> None:
     comp, count = composite(scenes)
     assert isinstance(comp["red"].data, dsa.Array) and isinstance(count.data, dsa.Array)
     assert float(comp["red"].mean()) == pytest.approx(0.07, abs=3e-5)
+
+
+def test_gap_fill_takes_the_nearest_year_earlier_first() -> None:
+    from minecarbon.features.preprocess import gap_fill
+
+    def comp(values: list[float]) -> xr.Dataset:
+        red = np.array([values])
+        return xr.Dataset({"red": (("y", "x"), red), "nir": (("y", "x"), red * 10)})
+
+    nan = np.nan
+    composites = {
+        2000: comp([0.1, 0.1, nan, nan, nan]),
+        2001: comp([0.2, nan, nan, nan, nan]),
+        2002: comp([0.3, 0.3, 0.3, nan, nan]),
+        2003: comp([0.4, 0.4, 0.4, 0.4, nan]),
+    }
+    filled, offset = gap_fill(composites, 2001, 2)
+    np.testing.assert_allclose(filled["red"].values, [[0.2, 0.1, 0.3, 0.4, nan]])
+    np.testing.assert_allclose(filled["nir"].values, [[2.0, 1.0, 3.0, 4.0, nan]])
+    np.testing.assert_allclose(offset.values, [[0, -1, 1, 2, nan]])
+    same, none = gap_fill(composites, 2001, 0)
+    np.testing.assert_allclose(same["red"].values, composites[2001]["red"].values)
+    assert np.isnan(none.values[0, 1:]).all()

@@ -168,9 +168,13 @@ class Catalog:
             args,
         ).fetchall()
         lineage: dict[int, list[tuple[str, str]]] = {}
-        for did, p, s in self._conn.execute(
-            "SELECT dataset_id, input_path, input_sha256 FROM lineage ORDER BY input_path"
-        ):
+        query = "SELECT dataset_id, input_path, input_sha256 FROM lineage"
+        ids = [r[0] for r in rows]
+        if where and len(ids) <= 500:  # a few datasets: only their lineage
+            query += f" WHERE dataset_id IN ({','.join('?' * len(ids))})"
+        else:
+            ids = []
+        for did, p, s in self._conn.execute(query + " ORDER BY input_path", ids):
             lineage.setdefault(did, []).append((p, s))
         return [
             DatasetRecord(
@@ -193,6 +197,17 @@ class Catalog:
             args.append(step)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self._records(where, tuple(args))
+
+    def checksums(self, paths: Iterable[str]) -> dict[str, str]:
+        """sha256 of each catalogued path (one query); unknown paths are left out."""
+        wanted = sorted(set(paths))
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            out.update(self._conn.execute(
+                f"SELECT path, sha256 FROM datasets WHERE path IN ({','.join('?' * len(part))})",
+                part).fetchall())
+        return out
 
     def get(self, key: str | int) -> DatasetRecord:
         """A dataset by id or by workspace-relative path.

@@ -194,7 +194,12 @@ class Workspace:
             ``.shp`` without its sidecars); by default read from the written file.
 
         """
-        lineage = tuple((p, self.catalog.get(p).sha256) for p in sorted(set(inputs)))
+        wanted = sorted(set(inputs))
+        known = self.catalog.checksums(wanted)
+        unknown = [p for p in wanted if p not in known]
+        if unknown:
+            self.catalog.get(unknown[0])  # raises CatalogError naming it
+        lineage = tuple((p, known[p]) for p in wanted)
         target = self.root / rel
         pending: list[DatasetRecord] = []
 

@@ -168,12 +168,14 @@ def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 256) -> Non
     median exceeds 1.5 (DN, or reflectance × 10 000); warns when more than 1 % of the sample
     lies outside :data:`REFLECTANCE_RANGE`.
     """
-    for name in ds.data_vars:
-        da = ds[name]
-        step_y = max(1, da.sizes["y"] // sample_px)
-        step_x = max(1, da.sizes["x"] // sample_px)
-        sample = np.asarray(da.isel(y=slice(None, None, step_y),
-                                    x=slice(None, None, step_x)).values, float)
+    from dask.base import compute
+
+    step_y = max(1, ds.sizes["y"] // sample_px)
+    step_x = max(1, ds.sizes["x"] // sample_px)
+    thin = ds.isel(y=slice(None, None, step_y), x=slice(None, None, step_x))
+    (samples,) = compute({str(n): thin[n].data for n in ds.data_vars})  # type: ignore[no-untyped-call]
+    for name, sample in samples.items():
+        sample = np.asarray(sample, float)
         values = sample[np.isfinite(sample)]
         if values.size == 0:
             continue
@@ -213,8 +215,9 @@ def composite(scenes: Sequence[xr.Dataset], *, what: str = "composite",
                         combine_attrs="drop")
     if stacked.chunks:
         stacked = stacked.chunk({"scene": -1})
-    reduced = (stacked.median("scene", skipna=True) if method == "median"
-               else stacked.mean("scene", skipna=True))
+    reduced = xr.apply_ufunc(
+        _nan_reduce, stacked, input_core_dims=[["scene"]], dask="parallelized",
+        kwargs={"method": method}, output_dtypes=[np.float32], keep_attrs=False)
     clear = stacked[roles[0]].notnull()
     for r in roles[1:]:
         clear = clear & stacked[r].notnull()
@@ -222,6 +225,38 @@ def composite(scenes: Sequence[xr.Dataset], *, what: str = "composite",
     reduced = reduced.astype("float32").where(count > 0)
     reduced.attrs.update(method=method, scenes=len(scenes))
     return reduced, count
+
+
+def gap_fill(composites: Mapping[int, xr.Dataset], year: int, max_years: int
+             ) -> tuple[xr.Dataset, xr.DataArray]:
+    """Fill the pixels of ``year`` that were never clear from the nearest years' composites.
+
+    Years ±1, then ±2 … up to ``max_years`` are tried, the earlier year first on a tie; a pixel
+    takes all its bands from one year. Returns the filled composite and the year offset each
+    pixel came from (0 = its own year, NaN = still empty). Lazy.
+    """
+    own = composites[year]
+    first = next(iter(own.data_vars))
+    filled = own
+    offset = xr.zeros_like(own[first], dtype="float32").where(own[first].notnull())
+    for distance in range(1, max_years + 1):
+        for other_year in (year - distance, year + distance):
+            other = composites.get(other_year)
+            if other is None:
+                continue
+            need = filled[first].isnull() & other[first].notnull()
+            filled = xr.Dataset({r: filled[r].where(~need, other[r]) for r in own.data_vars},
+                                attrs=own.attrs)
+            offset = offset.where(~need, float(other_year - year))
+    return filled, offset.rename("gap_fill_offset_years")
+
+
+def _nan_reduce(values: np.ndarray, method: str) -> np.ndarray:
+    """NaN-median or NaN-mean over the last axis; all-NaN pixels give NaN without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.nanmedian(values, axis=-1) if method == "median" else np.nanmean(values, axis=-1)
+    return np.asarray(out, dtype=np.float32)
 
 
 def season_scenes(dates: Sequence[date], year: int, months: Sequence[int]) -> list[int]:

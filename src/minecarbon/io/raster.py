@@ -307,6 +307,10 @@ def read_stack(path: Path, *, chunks: int | None = 1024) -> xr.Dataset:
         da = da.chunk({"band": 1})
     out = xr.Dataset({name: da.isel(band=i, drop=True)
                       for i, name in enumerate(info.descriptions)})
+    with _open(path) as src:
+        for i, name in enumerate(info.descriptions, start=1):
+            out[name].attrs = {k: v for k, v in src.tags(i).items()
+                               if k in ("units", "long_name", "description", "group")}
     return out
 
 

@@ -72,6 +72,7 @@ def _layer(ctx: StepContext, kind: str, crs: str) -> gpd.GeoDataFrame | None:
 
 
 def year_of(path: Path, recorded: str | None) -> int:
+    """The year a dataset describes: its catalogued time, else the last year in its name."""
     if recorded and recorded[:4].isdigit():
         return int(recorded[:4])
     found = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", path.stem)

@@ -1,0 +1,246 @@
+"""Pipeline step of the features stage (F1–F8): composites, terrain, annual feature stacks.
+
+Per project year: the growing-season scenes are read onto the grid, cloud-masked and
+composited (median) into ``work/features/composite_<year>.tif`` (bands ``sr_<role>`` and
+``clear_count``); the feature stack is built from it and written to
+``products/features/features_<year>.tif`` (one band per feature, band descriptions = feature
+names). Terrain comes from the DEM once (``products/features/terrain.tif``). The share of the
+extent with a clear observation per year is reported in ``composite_quality.csv``, every
+feature's group, units and description in ``feature_names.csv``, and the area-weighted
+features of the field plots (survey year) in ``plot_features.csv``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from minecarbon.errors import InputDataError
+from minecarbon.features.extract import extract_plot_features
+from minecarbon.features.preprocess import (
+    check_reflectance,
+    clear_reflectance,
+    composite,
+    gap_fill,
+)
+from minecarbon.features.stack import feature_stack
+from minecarbon.features.terrain import terrain_features
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.raster import read_on_grid, read_stack, write_stack
+from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
+from minecarbon.io.tables import write_csv
+from minecarbon.io.vector import read_vector
+from minecarbon.pipeline.records import read_plot_records
+from minecarbon.pipeline.scope_steps import load_grid, year_of
+from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.scope.extent import extent_mask
+from minecarbon.survey.plots import plot_squares
+
+COMPOSITE = "work/features/composite_{year}.tif"
+STACK = "products/features/features_{year}.tif"
+TERRAIN = "products/features/terrain.tif"
+
+
+def _year_scenes(scenes: list[SceneFiles], year: int, months: list[int],
+                 sensor_choice: str) -> list[SceneFiles]:
+    chosen = [s for s in scenes if s.date.year == year and s.date.month in months]
+    if sensor_choice != "auto":
+        chosen = [s for s in chosen if s.sensor == sensor_choice]
+    return chosen
+
+
+def _terrain(ctx: StepContext, grid: AnalysisGrid) -> xr.Dataset | None:
+    cfg = ctx.config
+    dems = ctx.input_paths("raw:dem")
+    if not dems:
+        return None
+    dem = read_on_grid(dems[0], grid, resampling="bilinear", chunks=cfg.compute.chunk_px)
+    terrain = terrain_features(dem.astype("float32"), window=cfg.features.terrain_window,
+                               tpi_window=cfg.features.tpi_window)
+    band_tags = {str(n): {k: str(v) for k, v in terrain[n].attrs.items()
+                          if k in ("units", "long_name", "description")}
+                 for n in terrain.data_vars}
+    ctx.publish(TERRAIN, lambda tmp: write_stack(terrain, tmp, band_tags=band_tags),
+                kind="product:terrain",
+                inputs=[ctx.workspace.rel(p) for p in dems])
+    return read_stack(ctx.workspace.path(TERRAIN), chunks=cfg.compute.chunk_px)
+
+
+def _forest_mask(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArray | None:
+    """The year's forest pixels from an imported land-cover map (None when there is none)."""
+    cfg = ctx.config
+    for r in ctx.inputs:
+        if r.kind == "raw:landcover":
+            path = ctx.workspace.path(r.path)
+            if year_of(path, r.time) == year:
+                lc = read_on_grid(path, grid, chunks=cfg.compute.chunk_px)
+                return lc.isin(cfg.scope.landcover_forest_codes)
+    return None
+
+
+def _composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
+                    scenes: list[SceneFiles], inside: xr.DataArray) -> dict[str, Any]:
+    cfg = ctx.config
+    chunk = cfg.compute.chunk_px
+    clear = []
+    for sf in scenes:
+        raw = read_scene(sf, grid, chunks=chunk)
+        refl = clear_reflectance(raw, what=f"scene {sf.scene_id}")
+        check_reflectance(refl, f"scene {sf.scene_id}")  # DN passed as reflectance
+        clear.append(refl)
+    comp, count = composite(clear, what=f"composite {year}", method=cfg.features.composite)
+    comp = comp.where(inside)
+    out = xr.Dataset({f"sr_{r}": comp[r] for r in comp.data_vars})
+    out["clear_count"] = count.where(inside).astype("float32")
+    out = out.rio.write_crs(grid.crs)
+    rel = COMPOSITE.format(year=year)
+    tags = {"YEAR": str(year), "SCENES": " ".join(s.scene_id for s in scenes),
+            "METHOD": cfg.features.composite}
+    ctx.publish(rel, lambda tmp: write_stack(out, tmp, tags=tags), kind="work:composite",
+                time=str(year), inputs=[ctx.workspace.rel(p) for s in scenes
+                                        for p in s.files])
+    written = read_stack(ctx.workspace.path(rel), chunks=chunk)
+    counts = written["clear_count"]
+    n_inside = int(inside.sum().compute())
+    n_clear = int((counts > 0).sum().compute())
+    share = n_clear / n_inside if n_inside else 0.0
+    sensors = Counter(s.sensor for s in scenes)
+    return {"year": year, "sensor": sensors.most_common(1)[0][0],
+            "sensors": ";".join(sorted(sensors)), "levels": ";".join(sorted({
+                s.product_level for s in scenes})),
+            "scenes": len(scenes), "scene_ids": " ".join(s.scene_id for s in scenes),
+            "clear_share": round(share, 4),
+            "mean_clear_count": round(float(counts.mean().compute()), 3)}
+
+
+def _features(ctx: StepContext) -> None:
+    ws = ctx.workspace
+    cfg = ctx.config
+    fcfg = cfg.features
+    grid = load_grid(ws.root)
+    chunk = cfg.compute.chunk_px
+    scenes = find_scenes(ctx.input_paths("raw:scene"))
+    if not scenes:
+        return
+    extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
+    inside = extent_mask(extent, grid, chunks=chunk)
+    terrain = _terrain(ctx, grid)
+    quality: dict[int, dict[str, Any]] = {}
+    months = fcfg.growing_season_months
+    years = range(cfg.project.first_year, cfg.project.last_year + 1)
+    for year in years:  # pass 1: a composite per year
+        chosen = _year_scenes(scenes, year, months, fcfg.sensor)
+        if not chosen:
+            warnings.warn(f"year {year}: no scene in months {months}", UserWarning,
+                          stacklevel=2)
+            quality[year] = {"year": year, "scenes": 0, "clear_share": 0.0}
+            continue
+        quality[year] = row = _composite_year(ctx, grid, year, chosen, inside)
+        if row["clear_share"] == 0.0:
+            warnings.warn(f"year {year}: no clear pixel in scenes {row['scene_ids']}",
+                          UserWarning, stacklevel=2)
+        elif row["clear_share"] < fcfg.min_valid_share:
+            warnings.warn(f"year {year}: only {row['clear_share']:.0%} of the extent has a "
+                          f"clear observation in scenes {row['scene_ids']}", UserWarning,
+                          stacklevel=2)
+    composites = {y: _read_composite(ws.path(COMPOSITE.format(year=y)), chunk)
+                  for y, row in quality.items() if row["clear_share"] > 0}
+    names: dict[str, dict[str, str]] = {}
+    stacks: dict[int, Path] = {}
+    n_inside = int(inside.sum().compute())
+    for year in years:  # pass 2: gap-filled composite → feature stack
+        row = quality[year]
+        nearby = [y for y in composites if abs(y - year) <= fcfg.gap_fill_years]
+        if year not in composites and not nearby:
+            warnings.warn(f"year {year}: no composite within {fcfg.gap_fill_years} years; "
+                          "no feature stack", UserWarning, stacklevel=2)
+            continue
+        if year not in composites:
+            row["sensor"] = quality[min(nearby, key=lambda y: abs(y - year))]["sensor"]
+            row["levels"] = quality[min(nearby, key=lambda y: abs(y - year))]["levels"]
+            composites_y = {**composites, year: _empty_like(composites[nearby[0]])}
+        else:
+            composites_y = composites
+        comp, offset = gap_fill(composites_y, year, fcfg.gap_fill_years)
+        filled = int(((offset != 0) & offset.notnull() & inside).sum().compute())
+        row["filled_share"] = round(filled / n_inside, 4) if n_inside else 0.0
+        row["valid_share"] = round(row["clear_share"] + row["filled_share"], 4)
+        level = row["levels"] if fcfg.product_level == "auto" else fcfg.product_level
+        stack, info = feature_stack(
+            comp, row["sensor"], fcfg, terrain=terrain,
+            forest_mask=_forest_mask(ctx, grid, year), product_level=str(level),
+            check_scale=False)  # every scene was checked in pass 1
+        row["notes"] = "; ".join(info.notes)
+        row.update({f"di_{k}": round(v, 6) for k, v in info.disturbance_stats.items()})
+        rel = STACK.format(year=year)
+        band_tags = {n: {k: v for k, v in d.items() if v} for n, d in info.variables.items()}
+        tags = {"YEAR": str(year), "SENSOR": str(row["sensor"])}
+        ctx.publish(rel, _stack_writer(stack.rio.write_crs(grid.crs), tags, band_tags),
+                    kind="product:features", time=str(year))
+        stacks[year] = ws.path(rel)
+        names.update(info.variables)
+    table = pd.DataFrame([quality[y] for y in years])
+    ctx.publish("products/features/composite_quality.csv", lambda tmp: write_csv(table, tmp),
+                kind="product:composite_quality")
+    listing = pd.DataFrame([{"feature": k, **v} for k, v in names.items()])
+    ctx.publish("products/features/feature_names.csv", lambda tmp: write_csv(listing, tmp),
+                kind="product:feature_names")
+    _plot_features(ctx, grid, stacks)
+
+
+def _read_composite(path: Path, chunk: int) -> xr.Dataset:
+    comp = read_stack(path, chunks=chunk).drop_vars("clear_count")
+    return comp.rename({n: str(n).removeprefix("sr_") for n in comp.data_vars})
+
+
+def _empty_like(comp: xr.Dataset) -> xr.Dataset:
+    return xr.full_like(comp, np.nan)
+
+
+def _stack_writer(stack: xr.Dataset, tags: dict[str, str],
+                  band_tags: dict[str, dict[str, str]]) -> Callable[[Path], None]:
+    return lambda tmp: write_stack(stack, tmp, tags=tags, band_tags=band_tags)
+
+
+def _plot_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path]) -> None:
+    """Area-weighted features of every plot, from the stack of its survey year."""
+    plots = read_plot_records(ctx.workspace, ctx.input_paths("raw:plots"))
+    if plots is None or not stacks:
+        return
+    squares = plot_squares(plots)
+    years = np.array([d.year if d is not None else max(stacks) for d in squares["survey_date"]])
+    frames = []
+    for year in sorted(set(years.tolist())):
+        if year not in stacks:
+            missing = squares.loc[years == year, "plot_id"].tolist()
+            raise InputDataError(
+                f"plots {missing} were surveyed in {year}, which has no feature stack",
+                fix="import growing-season scenes of that year")
+        stack = read_stack(stacks[year], chunks=ctx.config.compute.chunk_px)
+        table = extract_plot_features(stack, squares[years == year], grid)
+        table.insert(1, "year", year)
+        frames.append(table)
+    out = pd.concat(frames, ignore_index=True)
+    ctx.publish("products/features/plot_features.csv", lambda tmp: write_csv(out, tmp),
+                kind="product:plot_features")
+
+
+FEATURES = Step(
+    "features",
+    _features,
+    needs=("units",),
+    raw=("scene", "dem", "landcover", "plots"),
+    makes=("work/features/composite_*.tif", "products/features/features_*.tif",
+           "products/features/terrain.tif", "products/features/composite_quality.csv",
+           "products/features/feature_names.csv", "products/features/plot_features.csv"),
+    config=("project", "scope", "features", "compute"),
+    description="growing-season composites, spectral/tasseled-cap/texture/terrain feature "
+    "stacks per year, plot features (F1–F8)",
+)
