@@ -225,3 +225,20 @@ def test_gap_fill_takes_the_nearest_year_earlier_first() -> None:
     same, none = gap_fill(composites, 2001, 0)
     np.testing.assert_allclose(same["red"].values, composites[2001]["red"].values)
     assert np.isnan(none.values[0, 1:]).all()
+
+
+def test_scene_off_the_grid_is_reprojected_with_its_qa_band(tmp_path: Path) -> None:
+    """Regression: a masked band and the unmasked QA band of one file in one dask graph.
+
+    rioxarray names dask arrays by file and chunks only; opening a file masked and unmasked
+    once each made the two share blocks ("cannot cast float32 to uint16").
+    """
+    qa = np.full((6, 8), CLEAR)
+    qa[:, :2] = CLOUD
+    path = _landsat_scene(tmp_path, "20200715", 0.05, qa)
+    shifted = AnalysisGrid(CRS, 30.0, X0 + 15.0, Y0 - 15.0, 6, 4)
+    (scene,) = find_scenes([path])
+    refl = clear_reflectance(read_scene(scene, shifted, chunks=3))
+    red = refl["red"].values
+    assert np.isnan(red[:, 0]).all()
+    assert np.nanmax(np.abs(red[:, 2:5] - 0.05)) < 1e-4

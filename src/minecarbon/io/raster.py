@@ -69,13 +69,28 @@ def check_raster_crs(path: Path, *, allow_geographic: bool = False) -> SpatialIn
     return info
 
 
-def read_raster(path: Path, *, chunks: int | None = 1024, band: int | None = 1) -> xr.DataArray:
-    """Open a raster as a (dask-backed) DataArray with dims (y, x), or (band, y, x)."""
+def read_raster(path: Path, *, chunks: int | None = 1024, band: int | None = 1,
+                masked: bool = True) -> xr.DataArray:
+    """Open a raster as a (dask-backed) DataArray with dims (y, x), or (band, y, x).
+
+    ``masked`` turns nodata into NaN (float32 for integers of up to 16 bits, else float64);
+    ``masked=False`` keeps the stored values. The file is always opened unmasked and masked
+    here: rioxarray names its dask arrays by file name and chunks only, so a masked and an
+    unmasked open of one file in the same graph would share (wrong) blocks.
+    """
     check_raster_crs(path)
-    da = rioxarray.open_rasterio(path, chunks=chunks, masked=True)
+    da = rioxarray.open_rasterio(path, chunks=chunks, masked=False)
     assert isinstance(da, xr.DataArray)
     if band is not None:
         da = da.sel(band=band, drop=True)
+    if masked:
+        nodata = da.rio.nodata
+        if np.issubdtype(da.dtype, np.integer):
+            dtype = "float32" if da.dtype.itemsize <= 2 else "float64"
+            da = da.astype(dtype)
+        if nodata is not None and not np.isnan(nodata):
+            da = da.where(da != nodata)
+        da = da.rio.write_nodata(np.nan, encoded=False)
     return da
 
 
@@ -202,13 +217,7 @@ def read_on_grid(path: Path, grid: AnalysisGrid, *, resampling: str = "nearest",
     with ``resampling`` ("nearest", "bilinear", "average", …). ``masked=False`` keeps the
     stored values (for quality bands whose nodata value is a flag).
     """
-    if masked:
-        da = read_raster(path, chunks=chunks, band=band)
-    else:
-        check_raster_crs(path)
-        opened = rioxarray.open_rasterio(path, chunks=chunks, masked=False)
-        assert isinstance(opened, xr.DataArray)
-        da = opened.sel(band=band, drop=True)
+    da = read_raster(path, chunks=chunks, band=band, masked=masked)
     return on_grid(da, grid, str(path), resampling=resampling)
 
 
