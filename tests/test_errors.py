@@ -129,3 +129,19 @@ def test_pickle_keeps_message(cls: type[MinecarbonError]) -> None:
     restored = pickle.loads(pickle.dumps(error))
     assert type(restored) is cls
     assert str(restored) == str(error)
+
+
+def test_warn_survives_filters_left_behind_by_worker_threads() -> None:
+    """A racing ``catch_warnings`` in a dask thread can leave ``ignore`` on top of the filters."""
+    import warnings
+
+    from minecarbon.errors import warn, warning_filters_guard
+
+    with pytest.warns(UserWarning, match="year 2021: no clear pixel"):
+        with warning_filters_guard():
+            warnings.simplefilter("ignore")  # what a racing thread leaves behind
+            warn("year 2021: no clear pixel")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")  # outside a guard the user's filters win
+        warn("dropped")
+    assert caught == []

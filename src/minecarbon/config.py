@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from minecarbon.errors import ConfigError, PathNotFoundError
+from minecarbon.errors import ConfigError, PathNotFoundError, warn
 from minecarbon.types import ModelKind
 
 CONFIG_FILE = "minecarbon.toml"
@@ -56,7 +55,7 @@ class ScopeConfig(_Section):
     @classmethod
     def _warn_buffer(cls, value: float) -> float:
         if not 100.0 <= value <= 500.0:
-            warnings.warn(
+            warn(
                 f"[scope] buffer_m = {value:g} m is outside the guide's 100–500 m",
                 UserWarning,
                 stacklevel=2,

@@ -6,6 +6,10 @@ The CLI prints ``str(error)`` as one line and exits with :attr:`MinecarbonError.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class MinecarbonError(Exception):
     """Base of every error minecarbon raises on purpose.
@@ -72,3 +76,41 @@ class PipelineError(MinecarbonError, RuntimeError):
 
 class MissingDependencyError(MinecarbonError, ImportError):
     """An optional dependency needed for this operation is not installed."""
+
+
+# ---------------------------------------------------------------------------------- warnings
+# Before Python 3.14, ``warnings.catch_warnings`` is not thread-safe: libraries that use it
+# inside dask's worker threads (xarray's NaN reductions do) can leave the process-wide filter
+# list ending at their temporary ``ignore`` state, and every later warning — ours, which tell a
+# user that a year had no clear pixel or a plot lies outside the grid — is silently dropped.
+# ``warning_filters_guard`` remembers the filters a run started with; ``warn`` puts them back
+# before warning.
+_GUARDED_FILTERS: list[tuple[object, ...]] | None = None
+
+
+@contextmanager
+def warning_filters_guard() -> Iterator[None]:
+    """Keep the warning filters of this moment for :func:`warn` (nested guards keep the outer)."""
+    global _GUARDED_FILTERS
+    outer = _GUARDED_FILTERS
+    if outer is None:
+        _GUARDED_FILTERS = list(warnings.filters)
+    try:
+        yield
+    finally:
+        if outer is None and _GUARDED_FILTERS is not None:
+            warnings.filters[:] = _GUARDED_FILTERS  # type: ignore[index]
+            warnings._filters_mutated()  # type: ignore[attr-defined]
+        _GUARDED_FILTERS = outer
+
+
+def warn(message: str, category: type[Warning] = UserWarning, stacklevel: int = 1) -> None:
+    """``warnings.warn`` that survives filters left behind by worker threads (see above).
+
+    Inside :func:`warning_filters_guard` (every pipeline run) the filters are first restored to
+    those the run started with; outside it this is plain ``warnings.warn``.
+    """
+    if _GUARDED_FILTERS is not None and warnings.filters != _GUARDED_FILTERS:
+        warnings.filters[:] = _GUARDED_FILTERS  # type: ignore[index]
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+    warnings.warn(message, category, stacklevel=stacklevel + 1)

@@ -11,7 +11,6 @@ touch. The results equal exactextract's ``mean`` (docs/terrain.md, "Plot extract
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ import shapely
 import xarray as xr
 from pyproj import CRS
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import AnalysisGrid, assert_on_grid
 
 FloatArray = npt.NDArray[np.float64]
@@ -153,7 +152,7 @@ def coverage_weights(
             )
         share = min(1.0, inside / geom.area)
         if share < 1.0 - _OUTSIDE_TOLERANCE:
-            warnings.warn(
+            warn(
                 f"plot {label!r}: only {share:.1%} of its area lies inside the analysis grid; "
                 "its features use that part",
                 UserWarning,

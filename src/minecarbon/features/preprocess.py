@@ -12,7 +12,6 @@ Everything is lazy: on dask input nothing is computed here except a small stride
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from minecarbon.errors import GridMismatchError, InputDataError
+from minecarbon.errors import GridMismatchError, InputDataError, warn
 from minecarbon.standard.sensors import QA_PRODUCT, qa_flags, sensor, sentinel2_offset
 
 #: Plausible surface reflectance: a little below 0 (atmospheric over-correction) to a little
@@ -89,7 +88,7 @@ def scene_reflectance(raw: xr.Dataset | Mapping[str, xr.DataArray], *, what: str
                     and attrs.get("boa_add_offset") is None
                     and str(attrs.get("date", "")) >= "2022-01-25"):
                 b_offset = -0.1
-                warnings.warn(
+                warn(
                     f"{what}: Sentinel-2 processing baseline unknown; assuming the −1000 DN "
                     "offset of baseline 04.00 (acquired after 2022-01-25)",
                     UserWarning, stacklevel=2)
@@ -160,22 +159,28 @@ def clear_reflectance(raw: xr.DataArray | xr.Dataset, *, what: str = "scene",
     return refl
 
 
-def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 256) -> None:
+def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 128) -> None:
     """Refuse digital numbers passed as reflectance; warn about values out of range.
 
-    Looks at a strided sample of at most ``sample_px`` × ``sample_px`` pixels per band (never
-    the whole raster). Raises :class:`InputDataError` naming the scene and band when the
-    median exceeds 1.5 (DN, or reflectance × 10 000); warns when more than 1 % of the sample
-    lies outside :data:`REFLECTANCE_RANGE`.
+    Looks at five windows of at most ``sample_px`` × ``sample_px`` pixels per band (the
+    centre and the four quarter points; on dask input only the blocks under them are read,
+    never the whole raster). Raises :class:`InputDataError` naming the scene and band when
+    the median exceeds 1.5 (DN, or reflectance × 10 000); warns when more than 1 % of the
+    sample lies outside :data:`REFLECTANCE_RANGE`.
     """
     from dask.base import compute
 
-    step_y = max(1, ds.sizes["y"] // sample_px)
-    step_x = max(1, ds.sizes["x"] // sample_px)
-    thin = ds.isel(y=slice(None, None, step_y), x=slice(None, None, step_x))
-    (samples,) = compute({str(n): thin[n].data for n in ds.data_vars})  # type: ignore[no-untyped-call]
-    for name, sample in samples.items():
-        sample = np.asarray(sample, float)
+    ny, nx = ds.sizes["y"], ds.sizes["x"]
+    half = sample_px // 2
+    windows = [(int(ny * fy), int(nx * fx))
+               for fy, fx in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75))]
+    parts = {str(n): [ds[n].isel(y=slice(max(0, cy - half), cy + half),
+                                 x=slice(max(0, cx - half), cx + half)).data
+                      for cy, cx in windows]
+             for n in ds.data_vars}
+    (samples,) = compute(parts)  # type: ignore[no-untyped-call]
+    for name, pieces in samples.items():
+        sample = np.concatenate([np.ravel(np.asarray(p, float)) for p in pieces])
         values = sample[np.isfinite(sample)]
         if values.size == 0:
             continue
@@ -190,7 +195,7 @@ def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 256) -> Non
         lo, hi = REFLECTANCE_RANGE
         share = float(np.mean((values < lo) | (values > hi)))
         if share > 0.01:
-            warnings.warn(
+            warn(
                 f"band {name} of {what}: {share:.1%} of values outside reflectance "
                 f"{lo}…{hi}; wrong scale or offset?", UserWarning, stacklevel=2)
 
@@ -207,7 +212,7 @@ def composite(scenes: Sequence[xr.Dataset], *, what: str = "composite",
     roles = [r for r in scenes[0].data_vars if all(r in s for s in scenes)]
     dropped = sorted({str(r) for s in scenes for r in s.data_vars} - {str(r) for r in roles})
     if dropped:
-        warnings.warn(f"{what}: bands {dropped} are not in every scene and are left out",
+        warn(f"{what}: bands {dropped} are not in every scene and are left out",
                       UserWarning, stacklevel=2)
     if method not in ("median", "mean"):
         raise InputDataError(f"unknown composite method {method!r}", fix="use median or mean")
@@ -252,11 +257,18 @@ def gap_fill(composites: Mapping[int, xr.Dataset], year: int, max_years: int
 
 
 def _nan_reduce(values: np.ndarray, method: str) -> np.ndarray:
-    """NaN-median or NaN-mean over the last axis; all-NaN pixels give NaN without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.nanmedian(values, axis=-1) if method == "median" else np.nanmean(values, axis=-1)
-    return np.asarray(out, dtype=np.float32)
+    """NaN-median or NaN-mean over the last axis; all-NaN pixels give NaN without a warning.
+
+    (No ``warnings.catch_warnings`` here: it is not thread-safe and runs in dask's threads.)
+    """
+    empty = np.isnan(values).all(axis=-1)
+    if empty.any():
+        values = values.copy()
+        values[empty] = 0.0
+    out = np.nanmedian(values, axis=-1) if method == "median" else np.nanmean(values, axis=-1)
+    out = np.asarray(out, dtype=np.float32)
+    out[empty] = np.nan
+    return out
 
 
 def season_scenes(dates: Sequence[date], year: int, months: Sequence[int]) -> list[int]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,7 +34,7 @@ import spyndex
 import xarray as xr
 from dask.base import compute
 
-from minecarbon.errors import GridMismatchError, InputDataError
+from minecarbon.errors import GridMismatchError, InputDataError, warn
 from minecarbon.standard.indices import IndexRecord, standard_index, standard_indices
 
 #: ASI band symbol of each band role.
@@ -296,7 +295,7 @@ def _constants_for(info: IndexInfo, asked: str, constants: Constants) -> dict[st
         if key == "sigma" and not info.kernel_terms:
             continue
         if key in info.pinned and float(value) != info.pinned[key]:
-            warnings.warn(
+            warn(
                 f"constants[{key!r}] = {value} overrides {info.name}'s {key} = "
                 f"{info.pinned[key]} ({info.source}); pass {{{asked!r}: {{{key!r}: ...}}}} "
                 "to change one index only", UserWarning, stacklevel=3)

@@ -22,7 +22,6 @@ to another product level than its own warns.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,7 +30,7 @@ import numpy as np
 import xarray as xr
 from dask.base import compute
 
-from minecarbon.errors import GridMismatchError, InputDataError
+from minecarbon.errors import GridMismatchError, InputDataError, warn
 from minecarbon.features.spectral import band_dataset, check_reflectance, check_same_grid
 from minecarbon.standard import tasseled_cap as tc_standard
 from minecarbon.standard.tasseled_cap import CoefficientSet, coefficient_sets, default_set
@@ -142,7 +141,7 @@ def tasseled_cap(
             f"bands; missing: {ids}; the dataset has {', '.join(map(str, bands.data_vars))}",
             fix=_missing_fix(chosen, missing, sensor))
     if chosen.input_unit != level:
-        warnings.warn(
+        warn(
             f"tasseled-cap set {chosen.name} was derived for {chosen.input_unit} reflectance, "
             f"the data are {level}: components are biased ({chosen.source})",
             UserWarning, stacklevel=2)
@@ -233,7 +232,7 @@ def disturbance_stats(tc: xr.Dataset, *, forest_mask: xr.DataArray | None = None
     brightness = comps["brightness"]
     valid = brightness.notnull() & comps["greenness"].notnull() & comps["wetness"].notnull()
     if forest_mask is None:
-        warnings.warn("disturbance index normalised over all valid pixels of the tasseled-cap "
+        warn("disturbance index normalised over all valid pixels of the tasseled-cap "
                       "dataset, not a forest mask: DI is not comparable between scenes",
                       UserWarning, stacklevel=2)
         domain = "all valid pixels"

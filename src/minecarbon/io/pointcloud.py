@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -38,7 +37,7 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from minecarbon.errors import InputDataError, MissingDependencyError, PathNotFoundError
+from minecarbon.errors import InputDataError, MissingDependencyError, PathNotFoundError, warn
 from minecarbon.io.files import atomic_path
 
 #: Suffixes this module reads and writes.
@@ -610,7 +609,7 @@ def _read_las(
             fmt = reader.header.point_format
             problem = _extra_bytes_problem(fmt)
             if problem is not None:
-                warnings.warn(
+                warn(
                     f"{path} has a broken extra-bytes description ({problem}); "
                     f"reading only the standard dimensions of point format {fmt.id}",
                     UserWarning,
@@ -757,7 +756,7 @@ def _resolve_crs(file_crs: Any, expected_crs: Any, label: str) -> Any:
             fix="name it as EPSG:nnnn",
         ) from None
     if file_crs is None:
-        warnings.warn(
+        warn(
             f"{label} carries no CRS; assuming the expected {_crs_text(expected)}",
             UserWarning,
             stacklevel=3,

@@ -12,7 +12,6 @@ features of the field plots (survey year) in ``plot_features.csv``.
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.features.extract import extract_plot_features
 from minecarbon.features.preprocess import (
     check_reflectance,
@@ -138,16 +137,16 @@ def _features(ctx: StepContext) -> None:
     for year in years:  # pass 1: a composite per year
         chosen = _year_scenes(scenes, year, months, fcfg.sensor)
         if not chosen:
-            warnings.warn(f"year {year}: no scene in months {months}", UserWarning,
+            warn(f"year {year}: no scene in months {months}", UserWarning,
                           stacklevel=2)
             quality[year] = {"year": year, "scenes": 0, "clear_share": 0.0}
             continue
         quality[year] = row = _composite_year(ctx, grid, year, chosen, inside)
         if row["clear_share"] == 0.0:
-            warnings.warn(f"year {year}: no clear pixel in scenes {row['scene_ids']}",
+            warn(f"year {year}: no clear pixel in scenes {row['scene_ids']}",
                           UserWarning, stacklevel=2)
         elif row["clear_share"] < fcfg.min_valid_share:
-            warnings.warn(f"year {year}: only {row['clear_share']:.0%} of the extent has a "
+            warn(f"year {year}: only {row['clear_share']:.0%} of the extent has a "
                           f"clear observation in scenes {row['scene_ids']}", UserWarning,
                           stacklevel=2)
     composites = {y: _read_composite(ws.path(COMPOSITE.format(year=y)), chunk)
@@ -159,7 +158,7 @@ def _features(ctx: StepContext) -> None:
         row = quality[year]
         nearby = [y for y in composites if abs(y - year) <= fcfg.gap_fill_years]
         if year not in composites and not nearby:
-            warnings.warn(f"year {year}: no composite within {fcfg.gap_fill_years} years; "
+            warn(f"year {year}: no composite within {fcfg.gap_fill_years} years; "
                           "no feature stack", UserWarning, stacklevel=2)
             continue
         if year not in composites:

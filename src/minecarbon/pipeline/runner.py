@@ -21,7 +21,7 @@ from typing import Literal
 
 from minecarbon.catalog import DatasetRecord, Workspace
 from minecarbon.compute import use_scheduler
-from minecarbon.errors import PipelineError
+from minecarbon.errors import PipelineError, warning_filters_guard
 from minecarbon.io.files import remove_stale_temporaries
 from minecarbon.pipeline.step import Step, StepContext
 
@@ -170,7 +170,7 @@ def run_pipeline(
         )
     outcomes = []
     chosen = scheduler or ws.config.compute.scheduler  # validates the config before any write
-    with workspace_lock(ws), use_scheduler(chosen):
+    with workspace_lock(ws), use_scheduler(chosen), warning_filters_guard():
         remove_stale_temporaries(ws.root)
         for step in plan:
             inputs = step_inputs(ws, step)

@@ -13,7 +13,7 @@ from minecarbon.allometry.carbon import plot_carbon, tree_carbon
 from minecarbon.allometry.equations import ModelTable
 from minecarbon.allometry.uncertainty import ErrorModel
 from minecarbon.catalog import Workspace
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.io.tables import read_table, write_csv
 from minecarbon.io.vector import write_vector
 from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
@@ -148,10 +148,9 @@ def _plot_carbon(ctx: StepContext) -> None:
                 lambda tmp: tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1),
                                            encoding="utf-8"),
                 kind="product:allometry_report")
-    import warnings
 
     for note in result.notes + [f"skipped {s}" for s in skipped]:
-        warnings.warn(note, UserWarning, stacklevel=1)
+        warn(note, UserWarning, stacklevel=1)
 
 
 def tls_tree_lists(ws: Workspace) -> pd.DataFrame | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from minecarbon.catalog import Workspace
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.io.pointcloud import is_pointcloud, read_points
 from minecarbon.io.tables import read_table, write_csv
 from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
@@ -91,7 +90,7 @@ def process_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
         half = side / 2
         square = (centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half)
     else:
-        warnings.warn(f"no plot record for {pid} (from {cloud.name}): the whole cloud is "
+        warn(f"no plot record for {pid} (from {cloud.name}): the whole cloud is "
                       "taken as the plot", UserWarning, stacklevel=2)
     crop = None if square is None else (square[0] - CROP_MARGIN_M, square[1] - CROP_MARGIN_M,
                                         square[2] + CROP_MARGIN_M, square[3] + CROP_MARGIN_M)
@@ -101,7 +100,7 @@ def process_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
     trees = fill_overtopped_heights(result.trees)
     trees.insert(0, "plot_id", pid)
     for message in result.messages:
-        warnings.warn(f"{cloud.name}: {message}", UserWarning, stacklevel=2)
+        warn(f"{cloud.name}: {message}", UserWarning, stacklevel=2)
 
     validation = None
     pairs = tally_trees = None

@@ -28,7 +28,6 @@ and the features, with the fix.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -39,7 +38,7 @@ from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from minecarbon.errors import InputDataError, MissingCRSError
+from minecarbon.errors import InputDataError, MissingCRSError, warn
 from minecarbon.types import DamageForm
 
 #: The event layers and their Chinese names.
@@ -267,13 +266,13 @@ def clean_events(gdf: Any, layer: str, crs: Any, source: str) -> Any:
             ),
         )
     if repaired:
-        warnings.warn(
+        warn(
             f"{what}: invalid polygon repaired with make_valid: {_listing(repaired)}",
             UserWarning,
             stacklevel=2,
         )
     if dropped:
-        warnings.warn(
+        warn(
             f"{what}: empty geometry dropped: {_listing(dropped)}", UserWarning, stacklevel=2
         )
 
@@ -290,7 +289,7 @@ def clean_events(gdf: Any, layer: str, crs: Any, source: str) -> Any:
 
     layer_crs = CRS.from_user_input(gdf.crs)
     if layer_crs != target:
-        warnings.warn(
+        warn(
             f"{what} is in {layer_crs.to_string()}; reprojected to the project CRS "
             f"{target.to_string()}",
             UserWarning,

@@ -15,7 +15,6 @@ any size never sits in memory whole.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from minecarbon.errors import InputDataError, MissingCRSError
+from minecarbon.errors import InputDataError, MissingCRSError, warn
 from minecarbon.grid import AnalysisGrid, require_projected
 from minecarbon.io.raster import to_grid_dataarray
 
@@ -70,7 +69,7 @@ def _layer_union(gdf: Any, what: str, crs: CRS | None) -> tuple[BaseGeometry, CR
         )
     layer_crs = CRS.from_user_input(gdf.crs)
     if crs is not None and layer_crs != crs:
-        warnings.warn(
+        warn(
             f"{what} is in {layer_crs.to_string()}; reprojected to the project CRS "
             f"{crs.to_string()}",
             UserWarning,
@@ -92,7 +91,7 @@ def _layer_union(gdf: Any, what: str, crs: CRS | None) -> tuple[BaseGeometry, CR
             fixed.append(g)
             continue
         repaired = _polygonal_parts(shapely.make_valid(g))
-        warnings.warn(
+        warn(
             f"{what} holds an invalid polygon ({shapely.is_valid_reason(g)}); repaired with "
             "make_valid",
             UserWarning,
@@ -165,7 +164,7 @@ def monitoring_extent(
             )
         low, high = BUFFER_RANGE_M
         if not low <= buffer_m <= high:
-            warnings.warn(
+            warn(
                 f"buffer of {buffer_m:g} m around {boundary_name} is outside the guide's "
                 f"{low:g}–{high:g} m",
                 UserWarning,

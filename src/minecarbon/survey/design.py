@@ -33,7 +33,6 @@ the squares laid out in the field.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +44,7 @@ import shapely
 from pyproj import CRS
 from scipy import ndimage
 
-from minecarbon.errors import GridMismatchError, InputDataError, MissingCRSError
+from minecarbon.errors import GridMismatchError, InputDataError, MissingCRSError, warn
 from minecarbon.grid import AnalysisGrid, assert_on_grid
 from minecarbon.scope.units import plot_units, unit_areas, unit_names
 from minecarbon.survey.plots import plot_squares
@@ -248,7 +247,7 @@ def _allocate(minimum: dict[int, int], area: dict[int, int], total: int | None) 
         return target
     remaining = total - sum(minimum.values())
     if remaining < 0:
-        warnings.warn(
+        warn(
             f"the total of {total} plots is below the {sum(minimum.values())} the units need "
             "at least; planning the minimums",
             UserWarning,
@@ -382,7 +381,7 @@ def plan_plots(
             reason = ("no position in it holds a whole plot with half a side to spare"
                       if candidates[code].size == 0
                       else f"the rest is closer than {spacing:g} m to other plots")
-            warnings.warn(
+            warn(
                 f"{_label(code)}: room for only {len(chosen)} of {need} new {side:g} m plots "
                 f"({shortfall[code]} short); {reason}",
                 UserWarning,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -41,7 +40,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import require_projected
 from minecarbon.survey.trees import (
     FIRST_DATA_ROW,
@@ -309,7 +308,7 @@ def validate_plots(
         px[idx], py[idx] = Transformer.from_crs(crs, target, always_xy=True).transform(
             xs[idx], ys[idx]
         )
-        warnings.warn(
+        warn(
             f"{source}: the centres of {_named([plot_ids[i] for i in members])} "
             f"{_verb(members, 'is', 'are')} in {crs.to_string()}; reprojected to the project "
             f"CRS {target.to_string()}",
@@ -317,7 +316,7 @@ def validate_plots(
             stacklevel=2,
         )
     if "crs" not in columns:
-        warnings.warn(
+        warn(
             f"{source} has no CRS column; the plot centres are taken to be in the project CRS "
             f"{target.to_string()}",
             UserWarning,
@@ -326,7 +325,7 @@ def validate_plots(
     else:
         assumed = [plot_ids[i] for i in keep if not crs_texts[i]]
         if assumed:
-            warnings.warn(
+            warn(
                 f"{source}: {_named(assumed)} {_verb(assumed, 'has', 'have')} no CRS; the "
                 f"centres are taken to be in the project CRS {target.to_string()}",
                 UserWarning,
@@ -334,7 +333,7 @@ def validate_plots(
             )
     small = [plot_ids[i] for i in keep if sides[i] < pixel_size_m]
     if small:
-        warnings.warn(
+        warn(
             f"{source}: {_named(small)} {_verb(small, 'is', 'are')} smaller than one "
             f"{pixel_size_m:g} m pixel; the guide matches the plot side to the pixel",
             UserWarning,
@@ -342,7 +341,7 @@ def validate_plots(
         )
     undated = [plot_ids[i] for i in keep if dates[i] is None]
     if undated:
-        warnings.warn(
+        warn(
             f"{source}: {_named(undated)} {_verb(undated, 'has', 'have')} no survey date",
             UserWarning,
             stacklevel=2,

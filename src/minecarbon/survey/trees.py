@@ -37,7 +37,6 @@ import difflib
 import math
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -46,7 +45,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pandas as pd
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.standard.columns import ALIASES_FILE, column_aliases
 
 TreeSource = Literal["tally", "tls"]
@@ -556,7 +555,7 @@ def check_tree_list(
                         "write the tree id (树号), or delete the column to have ids generated")
     else:
         tree_ids = _generated_tree_ids(plot_ids)
-        warnings.warn(
+        warn(
             f"{source} has no tree-id column ({', '.join(accepted_headers('tree_id')[:3])}); "
             "tree ids were generated as <plot id>-<n> in row order",
             UserWarning,
@@ -578,7 +577,7 @@ def check_tree_list(
         )
     else:
         height = np.full(len(rows.raw), np.nan)
-        warnings.warn(
+        warn(
             f"{source} has no height column ({', '.join(accepted_headers('height_m')[:3])}); "
             "every height is missing and must be estimated from DBH",
             UserWarning,

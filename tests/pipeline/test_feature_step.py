@@ -1,0 +1,97 @@
+"""The features step on a tiny hand-made workspace: cloudy years, gap filling, warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+from minecarbon.catalog import Workspace
+from minecarbon.config import CONFIG_FILE, render_config
+from minecarbon.io.raster import read_stack
+from minecarbon.pipeline import run_pipeline
+from minecarbon.pipeline.steps import default_steps
+
+CRS = "EPSG:4546"
+X0, Y0, N = 500_000.0, 4_100_000.0, 24
+CLEAR, CLOUD = 21824, 22280  # USGS C2 QA_PIXEL: clear land; high-confidence cloud
+
+
+def _tif(path: Path, bands: list[np.ndarray], names: list[str], tags: dict[str, str]) -> Path:
+    with rasterio.open(path, "w", driver="GTiff", height=N, width=N, count=len(bands),
+                       dtype=bands[0].dtype, crs=CRS, transform=from_origin(X0, Y0, 30, 30),
+                       nodata=0) as dst:
+        for i, (b, n) in enumerate(zip(bands, names, strict=True), start=1):
+            dst.write(b, i)
+            dst.set_band_description(i, n)
+        dst.update_tags(**tags)
+    return path
+
+
+def _scene(folder: Path, stamp: str, cloudy: bool) -> Path:
+    rng = np.random.default_rng(int(stamp))
+    refl = np.array([0.03, 0.06, 0.04, 0.3, 0.15, 0.07])[:, None, None] + rng.normal(
+        0, 0.01, (6, N, N))
+    dn = np.round((refl + 0.2) / 2.75e-5).astype("uint16")
+    qa = np.full((N, N), CLOUD if cloudy else CLEAR, "uint16")
+    names = ["SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "QA_PIXEL"]
+    return _tif(folder / f"LC08_L2SP_125034_{stamp}_{stamp}_02_T1_SR.tif", [*dn, qa], names,
+                {})
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Workspace:
+    src = tmp_path / "delivery"
+    src.mkdir()
+    ws = Workspace.init(tmp_path / "ws")
+    (ws.root / CONFIG_FILE).write_text(render_config({
+        "project": {"name": "tiny", "crs": CRS, "first_year": 2020, "last_year": 2022},
+        "scope": {"buffer_m": 100.0, "pixel_size_m": 30.0},
+        "assessment": {"base_years": [2020]},
+        "features": {"glcm_window": 3},
+    }), encoding="utf-8")
+    ws.reload_config()
+    inner = box(X0 + 150, Y0 - N * 30 + 150, X0 + N * 30 - 150, Y0 - 150)
+    gpd.GeoDataFrame({"name": ["mine"]}, geometry=[inner], crs=CRS).to_file(src / "b.gpkg")
+    ws.import_raw("boundary", src / "b.gpkg")
+    for year in (2020, 2021, 2022):
+        lc = _tif(src / f"landcover_{year}.tif", [np.ones((N, N), "uint8")], ["landcover"], {})
+        ws.import_raw("landcover", lc, time=str(year))
+    dem = np.add.outer(np.arange(N), np.arange(N)).astype("float32") + 800
+    ws.import_raw("dem", _tif(src / "dem.tif", [dem], ["elevation"], {}))
+    for stamp, cloudy in (("20200715", False), ("20210715", True), ("20210815", True),
+                          ("20220715", False)):
+        ws.import_raw("scene", _scene(src, stamp, cloudy))
+    yield ws
+    ws.close()
+
+
+def test_a_cloudy_year_is_named_and_filled_from_its_neighbours(tiny: Workspace) -> None:
+    with pytest.warns(UserWarning, match=r"year 2021: no clear pixel in scenes "
+                      r"LC08_L2SP_125034_20210715"):
+        run_pipeline(tiny, default_steps(), until="features")
+    quality = pd.read_csv(tiny.path("products/features/composite_quality.csv"))
+    row = quality.set_index("year").loc[2021]
+    assert row["clear_share"] == 0.0 and row["filled_share"] == 1.0
+    stack = read_stack(tiny.path("products/features/features_2021.tif"))
+    before = read_stack(tiny.path("products/features/features_2020.tif"))
+    # the earlier neighbour wins the tie between 2020 and 2022
+    np.testing.assert_array_equal(stack["sr_red"].values, before["sr_red"].values)
+    assert {"glcm_nir_contrast", "slope_deg", "tc_disturbance"} <= set(stack.data_vars)
+
+
+def test_without_gap_filling_a_cloudy_year_gets_no_stack(tiny: Workspace) -> None:
+    text = tiny.path(CONFIG_FILE).read_text(encoding="utf-8")
+    tiny.path(CONFIG_FILE).write_text(text.replace("gap_fill_years = 2", "gap_fill_years = 0"),
+                                      encoding="utf-8")
+    tiny.reload_config()
+    with pytest.warns(UserWarning, match="year 2021: no composite within 0 years"):
+        run_pipeline(tiny, default_steps(), until="features")
+    assert not tiny.path("products/features/features_2021.tif").exists()
+    assert tiny.path("products/features/features_2022.tif").exists()
