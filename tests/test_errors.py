@@ -137,10 +137,9 @@ def test_warn_survives_filters_left_behind_by_worker_threads() -> None:
 
     from minecarbon.errors import warn, warning_filters_guard
 
-    with pytest.warns(UserWarning, match="year 2021: no clear pixel"):
-        with warning_filters_guard():
-            warnings.simplefilter("ignore")  # what a racing thread leaves behind
-            warn("year 2021: no clear pixel")
+    with pytest.warns(UserWarning, match="year 2021: no clear pixel"), warning_filters_guard():
+        warnings.simplefilter("ignore")  # what a racing thread leaves behind
+        warn("year 2021: no clear pixel")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore")  # outside a guard the user's filters win
         warn("dropped")
