@@ -282,3 +282,24 @@ def test_coverage_weights_equal_exactextract_coverage(tmp_path: Path) -> None:
         other = {k: v for k, v in other.items() if v > 0}
         assert set(ours) == set(other)
         np.testing.assert_allclose([ours[k] for k in other], list(other.values()), atol=1e-9)
+
+
+def test_sample_points_reads_the_pixel_under_each_point() -> None:
+    from minecarbon.features.extract import sample_points
+
+    grid = AnalysisGrid("EPSG:4546", 30.0, 500_000.0, 4_100_000.0, 5, 4)
+    values = np.arange(20, dtype=float).reshape(4, 5)
+    values[3, 4] = np.nan
+    coords = {"y": grid.y_coords(), "x": grid.x_coords()}
+    stack = xr.Dataset({"ndvi": (("y", "x"), values), "twice": (("y", "x"), values * 2)},
+                       coords=coords).chunk(2)
+    pts = gpd.GeoDataFrame({"sample_id": ["a", "b", "c"]}, geometry=gpd.points_from_xy(
+        [500_001.0, 500_059.0, 500_149.0], [4_099_999.0, 4_099_941.0, 4_099_881.0]),
+        crs="EPSG:4546")
+    table = sample_points(stack, pts, grid)
+    assert table["sample_id"].tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(table["ndvi"], [0.0, 6.0, np.nan])
+    np.testing.assert_array_equal(table["twice"], [0.0, 12.0, np.nan])
+    far = pts.assign(geometry=gpd.points_from_xy([400_000.0] * 3, [4_099_999.0] * 3))
+    with pytest.raises(InputDataError, match=r"samples \['a', 'b', 'c'\] lie outside"):
+        sample_points(stack, far, grid)

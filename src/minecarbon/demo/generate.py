@@ -22,6 +22,7 @@ from minecarbon.demo.climate import climate_series, growth_modifier
 from minecarbon.demo.history import simulate_block
 from minecarbon.demo.mine import MineLayout, mine_layout
 from minecarbon.demo.pointclouds import simulate_als, simulate_tls
+from minecarbon.demo.samples import draw_samples
 from minecarbon.demo.scenes import Scene, scene_schedule
 from minecarbon.demo.spec import SiteSpec
 from minecarbon.demo.survey import place_plots, tree_list
@@ -149,6 +150,9 @@ def generate_site(spec: SiteSpec, root: Path,
         raise
 
     _write_vectors(layout, root, out)
+    samples_path = root / "samples" / "samples.gpkg"
+    write_vector(draw_samples(spec, root), samples_path, layer="samples")
+    out.raw.append(("samples", samples_path, None))
     climate_path = root / "climate" / "climate_annual.csv"
     write_csv(climate, climate_path)
     out.raw.append(("climate", climate_path, f"{spec.first_year}/{spec.last_year}"))

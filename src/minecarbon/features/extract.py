@@ -253,3 +253,38 @@ def extract_plot_features(
     table.insert(0, id_column, ids.to_numpy())
     table["valid_fraction"] = share.min(axis=1)
     return table
+
+
+def sample_points(stack: xr.Dataset, points: Any, grid: AnalysisGrid, *,
+                  id_column: str = "sample_id") -> pd.DataFrame:
+    """Feature values of the pixel under each point (training samples of the classifiers).
+
+    ``points`` is a GeoDataFrame of points in the grid's CRS (or one that reprojects to it).
+    Returns one row per point: the id column, then one column per feature variable (NaN where
+    the stack is NaN). Only the pixels under the points are computed. A point outside the grid
+    raises :class:`InputDataError` naming it.
+    """
+    assert_on_grid(stack, grid, "the feature stack")
+    frame = points
+    if getattr(frame, "crs", None) is not None and str(frame.crs) != str(grid.crs):
+        frame = frame.to_crs(grid.crs)
+    if id_column not in frame.columns:
+        raise InputDataError(f"the samples have no {id_column!r} column",
+                             fix=f"name each sample in a {id_column!r} column")
+    x = np.asarray(frame.geometry.x, float)
+    y = np.asarray(frame.geometry.y, float)
+    col = np.floor((x - grid.x_min_m) / grid.pixel_size_m).astype(int)
+    row = np.floor((grid.y_max_m - y) / grid.pixel_size_m).astype(int)
+    outside = (row < 0) | (row >= grid.height) | (col < 0) | (col >= grid.width)
+    if outside.any():
+        ids = frame[id_column].to_numpy()[outside].tolist()
+        raise InputDataError(f"samples {ids[:10]} lie outside the project grid",
+                             fix="drop them, or check their coordinates and CRS")
+    names = [str(n) for n in stack.data_vars]
+    rows_da = xr.DataArray(row, dims="sample")
+    cols_da = xr.DataArray(col, dims="sample")
+    picked = stack.isel(y=rows_da, x=cols_da).compute()
+    out = pd.DataFrame({id_column: frame[id_column].to_numpy()})
+    for name in names:
+        out[name] = np.asarray(picked[name].values, float)
+    return out

@@ -47,8 +47,9 @@ STACK = "products/features/features_{year}.tif"
 TERRAIN = "products/features/terrain.tif"
 
 
-def _year_scenes(scenes: list[SceneFiles], year: int, months: list[int],
-                 sensor_choice: str) -> list[SceneFiles]:
+def year_scenes(scenes: list[SceneFiles], year: int, months: list[int],
+                sensor_choice: str) -> list[SceneFiles]:
+    """The scenes of ``year`` in ``months`` (of one sensor unless ``sensor_choice`` is auto)."""
     chosen = [s for s in scenes if s.date.year == year and s.date.month in months]
     if sensor_choice != "auto":
         chosen = [s for s in chosen if s.sensor == sensor_choice]
@@ -84,8 +85,13 @@ def _forest_mask(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArra
     return None
 
 
-def _composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
-                    scenes: list[SceneFiles], inside: xr.DataArray) -> dict[str, Any]:
+def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
+                   scenes: list[SceneFiles], inside: xr.DataArray,
+                   rel: str | None = None) -> dict[str, Any]:
+    """Composite ``scenes`` into ``rel`` (default the year's growing-season composite).
+
+    Returns the year's row of the quality table.
+    """
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
     clear = []
@@ -99,7 +105,7 @@ def _composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
     out = xr.Dataset({f"sr_{r}": comp[r] for r in comp.data_vars})
     out["clear_count"] = count.where(inside).astype("float32")
     out = out.rio.write_crs(grid.crs)
-    rel = COMPOSITE.format(year=year)
+    rel = rel or COMPOSITE.format(year=year)
     tags = {"YEAR": str(year), "SCENES": " ".join(s.scene_id for s in scenes),
             "METHOD": cfg.features.composite}
     ctx.publish(rel, lambda tmp: write_stack(out, tmp, tags=tags), kind="work:composite",
@@ -135,13 +141,13 @@ def _features(ctx: StepContext) -> None:
     months = fcfg.growing_season_months
     years = range(cfg.project.first_year, cfg.project.last_year + 1)
     for year in years:  # pass 1: a composite per year
-        chosen = _year_scenes(scenes, year, months, fcfg.sensor)
+        chosen = year_scenes(scenes, year, months, fcfg.sensor)
         if not chosen:
             warn(f"year {year}: no scene in months {months}", UserWarning,
                           stacklevel=2)
             quality[year] = {"year": year, "scenes": 0, "clear_share": 0.0}
             continue
-        quality[year] = row = _composite_year(ctx, grid, year, chosen, inside)
+        quality[year] = row = composite_year(ctx, grid, year, chosen, inside)
         if row["clear_share"] == 0.0:
             warn(f"year {year}: no clear pixel in scenes {row['scene_ids']}",
                           UserWarning, stacklevel=2)
