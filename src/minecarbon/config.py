@@ -123,6 +123,7 @@ class FeaturesConfig(_Section):
     glcm_distance_px: int = Field(1, ge=1)
     glcm_convention: Literal["envi", "skimage"] = "envi"
     glcm_value_range: tuple[float, float] = (0.0, 0.6)  # fixed, so years are comparable
+    glcm_min_valid_fraction: float = Field(0.5, gt=0.0, le=1.0)  # of a window's pairs
     terrain_window: int = Field(3, ge=3)
     tpi_window: int = Field(9, ge=3)
 

@@ -151,7 +151,7 @@ def generate_site(spec: SiteSpec, root: Path,
 
     _write_vectors(layout, root, out)
     samples_path = root / "samples" / "samples.gpkg"
-    write_vector(draw_samples(spec, root), samples_path, layer="samples")
+    write_vector(draw_samples(spec, root, in_extent), samples_path, layer="samples")
     out.raw.append(("samples", samples_path, None))
     climate_path = root / "climate" / "climate_annual.csv"
     write_csv(climate, climate_path)

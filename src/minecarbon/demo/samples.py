@@ -3,7 +3,8 @@
 Land-cover, leaf-habit and species classifiers (requirements C1–C3) learn from labelled points.
 The simulated provider delivers one GeoPackage of points for the phenology years (the years
 with a monthly image series, so that species can be told by their phenology): a stratified
-random draw of pixels per land-cover class, and, within forest, per species group among
+random draw of pixels of the monitoring extent per land-cover class, and, within forest, per
+species group among
 pixels of at least ``PURE_COVER`` canopy cover (an interpreter labels clear stands). Labels
 come from the simulator's truth of that year, so they are right; a point lies at a random
 position inside its pixel. Columns: ``sample_id, year, landcover, leaf_habit, species``
@@ -41,8 +42,11 @@ def _pick(rng: np.random.Generator, where: np.ndarray, n: int) -> np.ndarray:
     return rng.choice(flat, size=min(n, flat.size), replace=False)
 
 
-def draw_samples(spec: SiteSpec, root: Path) -> gpd.GeoDataFrame:
-    """Labelled points for every phenology year, from the staged truth under ``root``."""
+def draw_samples(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDataFrame:
+    """Labelled points for every phenology year, from the staged truth under ``root``.
+
+    ``in_extent`` is the monitoring extent as a boolean grid: samples are drawn inside it.
+    """
     rng = np.random.default_rng([spec.seed, 4242])
     grid = spec.grid
     rows: list[dict[str, object]] = []
@@ -50,10 +54,11 @@ def draw_samples(spec: SiteSpec, root: Path) -> gpd.GeoDataFrame:
         landcover = _read(root / "landcover" / f"landcover_{year}.tif")
         species = _read(root / "truth" / f"species_{year}.tif")
         cover = _read(root / "truth" / f"cover_{year}.tif")
+        inside = in_extent
         chosen: list[np.ndarray] = []
-        for code in np.unique(landcover[landcover > 0]):
-            chosen.append(_pick(rng, landcover == code, PER_CLASS[spec.size]))
-        forest = (landcover == 1) & (cover >= PURE_COVER)
+        for code in np.unique(landcover[inside & (landcover > 0)]):
+            chosen.append(_pick(rng, inside & (landcover == code), PER_CLASS[spec.size]))
+        forest = inside & (landcover == 1) & (cover >= PURE_COVER)
         for code in np.unique(species[forest & (species > 0)]):
             chosen.append(_pick(rng, forest & (species == code), PER_SPECIES[spec.size]))
         flat = np.unique(np.concatenate(chosen))

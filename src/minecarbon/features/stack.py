@@ -131,7 +131,8 @@ def feature_stack(
         tex = glcm_texture(composite[role], window=cfg.glcm_window, levels=cfg.glcm_levels,
                            directions=cfg.glcm_directions_deg, distance=cfg.glcm_distance_px,
                            convention=cfg.glcm_convention,
-                           value_range=tuple(cfg.glcm_value_range))
+                           value_range=tuple(cfg.glcm_value_range),
+                           min_valid_fraction=cfg.glcm_min_valid_fraction)
         tex = tex.rename({n: f"glcm_{role}_{str(n).removeprefix('glcm_')}"
                           for n in tex.data_vars})
         parts.append(tex)

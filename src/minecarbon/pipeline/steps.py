@@ -9,6 +9,7 @@ from pathlib import Path
 from minecarbon.catalog import RAW_KINDS
 from minecarbon.catalog.stac import export_stac
 from minecarbon.errors import CatalogError
+from minecarbon.pipeline.classify_steps import CLASSIFY
 from minecarbon.pipeline.feature_steps import FEATURES
 from minecarbon.pipeline.lidar_steps import ALS
 from minecarbon.pipeline.scope_steps import UNITS
@@ -68,7 +69,7 @@ IMPORT = Step(
     description="check raw data are unchanged; catalogue files added to raw/ by hand",
 )
 
-STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC, ALS, FEATURES]
+STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC, ALS, FEATURES, CLASSIFY]
 """The stage steps in the standard's order; later stages append theirs."""
 
 

@@ -1,0 +1,44 @@
+"""The classify step on the simulated site (issue 7, C1, C2, C4): land cover and leaf habit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from minecarbon.standard.species import by_code
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def test_held_out_accuracy_is_reported(small_site: Path) -> None:
+    acc = json.loads((small_site / "products/classification/accuracy.json").read_text())
+    land = acc["landcover"]
+    assert land["held_out_share"] == 0.3 and land["n"] > 100
+    assert land["layout"].startswith("confusion rows = map")
+    assert land["overall_accuracy"] > 0.85 and land["kappa"] > 0.8
+    habit = acc["leaf_habit"]
+    assert habit["overall_accuracy"] > 0.85
+    assert 1.0 < habit["rvi_threshold"] < 10.0
+
+
+def test_maps_agree_with_the_simulated_truth(small_site: Path) -> None:
+    """Pixel agreement with the truth over the extent (a check the samples cannot give)."""
+    for year in (2004, 2024):
+        mapped = _read(small_site / f"products/classification/landcover_{year}.tif")
+        truth = _read(small_site / f"raw/landcover/landcover_{year}.tif")
+        both = (mapped > 0) & (truth > 0)
+        assert ((mapped == 1) == (truth == 1))[both].mean() > 0.85  # forest / non-forest
+        habit = _read(small_site / f"products/classification/leaf_habit_{year}.tif")
+        species = _read(small_site / f"truth/species_{year}.tif")
+        true_habit = np.zeros_like(species)
+        for code in np.unique(species[species > 0]):
+            true_habit[species == code] = 1 if by_code(int(code)).leaf_habit == "evergreen" else 2
+        ok = (habit > 0) & (true_habit > 0)
+        assert (habit[ok] == true_habit[ok]).mean() > 0.85
+        assert set(np.unique(habit[mapped != 1])) <= {0}  # leaf habit only within forest
