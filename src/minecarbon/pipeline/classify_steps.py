@@ -28,21 +28,28 @@ from minecarbon.classify.leaf_habit import (
     endmembers_from_samples,
     rvi_threshold_from_samples,
 )
+from minecarbon.classify.phenology import phenology_metrics
+from minecarbon.classify.species import SpeciesClassifier, forest_type_map, predict_species_map
 from minecarbon.errors import InputDataError, warn
 from minecarbon.features.extract import sample_points
+from minecarbon.features.preprocess import clear_reflectance
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff
-from minecarbon.io.scenes import find_scenes
+from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff, write_stack
+from minecarbon.io.scenes import find_scenes, read_scene
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import STACK, composite_year, year_scenes
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.extent import extent_mask
+from minecarbon.standard.species import by_key
 from minecarbon.types import LandCover, LeafHabit
 
 LANDCOVER = "products/classification/landcover_{year}.tif"
 LEAF_HABIT = "products/classification/leaf_habit_{year}.tif"
 LEAF_OFF = "work/features/leafoff_{year}.tif"
+PHENOLOGY = "work/features/phenology_{year}.tif"
+SPECIES = "products/classification/species_{year}.tif"
+FOREST_TYPE = "products/classification/forest_type_{year}.tif"
 LEAF_OFF_MONTHS = [3]
 HELD_OUT = 0.3
 
@@ -108,6 +115,9 @@ def _classify(ctx: StepContext) -> None:
     habit = _leaf_habit(ctx, grid, samples, inside, list(stacks))
     if habit is not None:
         accuracy["leaf_habit"] = habit
+        species = _species(ctx, grid, samples, stacks)
+        if species is not None:
+            accuracy["species"] = species
     text = json.dumps(accuracy, indent=1, ensure_ascii=False)
     ctx.publish("products/classification/accuracy.json",
                 lambda tmp: tmp.write_text(text, encoding="utf-8"), kind="product:accuracy")
@@ -179,14 +189,110 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     return result
 
 
+def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArray | None:
+    """NDVI of every clear observation of ``year`` as (time, y, x), lazily."""
+    chunk = ctx.config.compute.chunk_px
+    scenes = [s for s in find_scenes(ctx.input_paths("raw:scene")) if s.date.year == year]
+    if len(scenes) < 6:
+        return None
+    layers = []
+    for sf in scenes:
+        refl = clear_reflectance(read_scene(sf, grid, chunks=chunk), what=f"scene {sf.scene_id}")
+        layers.append((refl["nir"] - refl["red"]) / (refl["nir"] + refl["red"]))
+    times = pd.DatetimeIndex([np.datetime64(s.date.isoformat()) for s in scenes], name="time")
+    return xr.concat(layers, dim=times).chunk({"time": -1}).rename("ndvi")
+
+
+def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
+             stacks: dict[int, Path]) -> dict[str, Any] | None:
+    """Species from phenology (phenology years), then forest type, for every year."""
+    ws = ctx.workspace
+    cfg = ctx.config
+    chunk = cfg.compute.chunk_px
+    if "species" not in samples.columns:
+        return None
+    pheno: dict[int, Path] = {}
+    for year in sorted(stacks):
+        series = _ndvi_series(ctx, grid, year)
+        if series is None:
+            continue
+        metrics = phenology_metrics(series).drop_vars("n_valid").rio.write_crs(grid.crs)
+        rel = PHENOLOGY.format(year=year)
+        ctx.publish(rel, lambda tmp, m=metrics: write_stack(m, tmp),  # type: ignore[misc]
+                    kind="work:phenology", time=str(year))
+        pheno[year] = ws.path(rel)
+    labelled = samples[(samples["species"].fillna("") != "")
+                       & samples["year"].isin(list(pheno))]
+    if not pheno or labelled.empty:
+        warn("no phenology year (≥ 6 scenes in a year) or no species samples: species and "
+             "forest type are not mapped", stacklevel=2)
+        return None
+    summer = ["ndvi", "evi", "ndmi_gao", "gndvi", "tc_greenness", "tc_wetness", "sr_nir",
+              "sr_swir1", "glcm_nir_mean", "elevation_m"]
+    frames = []
+    for year, part in labelled.groupby("year"):
+        both = _features_for_species(pheno[int(year)], stacks[int(year)], summer, chunk)
+        values = sample_points(both, part, grid)
+        frames.append(part.drop(columns="geometry").merge(values, on="sample_id"))
+    table = pd.concat(frames, ignore_index=True)
+    features = [c for c in table.columns if c in set(both.data_vars)]
+    rng = np.random.default_rng(cfg.classify.seed)
+    test = rng.random(len(table)) < HELD_OUT
+    train = table[~test]
+    model = SpeciesClassifier(n_estimators=cfg.classify.n_estimators,
+                              random_state=cfg.classify.seed)
+    model.fit(train[features], train["species"], train["leaf_habit"])
+    held = table[test]
+    codes = np.array([by_key(k).code for k in held["species"]])
+    predicted = model.predict(held[features], held["leaf_habit"].to_numpy())
+    report = accuracy_report(codes, predicted, labels=sorted(set(codes) | set(predicted)))
+    model.fit(table[features], table["species"], table["leaf_habit"])  # all samples
+    maps: dict[int, Path] = {}
+    for year in sorted(pheno):
+        habit = read_on_grid(ws.path(LEAF_HABIT.format(year=year)), grid, chunks=chunk,
+                             masked=False)
+        both = _features_for_species(pheno[year], stacks[year], summer, chunk)
+        sp = predict_species_map(model, both[features], habit).rio.write_crs(grid.crs)
+        ctx.publish(SPECIES.format(year=year), _tif(sp, 0), kind="product:species",
+                    time=str(year))
+        maps[year] = ws.path(SPECIES.format(year=year))
+    for year in sorted(stacks):
+        nearest = min(maps, key=lambda y: (abs(y - year), y))
+        species = read_on_grid(maps[nearest], grid, chunks=chunk, masked=False)
+        if year not in maps:  # the nearest phenology year's species, within this year's forest
+            lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
+                              masked=False)
+            species = species.where(lc == int(LandCover.FOREST), 0).astype("uint8")
+            ctx.publish(SPECIES.format(year=year), _tif(species.rio.write_crs(grid.crs), 0),
+                        kind="product:species", time=str(year))
+        ftype = forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
+                                sparse_min_cover=cfg.classify.sparse_min_cover,
+                                dominant_share=cfg.classify.dominant_share)
+        ctx.publish(FOREST_TYPE.format(year=year),
+                    _tif(ftype.astype("uint8").rio.write_crs(grid.crs), 0),
+                    kind="product:forest_type", time=str(year))
+    return {**report.to_dict(), "held_out_share": HELD_OUT, "phenology_years": sorted(pheno),
+            "features": features}
+
+
+def _features_for_species(pheno: Path, stack: Path, summer: list[str],
+                          chunk: int) -> xr.Dataset:
+    metrics = read_stack(pheno, chunks=chunk)
+    summer_stack = read_stack(stack, chunks=chunk)
+    chosen = [n for n in summer if n in summer_stack]
+    return xr.merge([metrics, summer_stack[chosen]], join="exact", compat="override")
+
+
 CLASSIFY = Step(
     "classify",
     _classify,
     needs=("features",),
     raw=("samples", "scene"),
     makes=("products/classification/landcover_*.tif", "products/classification/leaf_habit_*.tif",
-           "products/classification/accuracy.json", "work/features/leafoff_*.tif"),
+           "products/classification/species_*.tif", "products/classification/forest_type_*.tif",
+           "products/classification/accuracy.json", "work/features/leafoff_*.tif",
+           "work/features/phenology_*.tif"),
     config=("project", "scope", "features", "classify", "compute"),
-    description="land cover (random forest) and leaf habit (RVI + unmixing) per year, with "
-    "held-out accuracy (C1, C2, C4)",
+    description="land cover (random forest), leaf habit (RVI + unmixing), species (phenology + "
+    "random forest) and forest type per year, with held-out accuracy (C1–C4)",
 )
