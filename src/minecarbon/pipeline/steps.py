@@ -12,6 +12,7 @@ from minecarbon.errors import CatalogError
 from minecarbon.pipeline.classify_steps import CLASSIFY
 from minecarbon.pipeline.feature_steps import FEATURES
 from minecarbon.pipeline.lidar_steps import ALS
+from minecarbon.pipeline.model_steps import MAPPING, MODELS
 from minecarbon.pipeline.scope_steps import UNITS
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.pipeline.survey_steps import PLOT_AGC
@@ -69,7 +70,7 @@ IMPORT = Step(
     description="check raw data are unchanged; catalogue files added to raw/ by hand",
 )
 
-STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC, ALS, FEATURES, CLASSIFY]
+STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC, ALS, FEATURES, CLASSIFY, MODELS, MAPPING]
 """The stage steps in the standard's order; later stages append theirs."""
 
 
