@@ -149,6 +149,10 @@ class ClassifyConfig(_Section):
     sparse_min_cover: float = Field(0.10, ge=0.0, le=1.0)
     dominant_share: float = Field(0.65, gt=0.5, le=1.0)
     n_estimators: int = Field(300, ge=10)
+    test_fraction: float = Field(0.3, ge=0.05, le=0.5)  # held out for the accuracy report
+    rvi_threshold: Literal["samples", "otsu"] | float = "samples"
+    evergreen_min_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    type_window: int = Field(3, ge=1)  # forest type from species shares in this window (px)
     seed: int = 0
 
     @model_validator(mode="after")
@@ -168,6 +172,10 @@ class ModelingConfig(_Section):
     k_folds: int = Field(5, ge=2, le=20)
     inner_folds: int = Field(3, ge=2, le=10)
     min_plots_per_stratum: int = Field(15, ge=3)
+    selection_method: Literal["correlation", "pca", "rf_importance", "none"] = "correlation"
+    n_features: int | None = Field(10, ge=1)  # kept by correlation / rf_importance selection
+    max_collinearity: float = Field(0.9, gt=0.0, le=1.0)
+    n_jobs: int = Field(1, ge=1)
     seed: int = 0
 
 

@@ -38,3 +38,19 @@ def test_annual_agc_maps_track_the_truth(small_site: Path) -> None:
     assert set(totals["year"]) == set(range(2000, 2025))
     np.testing.assert_allclose(totals["agc_t"], totals["agc_t_per_ha"] * totals["area_ha"],
                                rtol=1e-2)
+
+
+def test_prediction_intervals_cover_the_truth(small_site: Path) -> None:
+    """Split-conformal 90 % intervals from out-of-fold plot residuals (M7)."""
+    def read(name: str) -> np.ndarray:
+        with rasterio.open(small_site / name) as src:
+            return src.read(1)
+
+    year = 2015
+    agc, lower, upper = (read(f"products/agc/agc_{year}{s}.tif") for s in ("", "_lower", "_upper"))
+    truth = read(f"truth/agc_{year}.tif")
+    ok = np.isfinite(agc) & np.isfinite(truth)
+    assert (lower[ok] <= agc[ok]).all() and (agc[ok] <= upper[ok]).all()
+    assert (lower[ok] >= 0).all()
+    covered = ((truth[ok] >= lower[ok]) & (truth[ok] <= upper[ok])).mean()
+    assert 0.8 < covered <= 1.0

@@ -25,6 +25,7 @@ def demo_config(spec: SiteSpec) -> str:
                     "last_year": spec.last_year},
         "scope": {"buffer_m": spec.buffer_m, "pixel_size_m": spec.pixel_size_m},
         "assessment": {"base_years": spec.base_years},
+        "mapping": {"prediction_intervals": True},
     })
 
 

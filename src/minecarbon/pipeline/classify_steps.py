@@ -2,8 +2,8 @@
 
 Training samples (``raw/samples``: points with ``sample_id, year, landcover, leaf_habit``) take
 their feature values from the feature stack of their year. A random forest is fitted on 70 % of
-the land-cover samples (stratified), its accuracy measured on the other 30 % only, then it is
-refitted on all samples and applied to every year's stack →
+the land-cover samples (stratified), its accuracy measured on the held-out 30 % only
+(``classify.test_fraction``), then it is refitted on all samples and applied to every year's stack →
 ``products/classification/landcover_<year>.tif``. Within forest, the leaf-off (March)
 composite gives evergreen or deciduous by the RVI (NIR/Red) threshold combined with fully
 constrained unmixing; the threshold and the endmember spectra come from 70 % of the forest
@@ -51,7 +51,6 @@ PHENOLOGY = "work/features/phenology_{year}.tif"
 SPECIES = "products/classification/species_{year}.tif"
 FOREST_TYPE = "products/classification/forest_type_{year}.tif"
 LEAF_OFF_MONTHS = [3]
-HELD_OUT = 0.3
 
 
 def _samples(ctx: StepContext) -> pd.DataFrame | None:
@@ -100,10 +99,11 @@ def _classify(ctx: StepContext) -> None:
         return
     table = _sample_features(samples, stacks, grid, chunk)
     features = [str(n) for n in read_stack(next(iter(stacks.values()))).data_vars]
+    held_out = cfg.classify.test_fraction
     model, report = train_test_accuracy(
-        table, "landcover", features, test_fraction=HELD_OUT, seed=cfg.classify.seed,
+        table, "landcover", features, test_fraction=held_out, seed=cfg.classify.seed,
         refit=True, n_estimators=cfg.classify.n_estimators, on_missing="drop")
-    accuracy: dict[str, Any] = {"landcover": {**report.to_dict(), "held_out_share": HELD_OUT,
+    accuracy: dict[str, Any] = {"landcover": {**report.to_dict(), "held_out_share": held_out,
                                               "n_samples": len(table)}}
     extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
     inside = extent_mask(extent, grid, chunks=chunk)
@@ -153,10 +153,14 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     values["rvi"] = values["sr_nir"] / values["sr_red"]
     rng = np.random.default_rng(cfg.classify.seed)
     is_forest = values["landcover"] == int(LandCover.FOREST)
-    test = is_forest & (rng.random(len(values)) < HELD_OUT)
+    held_out = cfg.classify.test_fraction
+    test = is_forest & (rng.random(len(values)) < held_out)
     train = values[~test]
     train_forest = train[train["landcover"] == int(LandCover.FOREST)]
-    threshold = rvi_threshold_from_samples(train_forest["rvi"], train_forest["leaf_habit"])
+    choice = cfg.classify.rvi_threshold
+    threshold: float | str = (
+        rvi_threshold_from_samples(train_forest["rvi"], train_forest["leaf_habit"])
+        if choice == "samples" else choice)
     labels = np.where(train["landcover"] == int(LandCover.FOREST),
                       np.where(train["leaf_habit"] == int(LeafHabit.EVERGREEN), "evergreen",
                                "deciduous"), "background")
@@ -167,8 +171,10 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
         lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
                           masked=False)
         off = read_stack(path, chunks=chunk).drop_vars("clear_count")
-        habit = classify_leaf_habit(off, forest_mask(lc), threshold=threshold,
-                                    endmembers=endmembers, check_scale=False)
+        habit = classify_leaf_habit(
+            off, forest_mask(lc), threshold=threshold,  # type: ignore[arg-type]
+            endmembers=endmembers, check_scale=False,
+            evergreen_min_fraction=cfg.classify.evergreen_min_fraction)
         habit = habit.astype("uint8").rio.write_crs(grid.crs)
         ctx.publish(LEAF_HABIT.format(year=year), _tif(habit, 0), kind="product:leaf_habit",
                     time=str(year))
@@ -178,8 +184,8 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
             held.append(part.assign(mapped=sample_points(
                 xr.Dataset({"mapped": written}), samples.set_index("sample_id").loc[
                     part["sample_id"]].reset_index(), grid)["mapped"].to_numpy()))
-    result: dict[str, Any] = {"rvi_threshold": float(threshold), "endmembers": endmembers,
-                              "held_out_share": HELD_OUT}
+    result: dict[str, Any] = {"rvi_threshold": threshold, "endmembers": endmembers,
+                              "held_out_share": held_out}
     if held:
         check = pd.concat(held, ignore_index=True)
         check = check[check["mapped"] > 0]
@@ -237,7 +243,7 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     table = pd.concat(frames, ignore_index=True)
     features = [c for c in table.columns if c in set(both.data_vars)]
     rng = np.random.default_rng(cfg.classify.seed)
-    test = rng.random(len(table)) < HELD_OUT
+    test = rng.random(len(table)) < cfg.classify.test_fraction
     train = table[~test]
     model = SpeciesClassifier(n_estimators=cfg.classify.n_estimators,
                               random_state=cfg.classify.seed)
@@ -267,11 +273,13 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
                         kind="product:species", time=str(year))
         ftype = forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
                                 sparse_min_cover=cfg.classify.sparse_min_cover,
-                                dominant_share=cfg.classify.dominant_share)
+                                dominant_share=cfg.classify.dominant_share,
+                                window=cfg.classify.type_window)
         ctx.publish(FOREST_TYPE.format(year=year),
                     _tif(ftype.astype("uint8").rio.write_crs(grid.crs), 0),
                     kind="product:forest_type", time=str(year))
-    return {**report.to_dict(), "held_out_share": HELD_OUT, "phenology_years": sorted(pheno),
+    return {**report.to_dict(), "held_out_share": cfg.classify.test_fraction,
+            "phenology_years": sorted(pheno),
             "features": features}
 
 

@@ -25,6 +25,7 @@ import xarray as xr
 from minecarbon.errors import InputDataError, warn
 from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff
 from minecarbon.io.tables import read_table, write_csv
+from minecarbon.modeling.intervals import interval_halfwidths
 from minecarbon.modeling.persistence import load_model, save_model, sidecar_path
 from minecarbon.modeling.stratified import POOLED, StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
@@ -35,6 +36,7 @@ from minecarbon.types import ForestType, LandCover
 
 MODEL_FILE = "work/models/agc_model.joblib"
 AGC = "products/agc/agc_{year}.tif"
+AGC_INTERVAL = "products/agc/agc_{year}_{side}.tif"
 STRATUM = {int(t): t.name.lower() for t in ForestType}  # map code → plot label
 
 
@@ -65,10 +67,16 @@ def _models(ctx: StepContext) -> None:
              "AGC models (non-forest plots)", stacklevel=2)
     features = [c for c in table.columns if c not in {
         "plot_id", "year", "agc_t_per_ha", "forest_type", "stratum", "valid_fraction"}]
+    params: dict[str, Any] = {}
+    if cfg.selection_method in ("correlation", "rf_importance"):
+        params["k"] = cfg.n_features
+    if cfg.selection_method == "correlation":
+        params["max_collinearity"] = cfg.max_collinearity
     model = fit_stratified(
         forest, "agc_t_per_ha", "stratum", features, kinds=[str(k) for k in cfg.models],
+        selector_method=cfg.selection_method, selector_params=params,
         k_folds=cfg.k_folds, inner_folds=cfg.inner_folds,
-        min_plots=cfg.min_plots_per_stratum, seed=cfg.seed)
+        min_plots=cfg.min_plots_per_stratum, seed=cfg.seed, n_jobs=cfg.n_jobs)
     cv, selected = model.cv_results, model.selected_features
     card = model.model_card_json()
     ctx.publish("products/models/cv_results.csv", lambda tmp: write_csv(cv, tmp),
@@ -138,11 +146,33 @@ def _mapping(ctx: StepContext) -> None:
         rel = AGC.format(year=year)
         ctx.publish(rel, lambda tmp, a=agc: write_geotiff(a, tmp),  # type: ignore[misc]
                     kind="product:agc", time=str(year))
+        if cfg.mapping.prediction_intervals:
+            written = read_on_grid(ws.path(rel), grid, chunks=chunk)
+            for side, band in _interval(model, written, ftype, cfg.mapping.interval_level):
+                ctx.publish(AGC_INTERVAL.format(year=year, side=side),
+                            lambda tmp, b=band: write_geotiff(b, tmp),  # type: ignore[misc]
+                            kind=f"product:agc_{side}", time=str(year))
         totals.append(_totals(ws.root, ws.path(rel), grid, year, chunk))
     if totals:
         table = pd.concat(totals, ignore_index=True)
         ctx.publish("products/agc/agc_totals.csv", lambda tmp: write_csv(table, tmp),
                     kind="product:agc_totals")
+
+
+def _interval(model: StratifiedModel, agc: xr.DataArray, forest_type: xr.DataArray,
+              level: float) -> list[tuple[str, xr.DataArray]]:
+    """Split-conformal bounds: each forest type's half-width from its out-of-fold residuals."""
+    widths = interval_halfwidths(model, level)
+    half = xr.zeros_like(agc) + widths[POOLED]
+    for code, label in STRATUM.items():
+        if label in widths:
+            half = half.where(forest_type != code, widths[label])
+    lower = (agc - half).clip(min=0.0).where(agc.notnull())
+    upper = (agc + half).where(agc.notnull())
+    attrs = {"units": "t C/ha", "interval_level": str(level),
+             "method": "split-conformal, out-of-fold residuals per forest type"}
+    return [("lower", lower.astype("float32").assign_attrs(attrs)),
+            ("upper", upper.astype("float32").assign_attrs(attrs))]
 
 
 def _totals(root: Path, agc_path: Path, grid: Any, year: int, chunk: int) -> pd.DataFrame:
@@ -179,7 +209,7 @@ MAPPING = Step(
     _mapping,
     needs=("models", "classify", "units"),
     makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv"),
-    config=("project", "compute"),
+    config=("project", "mapping", "compute"),
     description="annual AGC maps (t C/ha) with each forest type's model; totals per unit and "
     "year (M6)",
 )
