@@ -39,11 +39,13 @@ class StackInfo:
     notes: list[str] = field(default_factory=list)
 
 
-def _describe(name: str, da: xr.DataArray, group: str, default: str) -> dict[str, str]:
-    attrs = da.attrs
-    units = str(attrs.get("units", ""))
-    text = str(attrs.get("long_name") or attrs.get("description") or default)
-    return {"group": group, "units": units, "description": text}
+def _record(info: StackInfo, ds: xr.Dataset, group: str, prefix: str = "") -> None:
+    """Add every variable of ``ds`` to ``info`` with its group, units and description."""
+    for n in ds.data_vars:
+        attrs = ds[n].attrs
+        text = attrs.get("long_name") or attrs.get("description") or f"{prefix}{n}"
+        info.variables[str(n)] = {"group": group, "units": str(attrs.get("units", "")),
+                                  "description": str(text)}
 
 
 def feature_stack(
@@ -95,13 +97,11 @@ def feature_stack(
                                  long_name=f"surface reflectance, {str(name)[3:]} band, "
                                  f"growing-season {composite.attrs.get('method', 'median')}")
     parts.append(bands)
-    info.variables.update({str(n): _describe(str(n), bands[n], "reflectance", "")
-                           for n in bands.data_vars})
+    _record(info, bands, "reflectance")
     if cfg.indices:
         idx = compute_indices(composite, cfg.indices, check_scale=check_scale)
         parts.append(idx)
-        info.variables.update({str(n): _describe(str(n), idx[n], "spectral index", str(n))
-                               for n in idx.data_vars})
+        _record(info, idx, "spectral index")
     if cfg.tasseled_cap:
         try:
             tc = tasseled_cap(composite, sensor_id, coefficient_set=cfg.tasseled_cap_set,
@@ -120,8 +120,7 @@ def feature_stack(
                                       if isinstance(v, int | float)}
             for ds in (tc, derived):
                 parts.append(ds)
-                info.variables.update({str(n): _describe(str(n), ds[n], "tasseled cap", str(n))
-                                       for n in ds.data_vars})
+                _record(info, ds, "tasseled cap")
     for role in cfg.glcm_bands:
         if role not in composite:
             raise InputDataError(
@@ -136,13 +135,10 @@ def feature_stack(
         tex = tex.rename({n: f"glcm_{role}_{str(n).removeprefix('glcm_')}"
                           for n in tex.data_vars})
         parts.append(tex)
-        info.variables.update({str(n): _describe(str(n), tex[n], "texture",
-                                                 f"GLCM {n!s} of {role}")
-                               for n in tex.data_vars})
+        _record(info, tex, "texture", prefix=f"GLCM of {role}: ")
     if terrain is not None:
         parts.append(terrain)
-        info.variables.update({str(n): _describe(str(n), terrain[n], "terrain", str(n))
-                               for n in terrain.data_vars})
+        _record(info, terrain, "terrain")
     stack = xr.merge(parts, join="exact", compat="override", combine_attrs="drop_conflicts")
     stack = stack.astype("float32")
     stack.attrs = {"sensor": sensor_id, "product_level": product_level}

@@ -255,14 +255,16 @@ class RasterBands:
     nodata: float | None
     tags: dict[str, str]
     resolution: tuple[float, float]
+    band_tags: tuple[dict[str, str], ...] = ()
 
 
 def raster_bands(path: Path) -> RasterBands:
-    """Band count, descriptions, dtypes, nodata and dataset tags of a raster."""
+    """Band count, descriptions, dtypes, nodata, dataset and band tags of a raster."""
     with _open(path) as src:
         return RasterBands(src.count, tuple(d or "" for d in src.descriptions),
                            tuple(src.dtypes), src.nodata, dict(src.tags()),
-                           (abs(src.res[0]), abs(src.res[1])))
+                           (abs(src.res[0]), abs(src.res[1])),
+                           tuple(dict(src.tags(i)) for i in range(1, src.count + 1)))
 
 
 def _offsets(sizes: tuple[int, ...]) -> list[int]:
@@ -329,19 +331,12 @@ def read_stack(path: Path, *, chunks: int | None = 1024) -> xr.Dataset:
     if not all(info.descriptions) or len(set(info.descriptions)) != info.count:
         raise InputDataError(f"{path} has unnamed or repeated band descriptions",
                              fix="write feature stacks with minecarbon (band names = features)")
-    # one band per chunk when reading, so a feature's block never reads every band's
-    check_raster_crs(path)
-    opened = rioxarray.open_rasterio(
-        path, chunks={"band": 1, "y": chunks, "x": chunks} if chunks else None, masked=False)
-    assert isinstance(opened, xr.DataArray)
-    da = opened.where(opened != info.nodata) if info.nodata is not None and not np.isnan(
-        info.nodata) else opened
+    da = read_raster(path, chunks=chunks, band=None)  # one band per chunk, nodata masked
     out = xr.Dataset({name: da.isel(band=i, drop=True)
                       for i, name in enumerate(info.descriptions)})
-    with _open(path) as src:
-        for i, name in enumerate(info.descriptions, start=1):
-            out[name].attrs = {k: v for k, v in src.tags(i).items()
-                               if k in ("units", "long_name", "description", "group")}
+    for name, tags in zip(info.descriptions, info.band_tags, strict=True):
+        out[name].attrs = {k: v for k, v in tags.items()
+                           if k in ("units", "long_name", "description", "group")}
     return out
 
 

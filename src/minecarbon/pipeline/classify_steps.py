@@ -35,7 +35,7 @@ from minecarbon.features.extract import sample_points
 from minecarbon.features.preprocess import clear_reflectance
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff, write_stack
-from minecarbon.io.scenes import find_scenes, read_scene
+from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import STACK, composite_year, year_scenes
 from minecarbon.pipeline.scope_steps import load_grid
@@ -112,10 +112,11 @@ def _classify(ctx: StepContext) -> None:
         lc = predict_map(model, stack, mask=inside).rio.write_crs(grid.crs)
         ctx.publish(LANDCOVER.format(year=year), _tif(lc, 0), kind="product:landcover",
                     time=str(year))
-    habit = _leaf_habit(ctx, grid, samples, inside, list(stacks))
+    scenes = find_scenes(ctx.input_paths("raw:scene"))
+    habit = _leaf_habit(ctx, grid, samples, inside, list(stacks), scenes)
     if habit is not None:
         accuracy["leaf_habit"] = habit
-        species = _species(ctx, grid, samples, stacks)
+        species = _species(ctx, grid, samples, stacks, scenes)
         if species is not None:
             accuracy["species"] = species
     text = json.dumps(accuracy, indent=1, ensure_ascii=False)
@@ -128,12 +129,12 @@ def _tif(da: xr.DataArray, nodata: float) -> Any:
 
 
 def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
-                inside: xr.DataArray, years: list[int]) -> dict[str, Any] | None:
+                inside: xr.DataArray, years: list[int],
+                scenes: list[SceneFiles]) -> dict[str, Any] | None:
     """Leaf-off composites, the RVI threshold and endmembers from samples, habit maps."""
     ws = ctx.workspace
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
-    scenes = find_scenes(ctx.input_paths("raw:scene"))
     leaf_off: dict[int, Path] = {}
     for year in years:
         chosen = year_scenes(scenes, year, LEAF_OFF_MONTHS, cfg.features.sensor)
@@ -181,9 +182,9 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
         part = values[test & (values["year"] == year)]
         if len(part):
             written = read_on_grid(ws.path(LEAF_HABIT.format(year=year)), grid, masked=False)
-            held.append(part.assign(mapped=sample_points(
-                xr.Dataset({"mapped": written}), samples.set_index("sample_id").loc[
-                    part["sample_id"]].reset_index(), grid)["mapped"].to_numpy()))
+            points = samples[samples["sample_id"].isin(part["sample_id"])]
+            mapped = sample_points(written.to_dataset(name="mapped"), points, grid)
+            held.append(part.merge(mapped, on="sample_id"))
     result: dict[str, Any] = {"rvi_threshold": threshold, "endmembers": endmembers,
                               "held_out_share": held_out}
     if held:
@@ -195,10 +196,11 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     return result
 
 
-def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArray | None:
+def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int,
+                 all_scenes: list[SceneFiles]) -> xr.DataArray | None:
     """NDVI of every clear observation of ``year`` as (time, y, x), lazily."""
     chunk = ctx.config.compute.chunk_px
-    scenes = [s for s in find_scenes(ctx.input_paths("raw:scene")) if s.date.year == year]
+    scenes = [s for s in all_scenes if s.date.year == year]
     if len(scenes) < 6:
         return None
     layers = []
@@ -210,7 +212,7 @@ def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArra
 
 
 def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
-             stacks: dict[int, Path]) -> dict[str, Any] | None:
+             stacks: dict[int, Path], scenes: list[SceneFiles]) -> dict[str, Any] | None:
     """Species from phenology (phenology years), then forest type, for every year."""
     ws = ctx.workspace
     cfg = ctx.config
@@ -219,7 +221,7 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
         return None
     pheno: dict[int, Path] = {}
     for year in sorted(stacks):
-        series = _ndvi_series(ctx, grid, year)
+        series = _ndvi_series(ctx, grid, year, scenes)
         if series is None:
             continue
         metrics = phenology_metrics(series).drop_vars("n_valid").rio.write_crs(grid.crs)

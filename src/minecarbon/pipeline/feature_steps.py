@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.base import compute
 
 from minecarbon.errors import InputDataError, warn
 from minecarbon.features.extract import extract_plot_features
@@ -113,16 +114,16 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
                                         for p in s.files])
     written = read_stack(ctx.workspace.path(rel), chunks=chunk)
     counts = written["clear_count"]
-    n_inside = int(inside.sum().compute())
-    n_clear = int((counts > 0).sum().compute())
-    share = n_clear / n_inside if n_inside else 0.0
+    n_inside, n_clear, mean_count = compute(  # type: ignore[no-untyped-call]
+        inside.sum().data, (counts > 0).sum().data, counts.mean().data)
+    share = int(n_clear) / int(n_inside) if n_inside else 0.0
     sensors = Counter(s.sensor for s in scenes)
     return {"year": year, "sensor": sensors.most_common(1)[0][0],
             "sensors": ";".join(sorted(sensors)), "levels": ";".join(sorted({
                 s.product_level for s in scenes})),
             "scenes": len(scenes), "scene_ids": " ".join(s.scene_id for s in scenes),
             "clear_share": round(share, 4),
-            "mean_clear_count": round(float(counts.mean().compute()), 3)}
+            "mean_clear_count": round(float(mean_count), 3)}
 
 
 def _features(ctx: StepContext) -> None:
