@@ -107,6 +107,9 @@ class FeaturesConfig(_Section):
     product_level: Literal["auto", "sr", "toa"] = "auto"
     growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     composite: Literal["median", "mean"] = "median"
+    # keep only the growing-season months that have a scene in at least this share of the years,
+    # so that every year's composite has the same seasonal make-up (0 = use every month found)
+    season_consistency: float = Field(0.5, ge=0.0, le=1.0)
     min_valid_share: float = Field(0.8, ge=0.0, le=1.0)  # warn below this share of clear pixels
     gap_fill_years: int = Field(2, ge=0, le=5)  # fill cloud gaps from the nearest years' composites
     indices: list[str] = Field(
@@ -150,6 +153,7 @@ class ClassifyConfig(_Section):
     dominant_share: float = Field(0.65, gt=0.5, le=1.0)
     n_estimators: int = Field(300, ge=10)
     test_fraction: float = Field(0.3, ge=0.05, le=0.5)  # held out for the accuracy report
+    leaf_off_features: bool = True  # land cover also sees the leaf-off (March) composite
     rvi_threshold: Literal["samples", "otsu"] | float = "samples"
     evergreen_min_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     type_window: int = Field(3, ge=1)  # forest type from species shares in this window (px)

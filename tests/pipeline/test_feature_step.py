@@ -95,3 +95,27 @@ def test_without_gap_filling_a_cloudy_year_gets_no_stack(tiny: Workspace) -> Non
         run_pipeline(tiny, default_steps(), until="features")
     assert not tiny.path("products/features/features_2021.tif").exists()
     assert tiny.path("products/features/features_2022.tif").exists()
+
+
+def test_consistent_months_keep_the_months_of_most_years() -> None:
+    from datetime import date
+
+    from minecarbon.io.scenes import SceneFiles
+    from minecarbon.pipeline.feature_steps import consistent_months, season_for_year
+
+    def scene(y: int, m: int) -> SceneFiles:
+        return SceneFiles(scene_id=f"S{y}{m:02d}", sensor="landsat8", date=date(y, m, 15),
+                          product_level="sr")
+
+    # monthly series in 2004, July–August elsewhere, one year with September only
+    scenes = [scene(2004, m) for m in (6, 7, 8, 9)]
+    scenes += [scene(y, m) for y in (2001, 2002, 2003) for m in (7, 8)] + [scene(2005, 9)]
+    years = range(2001, 2006)
+    kept = consistent_months(scenes, years, [6, 7, 8, 9], "auto", 0.5)
+    assert kept == [7, 8]
+    assert consistent_months(scenes, years, [6, 7, 8, 9], "auto", 0.0) == [6, 7, 8, 9]
+    assert [s.date.month for s in season_for_year(scenes, 2004, kept, [6, 7, 8, 9], "auto")] \
+        == [7, 8]
+    # a year without the kept months falls back to its own
+    assert [s.date.month for s in season_for_year(scenes, 2005, kept, [6, 7, 8, 9], "auto")] \
+        == [9]

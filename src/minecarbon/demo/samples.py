@@ -1,11 +1,12 @@
 """Training samples of the simulated site, as an interpreter and a field crew would deliver them.
 
 Land-cover, leaf-habit and species classifiers (requirements C1–C3) learn from labelled points.
-The simulated provider delivers one GeoPackage of points for the phenology years (the years
-with a monthly image series, so that species can be told by their phenology): a stratified
-random draw of pixels of the monitoring extent per land-cover class, and, within forest, per
-species group among
-pixels of at least ``PURE_COVER`` canopy cover (an interpreter labels clear stands). Labels
+The simulated provider delivers one GeoPackage of points: in every ``LANDCOVER_EVERY``-th year
+and in the phenology years, a stratified random draw of pixels of the monitoring extent per
+land-cover class (an interpreter labels land cover on several dates, so that the classifier
+learns the differences between years); in the phenology years (the years with a monthly image
+series, so that species can be told by their phenology) also, within forest, a draw per
+species group among pixels of at least ``PURE_COVER`` canopy cover (clear stands). Labels
 come from the simulator's truth of that year, so they are right; a point lies at a random
 position inside its pixel. Columns: ``sample_id, year, landcover, leaf_habit, species``
 (species-group key, empty outside forest), ``cover`` and the geometry.
@@ -25,6 +26,8 @@ from minecarbon.standard.species import by_code
 from minecarbon.types import LeafHabit
 
 PURE_COVER = 0.3
+#: Land-cover samples every this many years (from the first year), besides the phenology years.
+LANDCOVER_EVERY = 5
 #: Samples per land-cover class and per species group, by site size.
 PER_CLASS = {Size.SMALL: 60, Size.MEDIUM: 150, Size.LARGE: 300}
 PER_SPECIES = {Size.SMALL: 40, Size.MEDIUM: 100, Size.LARGE: 200}
@@ -43,14 +46,16 @@ def _pick(rng: np.random.Generator, where: np.ndarray, n: int) -> np.ndarray:
 
 
 def draw_samples(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDataFrame:
-    """Labelled points for every phenology year, from the staged truth under ``root``.
+    """Labelled points of the sample years, from the staged truth under ``root``.
 
     ``in_extent`` is the monitoring extent as a boolean grid: samples are drawn inside it.
     """
     rng = np.random.default_rng([spec.seed, 4242])
     grid = spec.grid
     rows: list[dict[str, object]] = []
-    for year in spec.phenology_years:
+    years = sorted(set(spec.phenology_years)
+                   | set(range(spec.first_year, spec.last_year + 1, LANDCOVER_EVERY)))
+    for year in years:
         landcover = _read(root / "landcover" / f"landcover_{year}.tif")
         species = _read(root / "truth" / f"species_{year}.tif")
         cover = _read(root / "truth" / f"cover_{year}.tif")
@@ -59,6 +64,8 @@ def draw_samples(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDa
         for code in np.unique(landcover[inside & (landcover > 0)]):
             chosen.append(_pick(rng, inside & (landcover == code), PER_CLASS[spec.size]))
         forest = inside & (landcover == 1) & (cover >= PURE_COVER)
+        if year not in spec.phenology_years:
+            forest = np.zeros_like(forest)
         for code in np.unique(species[forest & (species > 0)]):
             chosen.append(_pick(rng, forest & (species == code), PER_SPECIES[spec.size]))
         flat = np.unique(np.concatenate(chosen))

@@ -66,8 +66,8 @@ def _samples(ctx: StepContext) -> pd.DataFrame | None:
     return samples
 
 
-def _sample_features(samples: pd.DataFrame, stacks: dict[int, Path], grid: AnalysisGrid,
-                     chunk: int) -> pd.DataFrame:
+def _sample_features(samples: pd.DataFrame, stacks: dict[int, xr.Dataset],
+                     grid: AnalysisGrid) -> pd.DataFrame:
     """Each sample with the feature values of its year's stack."""
     frames = []
     for year, part in samples.groupby("year"):
@@ -75,13 +75,37 @@ def _sample_features(samples: pd.DataFrame, stacks: dict[int, Path], grid: Analy
             warn(f"{len(part)} training samples of {year} are left out: no feature stack for "
                  f"{year}", stacklevel=2)
             continue
-        stack = read_stack(stacks[int(year)], chunks=chunk)
-        values = sample_points(stack, part, grid)
+        values = sample_points(stacks[int(year)], part, grid)
         frames.append(part.drop(columns="geometry").merge(values, on="sample_id"))
     if not frames:
         raise InputDataError("no training sample falls in a year with a feature stack",
                              fix="give samples of years that have growing-season scenes")
     return pd.concat(frames, ignore_index=True)
+
+
+def _leaf_off_composites(ctx: StepContext, grid: AnalysisGrid, inside: xr.DataArray,
+                         years: list[int], scenes: list[SceneFiles]) -> dict[int, Path]:
+    """The leaf-off (March) composite of every year that has a March scene."""
+    cfg = ctx.config
+    leaf_off: dict[int, Path] = {}
+    for year in years:
+        chosen = year_scenes(scenes, year, LEAF_OFF_MONTHS, cfg.features.sensor)
+        if chosen:
+            rel = LEAF_OFF.format(year=year)
+            composite_year(ctx, grid, year, chosen, inside, rel=rel)
+            leaf_off[year] = ctx.workspace.path(rel)
+    return leaf_off
+
+
+def _with_leaf_off(stack: Path, leaf_off: Path | None, chunk: int) -> xr.Dataset:
+    """The year's feature stack plus the leaf-off reflectance and NDVI (``leafoff_*``)."""
+    features = read_stack(stack, chunks=chunk)
+    if leaf_off is None:
+        return features
+    off = read_stack(leaf_off, chunks=chunk).drop_vars("clear_count")
+    extra = {f"leafoff_{n}": off[n] for n in off.data_vars}
+    extra["leafoff_ndvi"] = (off["sr_nir"] - off["sr_red"]) / (off["sr_nir"] + off["sr_red"])
+    return features.assign(extra)
 
 
 def _classify(ctx: StepContext) -> None:
@@ -97,23 +121,32 @@ def _classify(ctx: StepContext) -> None:
         warn("no training samples (raw/samples) or no feature stacks: land cover and leaf habit "
              "are not classified; the imported land-cover maps stay in use", stacklevel=2)
         return
-    table = _sample_features(samples, stacks, grid, chunk)
-    features = [str(n) for n in read_stack(next(iter(stacks.values()))).data_vars]
+    extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
+    inside = extent_mask(extent, grid, chunks=chunk)
+    scenes = find_scenes(ctx.input_paths("raw:scene"))
+    leaf_off = _leaf_off_composites(ctx, grid, inside, list(stacks), scenes)
+    with_off = cfg.classify.leaf_off_features and set(stacks) <= set(leaf_off)
+    if cfg.classify.leaf_off_features and not with_off:
+        warn(f"years {sorted(set(stacks) - set(leaf_off))} have no leaf-off (March) composite: "
+             "land cover is classified without leaf-off features in every year", stacklevel=2)
+
+    def inputs(year: int) -> xr.Dataset:
+        return _with_leaf_off(stacks[year], leaf_off[year] if with_off else None, chunk)
+
+    table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
+    features = [str(n) for n in inputs(next(iter(stacks))).data_vars]
     held_out = cfg.classify.test_fraction
     model, report = train_test_accuracy(
         table, "landcover", features, test_fraction=held_out, seed=cfg.classify.seed,
         refit=True, n_estimators=cfg.classify.n_estimators, on_missing="drop")
     accuracy: dict[str, Any] = {"landcover": {**report.to_dict(), "held_out_share": held_out,
-                                              "n_samples": len(table)}}
-    extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
-    inside = extent_mask(extent, grid, chunks=chunk)
-    for year, path in stacks.items():
-        stack = read_stack(path, chunks=chunk)
-        lc = predict_map(model, stack, mask=inside).rio.write_crs(grid.crs)
+                                              "n_samples": len(table),
+                                              "leaf_off_features": with_off}}
+    for year in stacks:
+        lc = predict_map(model, inputs(year), mask=inside).rio.write_crs(grid.crs)
         ctx.publish(LANDCOVER.format(year=year), _tif(lc, 0), kind="product:landcover",
                     time=str(year))
-    scenes = find_scenes(ctx.input_paths("raw:scene"))
-    habit = _leaf_habit(ctx, grid, samples, inside, list(stacks), scenes)
+    habit = _leaf_habit(ctx, grid, samples, leaf_off)
     if habit is not None:
         accuracy["leaf_habit"] = habit
         species = _species(ctx, grid, samples, stacks, scenes)
@@ -129,19 +162,11 @@ def _tif(da: xr.DataArray, nodata: float) -> Any:
 
 
 def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
-                inside: xr.DataArray, years: list[int],
-                scenes: list[SceneFiles]) -> dict[str, Any] | None:
-    """Leaf-off composites, the RVI threshold and endmembers from samples, habit maps."""
+                leaf_off: dict[int, Path]) -> dict[str, Any] | None:
+    """The RVI threshold and endmembers from samples, habit maps from leaf-off composites."""
     ws = ctx.workspace
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
-    leaf_off: dict[int, Path] = {}
-    for year in years:
-        chosen = year_scenes(scenes, year, LEAF_OFF_MONTHS, cfg.features.sensor)
-        if chosen:
-            rel = LEAF_OFF.format(year=year)
-            composite_year(ctx, grid, year, chosen, inside, rel=rel)
-            leaf_off[year] = ws.path(rel)
     if "leaf_habit" not in samples.columns or not leaf_off:
         warn("no leaf-off (March) scenes or no leaf-habit labels: leaf habit not classified",
              stacklevel=2)
@@ -150,7 +175,8 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
                              & samples["leaf_habit"].isin([1, 2])]
     background = samples[samples["landcover"].isin([int(LandCover.GRASSLAND),
                                                    int(LandCover.CROPLAND)])]
-    values = _sample_features(pd.concat([forest_samples, background]), leaf_off, grid, chunk)
+    values = _sample_features(pd.concat([forest_samples, background]),
+                              {y: read_stack(p, chunks=chunk) for y, p in leaf_off.items()}, grid)
     values["rvi"] = values["sr_nir"] / values["sr_red"]
     rng = np.random.default_rng(cfg.classify.seed)
     is_forest = values["landcover"] == int(LandCover.FOREST)
