@@ -50,6 +50,10 @@ class ScopeConfig(_Section):
     landcover_forest_codes: list[int] = Field(
         default_factory=lambda: [1], description="land-cover codes that are (arbor) forest"
     )
+    forest_source: Literal["auto", "imported", "classified"] = Field(
+        "auto", description="annual forest masks of the assessment units: imported land-cover "
+        "maps, the classify step's maps, or auto (imported when there is one for every year, "
+        "else classified)")
 
     @field_validator("buffer_m")
     @classmethod
@@ -198,6 +202,11 @@ class AssessmentConfig(_Section):
     min_years_trend: int = Field(4, ge=4)
     jenks_classes: int = Field(5, ge=2, le=10)
     gistar_distance_m: float = Field(90.0, gt=0.0)
+    gistar_fdr: bool = False  # Benjamini–Hochberg correction of the Gi* bins
+    change_pairs: list[tuple[int, int]] = Field(
+        default_factory=list, description="empty: first → last year and base end → last year")
+    period: tuple[int, int] | None = Field(
+        None, description="cumulative-effect period; None: last base year → last year")
 
 
 class ReportConfig(_Section):

@@ -75,5 +75,9 @@ def test_plot_features_follow_plot_carbon(small_site: Path) -> None:
     assert set(features["plot_id"]) == set(plots["plot_id"])
     both = features.merge(plots, on="plot_id")
     forested = both[both["agc_t_per_ha"] > 1]
+    # a plot under cloud in every July/August of 2022–2024 has no spectral features (NaN);
+    # the models step leaves it out by name
+    assert forested["ndmi_gao"].isna().sum() <= 2
+    forested = forested.dropna(subset=["ndmi_gao"])
     assert spearmanr(forested["ndmi_gao"], forested["agc_t_per_ha"]).statistic > 0.4
     assert (features["valid_fraction"] > 0.99).mean() > 0.9

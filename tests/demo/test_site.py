@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,14 +51,47 @@ def test_same_seed_same_site_other_seed_other_site() -> None:
     assert not np.array_equal(a["agc"], c["agc"])
 
 
+def _units_from(site: Path, forest_maps: list[Path], forest_code: int) -> Any:
+    """The scope library fed the delivered polygons and the given annual land-cover maps."""
+    import xarray as xr
+
+    from minecarbon.io.raster import read_on_grid
+    from minecarbon.io.vector import read_vector
+    from minecarbon.pipeline.scope_steps import load_grid
+    from minecarbon.scope.events import clean_events
+    from minecarbon.scope.extent import extent_mask
+    from minecarbon.scope.units import assessment_units, rasterize_events
+
+    grid = load_grid(site)
+    crs = str(grid.crs)
+    events = {k: clean_events(read_vector(site / f"raw/{k}/{k}.gpkg"), k, crs, f"{k}.gpkg")
+              for k in ("damage", "plan", "reclamation")}
+    rasters = rasterize_events(events, grid, chunks=256)
+    extent = read_vector(site / "products/units/extent.gpkg").geometry.union_all()
+    forest = xr.concat([read_on_grid(p, grid, chunks=256) == forest_code for p in forest_maps],
+                       dim=pd.Index(YEARS, name="year")).chunk({"year": -1})
+    return assessment_units(forest, rasters, extent_mask(extent, grid, chunks=256)).compute()
+
+
 def test_units_from_true_masks_equal_truth_pixel_for_pixel(small_site: Path) -> None:
     """The scope stage, fed the delivered polygons and land-cover maps, reproduces truth/."""
-    for year in YEARS:
+    maps = [small_site / f"raw/landcover/landcover_{y}.tif" for y in YEARS]
+    units = _units_from(small_site, maps, 1)
+    for i, year in enumerate(YEARS):
         for level in ("l1", "l2"):
-            product = _read(small_site / f"products/units/units_{level}_{year}.tif")
             truth = _read(small_site / f"truth/units_{level}_{year}.tif")
-            mismatch = int((product != truth).sum())
+            mismatch = int((units[level].values[i] != truth).sum())
             assert mismatch == 0, f"{level} {year}: {mismatch} pixels differ"
+
+
+def test_unit_products_follow_the_delivered_forest_masks(small_site: Path) -> None:
+    """Imported maps for every year: ``scope.forest_source = auto`` takes them (not classified)."""
+    areas = pd.read_csv(small_site / "products/units/unit_areas.csv")
+    assert set(areas["forest_source"]) == {"imported"}
+    for year in YEARS[::6]:
+        product = _read(small_site / f"products/units/units_l2_{year}.tif")
+        truth = _read(small_site / f"truth/units_l2_{year}.tif")
+        np.testing.assert_array_equal(product, truth, err_msg=str(year))
 
 
 def test_every_unit_is_present_and_has_three_plots(small_site: Path) -> None:

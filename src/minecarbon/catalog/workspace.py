@@ -44,6 +44,7 @@ RAW_KINDS: dict[str, tuple[str, str]] = {
     "als": ("机载激光点云", "airborne laser scan (LAS/LAZ)"),
     "climate": ("气象数据", "annual climate series (CSV)"),
     "samples": ("训练样本", "land-cover / species training samples"),
+    "zones": ("统计分区", "user polygons for zonal statistics"),
     "models": ("生物量模型", "biomass model table (CSV)"),
     "landcover": ("土地覆被", "annual land-cover / forest-mask product (GeoTIFF, --year)"),
     "other": ("其他", "any other supporting file"),

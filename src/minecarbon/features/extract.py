@@ -6,6 +6,11 @@ weighted by the area of the overlap. :func:`coverage_weights` computes the overl
 (shapely intersections of the plot with the pixel squares of its bounding window);
 :func:`extract_plot_features` applies them to a feature stack, reading only the pixels the plots
 touch. The results equal exactextract's ``mean`` (docs/terrain.md, "Plot extraction").
+
+Bad input (docs/models.md, "Bad input"): a plot wholly outside the grid is left out of the table
+with a warning naming it, and with ``drop_invalid`` so is a plot inside the grid with no valid
+pixel for any feature (outside the stack's valid area); when no plot is left, an error names
+the plots' source unless ``allow_empty``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ IntArray = npt.NDArray[np.int64]
 
 #: A plot may stick out of the grid by this share of its area before a warning.
 _OUTSIDE_TOLERANCE = 1e-6
+
+#: How many plot ids a message names before "… and N more".
+_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,9 @@ def extract_plot_features(
     *,
     id_column: str = "plot_id",
     min_valid_fraction: float = 0.5,
+    drop_invalid: bool = False,
+    allow_empty: bool = False,
+    what: str = "the plots",
 ) -> pd.DataFrame:
     """Area-weighted mean of every feature over every plot.
 
@@ -186,13 +197,35 @@ def extract_plot_features(
     min_valid_fraction
         Least share of a plot's area that must fall on valid (non-NaN, inside the grid) pixels
         of a feature; below it the feature is NaN for that plot.
+    drop_invalid
+        Leave out (with a warning naming them) the plots inside the grid whose features are all
+        NaN — outside the valid area of the stack (the scope extent, clouds never filled).
+        Default False: such a plot gets a row of NaN.
+    allow_empty
+        When every plot is left out, return an empty table instead of raising.
+    what
+        How messages name the plots, e.g. ``"plots of plots.csv surveyed in 2020"``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per plot in the order of ``plots``: the id column, one column per feature
+        One row per plot kept, in the order of ``plots``: the id column, one column per feature
         (the mean over the valid pixels, weights renormalised to them) and ``valid_fraction``,
         the smallest over the features of the share of the plot's whole area on valid pixels.
+
+    Warns
+    -----
+    UserWarning
+        Naming the plots wholly outside the grid (left out), partly outside it (the part
+        inside is used) and, with ``drop_invalid``, those with no valid feature (left out).
+
+    Raises
+    ------
+    InputDataError
+        For a missing or repeated plot id, a plot without area, a feature not on ``("y",
+        "x")``, or (unless ``allow_empty``) when no plot is left; the message names ``what``.
+    GridMismatchError
+        If ``stack`` is not on ``grid``.
 
     """
     if id_column not in plots.columns:
@@ -219,9 +252,21 @@ def extract_plot_features(
                 f"feature {name!r} has dims {stack[name].dims}, expected ('y', 'x')",
                 fix="split the band or year dimension into separate variables",
             )
+    empty = pd.DataFrame(columns=[id_column, *names, "valid_fraction"])
     if len(plots) == 0:
-        return pd.DataFrame(columns=[id_column, *names, "valid_fraction"])
-    covers = coverage_weights(plots.geometry, grid, ids=ids.tolist())
+        return empty
+    geoms, labels = _geometries(plots.geometry, grid, ids.tolist())
+    on_grid = shapely.area(shapely.intersection(geoms, shapely.box(*grid.bounds))) > 0
+    if not on_grid.all():
+        _left_out([labels[i] for i in np.flatnonzero(~on_grid)],
+                  f"lie wholly outside the analysis grid {grid.bounds}", what,
+                  none_left=not (on_grid.any() or allow_empty),
+                  fix="check the plot coordinates and their CRS column against the project "
+                  "CRS, or widen the scope extent")
+        if not on_grid.any():
+            return empty
+    ids = ids[on_grid]
+    covers = coverage_weights(list(geoms[on_grid]), grid, ids=ids.tolist())
     inside = np.array([c.inside_fraction for c in covers])
     if not names:
         return pd.DataFrame({id_column: ids.to_numpy(), "valid_fraction": inside})
@@ -252,7 +297,25 @@ def extract_plot_features(
     table = pd.DataFrame(means, columns=names)
     table.insert(0, id_column, ids.to_numpy())
     table["valid_fraction"] = share.min(axis=1)
+    no_value = np.isnan(means).all(axis=1)
+    if drop_invalid and no_value.any():
+        _left_out(ids.to_numpy()[no_value].tolist(),
+                  "have no valid pixel for any feature (outside the valid area of the feature "
+                  "stack)", what, none_left=bool(no_value.all()) and not allow_empty,
+                  fix="check that the plots lie inside the scope extent and that the year's "
+                  "composite is clear (or gap-filled) there")
+        table = table.loc[~no_value].reset_index(drop=True)
     return table
+
+
+def _left_out(labels: list[Any], why: str, what: str, *, none_left: bool, fix: str) -> None:
+    """Warn that plots ``labels`` are left out, or raise when ``none_left``."""
+    shown = ", ".join(map(repr, labels[:_SHOWN])) + (
+        f" … and {len(labels) - _SHOWN} more" if len(labels) > _SHOWN else "")
+    if none_left:
+        raise InputDataError(f"{what}: all {len(labels)} plots {why} ({shown})", fix=fix)
+    warn(f"{what}: {len(labels)} plots {why} and are left out: {shown}", UserWarning,
+         stacklevel=3)
 
 
 def sample_points(stack: xr.Dataset, points: Any, grid: AnalysisGrid, *,

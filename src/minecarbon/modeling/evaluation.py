@@ -24,6 +24,11 @@ other folds only, over a pipeline *selector → regressor*, so the features and 
 hyper-parameters are chosen without the test plots; the chosen pipeline, refit on those
 training plots, predicts the test fold. Every plot is thus predicted once by a model that never
 saw it (Varma & Simon 2006, BMC Bioinformatics 7: 91; Cawley & Talbot 2010, JMLR 11: 2079).
+
+Before any of that, :func:`screen_plot_table` applies the bad-input rules to the plot table
+(docs/models.md, "Bad input"): a feature missing at more than ``max_missing_share`` of the plots
+is dropped; then every plot with a missing feature or AGC is dropped; then every feature that
+is constant over the remaining plots. Each drop is warned about by name.
 """
 
 from __future__ import annotations
@@ -44,13 +49,17 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, warn
 from minecarbon.modeling.estimators import ParamGrid, make_estimator
 from minecarbon.modeling.selection import check_finite_features, selected_feature_scores
 from minecarbon.types import ModelKind
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+#: How many plots or features a warning names before "… and N more".
+MAX_NAMED = 10
 
 METRICS: tuple[str, ...] = (
     "r2", "rmse", "mae", "rrmse_pct", "mean_relative_error_pct", "bias",
@@ -298,3 +307,135 @@ def nested_cv(
             selected.append(selected_feature_scores(best.named_steps["select"]))
     return CVResult(kind, frame.index, target, predicted, fold_of, pd.DataFrame(rows),
                     params, selected)
+
+
+# --------------------------------------------------------------------------- bad input
+@dataclass(frozen=True)
+class Screening:
+    """The usable part of a plot table (:func:`screen_plot_table`).
+
+    Attributes
+    ----------
+    rows
+        Mask of the plots kept (in the table's row order).
+    features
+        Features kept, in the order given.
+    plots_dropped
+        Plot id → the features (or the target) missing there, for each dropped plot.
+    features_missing
+        Feature → share of the plots where it is missing, for each feature dropped as mostly
+        missing.
+    features_constant
+        Feature → its single value, for each feature dropped as constant.
+
+    """
+
+    rows: BoolArray
+    features: list[str]
+    plots_dropped: dict[str, list[str]]
+    features_missing: dict[str, float]
+    features_constant: dict[str, float]
+
+
+def _named(items: Sequence[str], sep: str = ", ") -> str:
+    shown = sep.join(items[:MAX_NAMED])
+    return shown + (f" … and {len(items) - MAX_NAMED} more" if len(items) > MAX_NAMED else "")
+
+
+def screen_plot_table(
+    table: pd.DataFrame,
+    target: str,
+    features: Sequence[str],
+    *,
+    plot_ids: Sequence[Any] | None = None,
+    max_missing_share: float = 0.5,
+    what: str = "the plot table",
+) -> Screening:
+    """Drop mostly-missing features, then plots with a missing value, then constant features.
+
+    The rules, in this order (docs/models.md, "Bad input"):
+
+    1. a feature missing (NaN or infinite) at more than ``max_missing_share`` of the plots is
+       dropped: dropping the plots instead would lose most of them;
+    2. a plot with a missing feature (of those left) or a missing target is dropped;
+    3. a feature with a single value over the plots left (zero variance) is dropped: it cannot
+       explain AGC, and correlation-based selection and scaling divide by its spread.
+
+    Each step warns naming the features or plots it drops (and, for plots, what was missing).
+
+    Parameters
+    ----------
+    table
+        One row per plot, with ``target`` and the ``features`` (non-numeric text counts as
+        missing).
+    target
+        The AGC column.
+    features
+        Candidate feature columns.
+    plot_ids
+        Plot names for messages (default: the table index).
+    max_missing_share
+        Largest share of plots (0–1) at which a feature may be missing and still be kept.
+    what
+        How messages name the table.
+
+    Returns
+    -------
+    Screening
+
+    Raises
+    ------
+    InputDataError
+        If ``max_missing_share`` is outside 0–1, no plot is left, or no feature is left.
+
+    """
+    if not 0.0 <= max_missing_share <= 1.0:
+        raise InputDataError(f"max_missing_share = {max_missing_share} is outside 0–1",
+                             fix="use e.g. 0.5")
+    names = [str(f) for f in features]
+    ids = [str(i) for i in (table.index if plot_ids is None else plot_ids)]
+    values = table[names].apply(pd.to_numeric, errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan).reshape(len(table), len(names))
+    y = pd.to_numeric(table[target], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    share = bad.mean(axis=0) if len(table) else np.zeros(len(names))
+    mostly = share > max_missing_share
+    missing = {names[j]: float(share[j]) for j in np.flatnonzero(mostly)}
+    if missing:
+        counts = bad.sum(axis=0)
+        listed = [f"{names[j]} ({int(counts[j])} of {len(table)} plots)"
+                  for j in np.flatnonzero(mostly)]
+        warn(f"{what}: features missing at more than {max_missing_share:.0%} of the plots are "
+             f"dropped: {_named(listed)}", UserWarning, stacklevel=2)
+    bad_rows = bad[:, ~mostly].any(axis=1) | ~np.isfinite(y)
+    kept_names = np.asarray(names, dtype=object)[~mostly]
+    dropped: dict[str, list[str]] = {}
+    for i in np.flatnonzero(bad_rows):
+        dropped[ids[i]] = [*kept_names[bad[i, ~mostly]].tolist(),
+                           *([target] if not np.isfinite(y[i]) else [])]
+    if dropped:
+        lines = [f"{pid} ({', '.join(cols)})" for pid, cols in dropped.items()]
+        warn(f"{what}: {len(lines)} plots dropped for missing values: {_named(lines, '; ')}",
+             UserWarning, stacklevel=2)
+    rows = ~bad_rows
+    if not rows.any():
+        raise InputDataError(
+            f"{what}: none of its {len(table)} plots has all of {target!r} and the features",
+            fix="check the plot features (plot_features.csv) and the plot AGC; a plot outside "
+            "the feature stacks has no features")
+    kept = values[rows]
+    constant: dict[str, float] = {}
+    for j in np.flatnonzero(~mostly):
+        if np.ptp(kept[:, j]) == 0:
+            constant[names[j]] = float(kept[0, j])
+    if constant:
+        listed = [f"{f} (= {v:g})" for f, v in constant.items()]
+        warn(f"{what}: constant features (one value at all {int(rows.sum())} plots) dropped: "
+             f"{_named(listed)}", UserWarning, stacklevel=2)
+    left = [f for f in names if f not in missing and f not in constant]
+    if not left:
+        raise InputDataError(
+            f"{what}: no usable feature is left of {_named(names)} (mostly missing: "
+            f"{_named(list(missing)) or 'none'}; constant: {_named(list(constant)) or 'none'})",
+            fix="check the feature stacks at the plots; plots must differ in their features")
+    return Screening(rows, left, dropped, missing, constant)

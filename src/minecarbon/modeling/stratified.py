@@ -2,8 +2,9 @@
 
 :func:`fit_stratified` takes the plot table (one row per plot: AGC, stratum, features) and
 
-1. drops plots with a missing (NaN/inf) feature or AGC, with a warning naming each plot and
-   feature (a plot under cloud in one year should not stop the model);
+1. screens the table (:func:`~.evaluation.screen_plot_table`): drops features missing at most
+   plots, then plots with a missing (NaN/inf) feature or AGC, then constant features, each with
+   a warning naming them (a plot under cloud in one year should not stop the model);
 2. fits the **pooled** model on all plots — it is the fallback for strata with too few plots and
    for strata that appear in a map but have no plots;
 3. for each stratum with at least ``min_plots`` plots, runs :func:`~.evaluation.nested_cv` for
@@ -11,8 +12,9 @@
    relative 1e-9, go to the kind listed first in ``kinds``), and refits that kind with a grid
    search (``inner_folds``-fold CV, the same procedure each outer fold ran) on all the
    stratum's plots;
-4. strata with fewer plots use the pooled model, with a warning naming the stratum and its plot
-   count; their out-of-fold metrics are the pooled model's on their own plots.
+4. strata with fewer plots use the pooled model, with a warning naming the stratum, its plot
+   count and the minimum; their out-of-fold metrics are the pooled model's on their own plots,
+   and the model card records the fallback (``source: pooled`` and a ``note``).
 
 The resulting :class:`StratifiedModel` predicts with each stratum's model, and reports the CV
 results, the selected features and a model card.
@@ -43,6 +45,7 @@ from minecarbon.modeling.evaluation import (
     grid_search,
     nested_cv,
     regression_metrics,
+    screen_plot_table,
     short_params,
 )
 from minecarbon.modeling.selection import make_selector, selected_feature_scores
@@ -81,6 +84,9 @@ class StratumFit:
         the pooled model's out-of-fold predictions at those plots; NaN with fewer than 2).
     residuals
         Out-of-fold residuals ``y − ŷ`` behind ``metrics``.
+    note
+        Why the stratum uses the model it uses, when that is not its own fit (e.g. too few
+        plots); empty otherwise.
 
     """
 
@@ -94,6 +100,7 @@ class StratumFit:
     cv: dict[ModelKind, CVResult] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     residuals: FloatArray = field(default_factory=lambda: np.zeros(0))
+    note: str = ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -276,6 +283,7 @@ class StratifiedModel:
                 "features": fit.features,
                 "params": fit.params,
                 "kinds_compared": {k.value: cv.metrics for k, cv in fit.cv.items()},
+                "note": fit.note,
             }
 
         card = {
@@ -298,22 +306,6 @@ class StratifiedModel:
 
 
 # ----------------------------------------------------------------------------------- fitting
-def _clean(
-    table: pd.DataFrame, target: str, features: list[str], plot_id: pd.Series
-) -> pd.Series:
-    """Mask of usable plots; warns naming each dropped plot and its missing values."""
-    values = table[[*features, target]].apply(pd.to_numeric, errors="coerce")
-    bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))
-    if bad.any():
-        names = np.asarray([*features, target])
-        lines = [f"{plot_id.iloc[i]} ({', '.join(names[bad[i]])})"
-                 for i in np.flatnonzero(bad.any(axis=1))]
-        shown = "; ".join(lines[:10]) + (f"; … and {len(lines) - 10} more" if len(lines) > 10
-                                          else "")
-        warn(f"{len(lines)} plots dropped for missing values: {shown}", UserWarning, stacklevel=3)
-    return pd.Series(~bad.any(axis=1), index=table.index)
-
-
 def _choose(results: dict[ModelKind, CVResult]) -> ModelKind:
     kinds = list(results)
     best = kinds[0]
@@ -369,6 +361,7 @@ def fit_stratified(
     plot_id_column: str = "plot_id",
     groups_column: str | None = None,
     n_jobs: int = 1,
+    max_missing_share: float = 0.5,
 ) -> StratifiedModel:
     """Fit, compare and choose AGC models per stratum, with a pooled fallback.
 
@@ -402,11 +395,22 @@ def fit_stratified(
         Optional plot-group column (e.g. spatial clusters): folds keep a group together.
     n_jobs
         Parallel grid-search fits.
+    max_missing_share
+        A feature missing at more than this share of the plots is dropped (rather than the
+        plots); see :func:`~.evaluation.screen_plot_table`.
+
+    Warns
+    -----
+    UserWarning
+        Naming the features dropped as mostly missing or constant, the plots dropped for missing
+        values (with the missing columns), and each stratum with too few plots (its count and
+        the minimum) that uses the pooled model.
 
     Raises
     ------
     InputDataError
-        A named column is absent, or too few plots remain for the pooled model.
+        A named column is absent, no plot or no feature is usable, or too few plots remain for
+        the pooled model.
 
     """
     missing = [c for c in (target, strata_column, groups_column) if c and c not in table]
@@ -423,8 +427,14 @@ def fit_stratified(
                              fix="extract the plot features first (features.extract)")
     kind_list = list(dict.fromkeys(ModelKind(k) for k in kinds))
     plot_id = table[plot_id_column] if plot_id_column in table else table.index.to_series()
-    keep = _clean(table, target, features, plot_id)
+    screen = screen_plot_table(table, target, features, plot_ids=plot_id.tolist(),
+                               max_missing_share=max_missing_share)
+    features, keep = screen.features, screen.rows
     data = table.loc[keep]
+    gone = sorted(set(table[strata_column].dropna()) - set(data[strata_column].dropna()), key=str)
+    if gone:
+        warn(f"strata {', '.join(map(repr, gone))} lost all their plots to missing values; "
+             "they use the pooled model", UserWarning, stacklevel=2)
     x = data[features].astype(np.float64)
     y = data[target].to_numpy(dtype=np.float64)
     groups = None if groups_column is None else data[groups_column].to_numpy()
@@ -444,25 +454,33 @@ def fit_stratified(
         rows = (labels == label).to_numpy()
         n = int(rows.sum())
         if n == len(y):  # the only stratum: its model is the pooled one
-            strata[label] = replace(pooled, label=label)
+            strata[label] = replace(pooled, label=label, note="the only stratum: the pooled fit")
             continue
         if n >= needed:
             strata[label] = _fit_group(
                 label, x.loc[rows], y[rows], None if groups is None else groups[rows], options
             )
             continue
-        warn(f"stratum {label!r} has {n} plots (< {needed} needed for its own "
-             "model); it uses the pooled model", UserWarning, stacklevel=2)
+        why = "" if needed == min_plots else (
+            f"; {k_folds} outer × {inner_folds} inner folds need {needed}")
+        note = (f"{n} plots, fewer than the {needed} needed for an own model (min_plots = "
+                f"{min_plots}, config modeling.min_plots_per_stratum{why}): pooled model")
+        warn(f"stratum {label!r} has {n} plots, fewer than the {needed} needed for its own "
+             f"model (min_plots = {min_plots}, config modeling.min_plots_per_stratum{why}); "
+             "it uses the pooled model", UserWarning, stacklevel=2)
         residuals = pooled_oof.residuals[rows]
         metrics = (regression_metrics(y[rows], pooled_oof.predicted[rows]) if n >= 2
                    else dict.fromkeys(METRICS, math.nan))
         strata[label] = StratumFit(
             label=label, source="pooled", n_plots=n, kind=pooled.kind, pipeline=None,
             params=pooled.params, features=pooled.features, metrics=metrics,
-            residuals=residuals,
+            residuals=residuals, note=note,
         )
     settings = {**options, "kinds": [k.value for k in kind_list], "min_plots": min_plots,
                 "groups_column": groups_column, "n_plots_used": int(keep.sum()),
-                "n_plots_dropped": int((~keep).sum())}
+                "n_plots_dropped": int((~keep).sum()), "max_missing_share": max_missing_share,
+                "plots_dropped": screen.plots_dropped,
+                "features_dropped_missing": screen.features_missing,
+                "features_dropped_constant": screen.features_constant}
     return StratifiedModel(features=features, target=target, strata_column=strata_column,
                            strata=strata, pooled=pooled, settings=settings)

@@ -38,13 +38,13 @@ from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff, write_
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import STACK, composite_year, year_scenes
-from minecarbon.pipeline.scope_steps import load_grid
+from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid
+from minecarbon.pipeline.scope_steps import LANDCOVER as LANDCOVER  # re-exported
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.extent import extent_mask
 from minecarbon.standard.species import by_key
 from minecarbon.types import LandCover, LeafHabit
 
-LANDCOVER = "products/classification/landcover_{year}.tif"
 LEAF_HABIT = "products/classification/leaf_habit_{year}.tif"
 LEAF_OFF = "work/features/leafoff_{year}.tif"
 PHENOLOGY = "work/features/phenology_{year}.tif"
@@ -121,7 +121,7 @@ def _classify(ctx: StepContext) -> None:
         warn("no training samples (raw/samples) or no feature stacks: land cover and leaf habit "
              "are not classified; the imported land-cover maps stay in use", stacklevel=2)
         return
-    extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
+    extent = read_vector(ws.path(EXTENT_FILE)).geometry.union_all()
     inside = extent_mask(extent, grid, chunks=chunk)
     scenes = find_scenes(ctx.input_paths("raw:scene"))
     leaf_off = _leaf_off_composites(ctx, grid, inside, list(stacks), scenes)
@@ -322,7 +322,7 @@ def _features_for_species(pheno: Path, stack: Path, summer: list[str],
 CLASSIFY = Step(
     "classify",
     _classify,
-    needs=("features",),
+    needs=("features",),  # and the scope's extent
     raw=("samples", "scene"),
     makes=("products/classification/landcover_*.tif", "products/classification/leaf_habit_*.tif",
            "products/classification/species_*.tif", "products/classification/forest_type_*.tif",

@@ -37,8 +37,8 @@ from minecarbon.io.raster import read_on_grid, read_stack, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.tables import write_csv
 from minecarbon.io.vector import read_vector
-from minecarbon.pipeline.records import read_plot_records
-from minecarbon.pipeline.scope_steps import load_grid, year_of
+from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
+from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid, year_of
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.extent import extent_mask
 from minecarbon.survey.plots import plot_squares
@@ -55,6 +55,38 @@ def year_scenes(scenes: list[SceneFiles], year: int, months: list[int],
     if sensor_choice != "auto":
         chosen = [s for s in chosen if s.sensor == sensor_choice]
     return chosen
+
+
+def consistent_months(scenes: list[SceneFiles], years: range, months: list[int],
+                      sensor_choice: str, share: float) -> list[int]:
+    """The growing-season months to composite in every year, so that years are comparable.
+
+    A median over June–September and one over July–August differ systematically (leaf-on
+    fraction, sun angle), and a model trained in a year with more scenes would then be applied
+    to composites of another make-up. The months kept are those of ``months`` that have a scene
+    in at least ``share`` of the years that have any scene in ``months``; ``share`` 0 keeps them
+    all. A year with none of the kept months falls back to all of its own months (see
+    :func:`season_for_year`).
+    """
+    if share <= 0.0:
+        return list(months)
+    present: dict[int, set[int]] = {}
+    for year in years:
+        found = {s.date.month for s in year_scenes(scenes, year, months, sensor_choice)}
+        if found:
+            present[year] = found
+    if not present:
+        return list(months)
+    kept = [m for m in months
+            if sum(m in found for found in present.values()) >= share * len(present)]
+    return kept or list(months)
+
+
+def season_for_year(scenes: list[SceneFiles], year: int, kept: list[int], months: list[int],
+                    sensor_choice: str) -> list[SceneFiles]:
+    """The year's scenes in the kept months, or in all growing-season months if it has none."""
+    return (year_scenes(scenes, year, kept, sensor_choice)
+            or year_scenes(scenes, year, months, sensor_choice))
 
 
 def _terrain(ctx: StepContext, grid: AnalysisGrid) -> xr.Dataset | None:
@@ -135,20 +167,26 @@ def _features(ctx: StepContext) -> None:
     scenes = find_scenes(ctx.input_paths("raw:scene"))
     if not scenes:
         return
-    extent = read_vector(ws.path("products/units/extent.gpkg")).geometry.union_all()
+    extent = read_vector(ws.path(EXTENT_FILE)).geometry.union_all()
     inside = extent_mask(extent, grid, chunks=chunk)
     terrain = _terrain(ctx, grid)
     quality: dict[int, dict[str, Any]] = {}
     months = fcfg.growing_season_months
     years = range(cfg.project.first_year, cfg.project.last_year + 1)
+    kept = consistent_months(scenes, years, months, fcfg.sensor, fcfg.season_consistency)
     for year in years:  # pass 1: a composite per year
-        chosen = year_scenes(scenes, year, months, fcfg.sensor)
+        chosen = season_for_year(scenes, year, kept, months, fcfg.sensor)
         if not chosen:
             warn(f"year {year}: no scene in months {months}", UserWarning,
                           stacklevel=2)
             quality[year] = {"year": year, "scenes": 0, "clear_share": 0.0}
             continue
         quality[year] = row = composite_year(ctx, grid, year, chosen, inside)
+        row["months"] = " ".join(str(m) for m in sorted({s.date.month for s in chosen}))
+        if not {s.date.month for s in chosen} & set(kept):
+            warn(f"year {year}: no scene in the months kept for every year {kept}; its "
+                 f"composite uses months {row['months']} and may differ from other years'",
+                 stacklevel=2)
         if row["clear_share"] == 0.0:
             warn(f"year {year}: no clear pixel in scenes {row['scene_ids']}",
                           UserWarning, stacklevel=2)
@@ -216,10 +254,17 @@ def _stack_writer(stack: xr.Dataset, tags: dict[str, str],
 
 
 def _plot_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path]) -> None:
-    """Area-weighted features of every plot, from the stack of its survey year."""
-    plots = read_plot_records(ctx.workspace, ctx.input_paths("raw:plots"))
+    """Area-weighted features of every plot, from the stack of its survey year.
+
+    Plots wholly outside the grid, or with no valid pixel for any feature in their year's
+    stack, are left out with a warning naming them; if no plot is left, the error names the
+    plot files.
+    """
+    paths = ctx.input_paths("raw:plots")
+    plots = read_plot_records(ctx.workspace, paths)
     if plots is None or not stacks:
         return
+    files = ", ".join(p.name for p in paths if p.suffix.lower() in TABLE_SUFFIXES)
     squares = plot_squares(plots)
     years = np.array([d.year if d is not None else max(stacks) for d in squares["survey_date"]])
     frames = []
@@ -230,9 +275,18 @@ def _plot_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path]
                 f"plots {missing} were surveyed in {year}, which has no feature stack",
                 fix="import growing-season scenes of that year")
         stack = read_stack(stacks[year], chunks=ctx.config.compute.chunk_px)
-        table = extract_plot_features(stack, squares[years == year], grid)
+        table = extract_plot_features(stack, squares[years == year], grid, drop_invalid=True,
+                                      allow_empty=True,
+                                      what=f"plots of {files} surveyed in {year}")
         table.insert(1, "year", year)
-        frames.append(table)
+        if not table.empty:
+            frames.append(table)
+    if not frames:
+        raise InputDataError(
+            f"none of the {len(squares)} plots of {files} lies on a valid pixel of its year's "
+            "feature stack (all outside the analysis grid or its valid area)",
+            fix="check the plot coordinates and their CRS column against the project CRS, and "
+            "that the plots lie inside the scope extent")
     out = pd.concat(frames, ignore_index=True)
     ctx.publish("products/features/plot_features.csv", lambda tmp: write_csv(out, tmp),
                 kind="product:plot_features")
@@ -241,7 +295,7 @@ def _plot_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path]
 FEATURES = Step(
     "features",
     _features,
-    needs=("units",),
+    needs=("scope",),
     raw=("scene", "dem", "landcover", "plots"),
     makes=("work/features/composite_*.tif", "products/features/features_*.tif",
            "products/features/terrain.tif", "products/features/composite_quality.csv",

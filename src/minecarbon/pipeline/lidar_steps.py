@@ -42,7 +42,7 @@ def _writer(layer: xr.DataArray) -> Callable[[Path], None]:
 ALS = Step(
     "als",
     _als,
-    needs=("units",),
+    needs=("scope",),
     raw=("als",),
     makes=("products/features/als_*.tif",),
     config=("project",),

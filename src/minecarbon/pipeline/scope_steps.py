@@ -1,4 +1,11 @@
-"""Pipeline step of the scope stage: extent, grid, assessment units per year, plot units."""
+"""Pipeline steps of the scope stage.
+
+``scope``: the monitoring extent (boundary + buffer, or a drawn influence boundary) and the
+project grid. ``units``: the assessment units per year from the damage, plan and reclamation
+polygons and the annual forest masks, and the unit of every plot. The forest masks come from the
+imported land-cover maps or from the ``classify`` step's maps (``scope.forest_source``), so the
+units step runs after classification.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +30,11 @@ from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.events import clean_events
 from minecarbon.scope.extent import extent_mask, monitoring_extent, project_grid
 from minecarbon.scope.units import assessment_units, plot_units, rasterize_events, unit_areas
+from minecarbon.types import LandCover
 
 GRID_FILE = "work/grid.json"
+EXTENT_FILE = "products/units/extent.gpkg"
+LANDCOVER = "products/classification/landcover_{year}.tif"  # written by the classify step
 
 
 def load_grid(root: Path) -> AnalysisGrid:
@@ -33,7 +43,7 @@ def load_grid(root: Path) -> AnalysisGrid:
     if not path.exists():
         raise InputDataError(
             f"{root} has no project grid yet ({GRID_FILE})",
-            fix="run `minecarbon run --until units` first",
+            fix="run `minecarbon run --until scope` first",
         )
     return AnalysisGrid.from_dict(json.loads(path.read_text()))
 
@@ -84,35 +94,66 @@ def year_of(path: Path, recorded: str | None) -> int:
     return int(found[-1])
 
 
-def _forest_cube(ctx: StepContext, grid: AnalysisGrid) -> xr.DataArray:
-    cfg = ctx.config
-    records = [r for r in ctx.inputs if r.kind == "raw:landcover"]
-    if not records:
-        raise InputDataError(
-            "no land-cover maps in the workspace: the assessment units need annual forest masks",
-            fix="import annual maps with `minecarbon import landcover FILE --year YYYY`",
-        )
+def _imported_forest(ctx: StepContext) -> dict[int, Path]:
     by_year: dict[int, Path] = {}
-    for r in records:
-        path = ctx.workspace.path(r.path)
-        by_year[year_of(path, r.time)] = path
-    wanted = range(cfg.project.first_year, cfg.project.last_year + 1)
+    for r in ctx.inputs:
+        if r.kind == "raw:landcover":
+            path = ctx.workspace.path(r.path)
+            by_year[year_of(path, r.time)] = path
+    return by_year
+
+
+def forest_source(ctx: StepContext, wanted: range) -> tuple[str, dict[int, Path]]:
+    """Where the annual forest masks come from: ``("imported" | "classified", year → map)``.
+
+    ``scope.forest_source`` ``auto`` takes the imported land-cover maps when there is one for
+    every year (an authoritative product such as a land survey or CLCD), else the classify
+    step's maps. Classified maps flicker from year to year where classes are confusable (sparse
+    forest and shrubland), and every forest → non-forest flicker outside a damage polygon makes
+    an "other disturbance" unit, so they are the fallback, not the default.
+    """
+    cfg = ctx.config
+    choice = cfg.scope.forest_source
+    imported = _imported_forest(ctx)
+    classified = {y: p for y in wanted
+                  if (p := ctx.workspace.path(LANDCOVER.format(year=y))).exists()}
+    if choice == "auto":
+        complete = all(y in imported for y in wanted)
+        choice = "imported" if complete or len(classified) < len(wanted) else "classified"
+    by_year = classified if choice == "classified" else imported
+    if not by_year:
+        raise InputDataError(
+            "no land-cover maps in the workspace: the assessment units need annual forest masks"
+            if choice == "imported" else
+            "no classified land-cover maps (products/classification/landcover_<year>.tif): the "
+            "assessment units need annual forest masks",
+            fix="import annual maps with `minecarbon import landcover FILE --year YYYY`, or give "
+            "training samples (`minecarbon import samples FILE`) so that the classify step maps "
+            "land cover",
+        )
     missing = [y for y in wanted if y not in by_year]
     if missing:
         raise InputDataError(
-            f"land-cover maps are missing for years {missing}",
-            fix="import a map for every project year, or narrow project.first_year/last_year",
+            f"{choice} land-cover maps are missing for years {missing}",
+            fix="import a map for every project year (or give scenes of those years to classify),"
+            " or narrow project.first_year/last_year",
         )
-    codes = cfg.scope.landcover_forest_codes
+    return choice, by_year
+
+
+def _forest_cube(ctx: StepContext, grid: AnalysisGrid) -> tuple[str, xr.DataArray]:
+    cfg = ctx.config
+    wanted = range(cfg.project.first_year, cfg.project.last_year + 1)
+    source, by_year = forest_source(ctx, wanted)
+    codes = cfg.scope.landcover_forest_codes if source == "imported" else [int(LandCover.FOREST)]
     chunk = cfg.compute.chunk_px
     layers = [read_on_grid(by_year[y], grid, chunks=chunk).isin(codes) for y in wanted]
     cube = xr.concat(layers, dim=pd.Index(list(wanted), name="year"))
-    return cube.chunk({"year": -1})
+    return source, cube.chunk({"year": -1})
 
 
-def _units(ctx: StepContext) -> None:
+def _scope(ctx: StepContext) -> None:
     cfg = ctx.config
-    ws = ctx.workspace
     crs = cfg.project.crs
     boundary = _layer(ctx, "boundary", crs)
     if boundary is None:
@@ -127,14 +168,20 @@ def _units(ctx: StepContext) -> None:
                 kind="work:grid")
     extent_frame = gpd.GeoDataFrame({"name": ["监测评估范围 monitoring extent"]},
                                     geometry=[extent], crs=crs)
-    ctx.publish("products/units/extent.gpkg",
-                lambda tmp: write_vector(extent_frame, tmp, layer="extent"),
+    ctx.publish(EXTENT_FILE, lambda tmp: write_vector(extent_frame, tmp, layer="extent"),
                 kind="product:extent")
 
+
+def _units(ctx: StepContext) -> None:
+    cfg = ctx.config
+    ws = ctx.workspace
+    crs = cfg.project.crs
+    grid = load_grid(ws.root)
+    extent = read_vector(ws.path(EXTENT_FILE)).geometry.union_all()
     events = {k: f for k in ("damage", "plan", "reclamation") if (f := _layer(ctx, k, crs))
               is not None}
     rasters = rasterize_events(events, grid, chunks=cfg.compute.chunk_px)
-    forest = _forest_cube(ctx, grid)
+    source, forest = _forest_cube(ctx, grid)
     inside = extent_mask(extent, grid, chunks=cfg.compute.chunk_px)
     units = assessment_units(forest, rasters, inside)
     years = [int(y) for y in units["year"].values]
@@ -142,7 +189,8 @@ def _units(ctx: StepContext) -> None:
              for lv in ("l1", "l2")}
     staged = {lv: {y: temporary_sibling(p) for y, p in paths.items()}
               for lv, paths in final.items()}
-    cubes = {lv: units[lv].rio.write_crs(crs).rename(f"units_{lv}") for lv in final}
+    cubes = {lv: units[lv].rio.write_crs(crs).rename(f"units_{lv}")
+             .assign_attrs(forest_source=source) for lv in final}
     write_cubes(cubes, staged, nodata=0)
     for level, paths in final.items():
         for y in years:
@@ -151,6 +199,7 @@ def _units(ctx: StepContext) -> None:
     written = load_units(ws.root, grid, years)
     areas = unit_areas(written, grid.pixel_area_ha)
     areas["area_ha"] = areas["area_ha"].round(4)
+    areas["forest_source"] = source
     ctx.publish("products/units/unit_areas.csv", lambda tmp: write_csv(areas, tmp),
                 kind="product:unit_areas", time=f"{years[0]}/{years[-1]}")
     plots = read_plot_records(ws, ctx.input_paths("raw:plots"))
@@ -165,12 +214,24 @@ def _mover(src: Path) -> Any:
     return lambda tmp: os.replace(src, tmp)
 
 
+SCOPE = Step(
+    "scope",
+    _scope,
+    needs=("import",),
+    raw=("boundary", "influence"),
+    makes=(GRID_FILE, EXTENT_FILE),
+    config=("project", "scope"),
+    description="monitoring extent (boundary + buffer or influence boundary) and grid (S1)",
+)
+
 UNITS = Step(
     "units",
     _units,
-    needs=("import",),
-    raw=("boundary", "influence", "damage", "plan", "reclamation", "landcover", "plots"),
-    makes=("work/grid.json", "products/units/*"),
+    needs=("scope", "classify"),
+    raw=("damage", "plan", "reclamation", "landcover", "plots"),
+    makes=("products/units/units_*.tif", "products/units/unit_areas.csv",
+           "products/units/plot_units.csv"),
     config=("project", "scope", "survey"),
-    description="monitoring extent, grid, assessment units per year (S1–S3), plot units",
+    description="assessment units per year from the damage polygons and the annual forest "
+    "masks, imported or classified (S2, S3); plot units",
 )

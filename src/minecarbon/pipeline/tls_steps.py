@@ -164,7 +164,7 @@ def _tls(ctx: StepContext) -> None:
 TLS = Step(
     TLS_STEP,
     _tls,
-    needs=("units",),
+    needs=("scope",),
     raw=("tls", "plots"),
     makes=("products/tls/*_trees.csv", "products/tls/*_validation.json",
            "products/tls/*_stem_map.png"),
