@@ -9,11 +9,12 @@ from pathlib import Path
 from minecarbon.catalog import RAW_KINDS
 from minecarbon.catalog.stac import export_stac
 from minecarbon.errors import CatalogError
+from minecarbon.pipeline.assessment_steps import ASSESSMENT
 from minecarbon.pipeline.classify_steps import CLASSIFY
 from minecarbon.pipeline.feature_steps import FEATURES
 from minecarbon.pipeline.lidar_steps import ALS
 from minecarbon.pipeline.model_steps import MAPPING, MODELS
-from minecarbon.pipeline.scope_steps import UNITS
+from minecarbon.pipeline.scope_steps import SCOPE, UNITS
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.pipeline.survey_steps import PLOT_AGC
 from minecarbon.pipeline.tls_steps import TLS
@@ -70,7 +71,8 @@ IMPORT = Step(
     description="check raw data are unchanged; catalogue files added to raw/ by hand",
 )
 
-STAGES: list[Step] = [IMPORT, UNITS, TLS, PLOT_AGC, ALS, FEATURES, CLASSIFY, MODELS, MAPPING]
+STAGES: list[Step] = [IMPORT, SCOPE, FEATURES, CLASSIFY, UNITS, TLS, PLOT_AGC, ALS, MODELS,
+                      MAPPING, ASSESSMENT]
 """The stage steps in the standard's order; later stages append theirs."""
 
 
