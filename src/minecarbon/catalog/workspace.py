@@ -136,6 +136,16 @@ class Workspace:
         self._config = None
         return self.config
 
+    def override_config(self, section: str, **values: Any) -> Config:
+        """Change config values for this session only (``minecarbon.toml`` is not rewritten).
+
+        The values are validated like the file's; steps whose sections change re-run.
+        """
+        current = self.config
+        merged = {**getattr(current, section).model_dump(), **values}
+        self._config = current.model_validate({**current.model_dump(), section: merged})
+        return self._config
+
     @property
     def config(self) -> Config:
         """The validated ``minecarbon.toml`` (read once)."""

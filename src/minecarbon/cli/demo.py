@@ -27,6 +27,7 @@ def demo(
     scheduler: Annotated[
         str | None, typer.Option(help="threads | processes | synchronous | tcp://host:port.")
     ] = None,
+    lang: Annotated[str | None, typer.Option(help="Report language: zh (default) or en.")] = None,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
     spec = SiteSpec(size=size, seed=seed, sensor=sensor.value)
@@ -44,9 +45,15 @@ def demo(
                 count = deliver(ws, spec, lambda m, f: bar.update(task, completed=f,
                                                                     description=m))
             say(f"delivered {count} datasets into raw/ and truth/")
+        if lang is not None:
+            ws.override_config("report", lang=lang)
         outcomes = run_with_progress(ws, default_steps(), until=None, force=[],
                                      scheduler=scheduler, show=show)
+        reports = sorted(str(ws.path(r.path)) for r in ws.catalog.datasets(step="report"))
     if OUT.json:
-        emit_json({"workspace": str(ws.root), "steps": [o.__dict__ for o in outcomes]})
+        emit_json({"workspace": str(ws.root), "steps": [o.__dict__ for o in outcomes],
+                   "report": reports})
     else:
         say(f"products in {ws.root / 'products'}; truth in {ws.root / 'truth'}")
+        for path in reports:
+            say(f"report: {path}")

@@ -105,6 +105,28 @@ def run(
         emit_json([o.__dict__ for o in outcomes])
 
 
+@app.command()
+def report(
+    workspace: WorkspaceOption = Path("."),
+    lang: Annotated[str | None, typer.Option(help="zh (default of report.lang) or en.")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="threads | processes | synchronous | tcp://host:port (dask)."),
+    ] = None,
+) -> None:
+    """Write the report (DOCX and HTML), running whatever it needs that is out of date."""
+    with open_workspace(workspace) as ws:
+        if lang is not None:
+            ws.override_config("report", lang=lang)
+        outcomes = run_with_progress(ws, default_steps(), until="report", force=[],
+                                     scheduler=scheduler, show=not (OUT.quiet or OUT.json))
+        written = sorted(str(ws.path(r.path)) for r in ws.catalog.datasets(step="report"))
+    if OUT.json:
+        emit_json({"steps": [o.__dict__ for o in outcomes], "report": written})
+    for path in written:
+        say(f"report: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a :class:`MinecarbonError` becomes one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv

@@ -14,6 +14,7 @@ from minecarbon.pipeline.classify_steps import CLASSIFY
 from minecarbon.pipeline.feature_steps import FEATURES
 from minecarbon.pipeline.lidar_steps import ALS
 from minecarbon.pipeline.model_steps import MAPPING, MODELS
+from minecarbon.pipeline.report_steps import REPORT_STEP
 from minecarbon.pipeline.scope_steps import SCOPE, UNITS
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.pipeline.survey_steps import PLOT_AGC
@@ -72,7 +73,7 @@ IMPORT = Step(
 )
 
 STAGES: list[Step] = [IMPORT, SCOPE, FEATURES, CLASSIFY, UNITS, TLS, PLOT_AGC, ALS, MODELS,
-                      MAPPING, ASSESSMENT]
+                      MAPPING, ASSESSMENT, REPORT_STEP]
 """The stage steps in the standard's order; later stages append theirs."""
 
 

@@ -1,0 +1,244 @@
+"""The report's words in Chinese and English: section titles, captions, headers and phrases.
+
+Every string the content builders print comes from :data:`TEXTS` through :func:`tr`, so a
+translation is one place to edit. Placeholders use :meth:`str.format` names.
+"""
+
+from __future__ import annotations
+
+from minecarbon.report.document import Lang
+from minecarbon.report.inputs import ReportInputs
+
+#: Decimals of the numbers in the tables (areas, t C/ha, t C, %): display rounding only.
+DECIMALS = 2
+#: Decimals of R², kappa and overall accuracy.
+METRIC_DECIMALS = 3
+
+#: key → (Chinese, English).
+TEXTS: dict[str, tuple[str, str]] = {
+    # ------------------------------------------------------------------ title page
+    "title": ("煤炭矿区森林地上碳储量监测与评估报告",
+              "Monitoring and assessment of forest above-ground carbon in a coal-mining area"),
+    # ------------------------------------------------------------------ section titles
+    "sec.site": ("矿林复合区基本情况", "The mine–forest area"),
+    "sec.mining": ("矿产资源开发基本情况", "Mining development"),
+    "sec.plots_layout": ("监测范围与监测点布设", "Monitoring extent and plot layout"),
+    "sec.plot_agc": ("样地森林地上碳储量监测", "Plot above-ground carbon"),
+    "sec.models": ("模型构建与模型优选", "Model building and model selection"),
+    "sec.inversion": ("森林地上碳储量反演结果", "Above-ground carbon inversion results"),
+    "sec.assessment": ("时空特征评估指标与结果",
+                       "Spatio-temporal assessment indicators and results"),
+    "sec.suggestions": ("分区管理建议", "Zoning management suggestions"),
+    "sec.appendix": ("附录：数据清单", "Appendix: data used"),
+    # ------------------------------------------------------------------ common
+    "missing": ("缺少{what}：{why}", "Not available, {what}: {why}"),
+    "not_run": ("相应步骤尚未运行", "the step that makes it has not run"),
+    "rounding": ("表中数值为产品文件数值四舍五入至 {d} 位小数（仅为显示）。",
+                 "Values are those of the product files rounded to {d} decimals (display only)."),
+    "figure_failed": ("{what}未能绘制：{why}", "{what} could not be drawn: {why}"),
+    "unit_l1": ("一级单元", "level-1 unit"),
+    "unit_l2": ("二级单元", "level-2 unit"),
+    "code": ("代码", "code"),
+    "area_ha": ("面积 (ha)", "area (ha)"),
+    "share_pct": ("占监测范围比例 (%)", "share of the extent (%)"),
+    "total": ("合计", "total"),
+    "outside_units": ("单元外森林", "forest outside the units"),
+    "pooled": ("合并模型", "pooled"),
+    "year": ("年份", "year"),
+    "unit": ("单元", "unit"),
+    "lg.boundary": ("采矿权范围", "mining-right boundary"),
+    "lg.extent": ("监测评估范围", "monitoring extent"),
+    "lg.damage": ("损毁图斑", "damage"),
+    "lg.plan": ("拟开采图斑", "planned mining"),
+    "lg.reclamation": ("复垦图斑", "reclamation"),
+    "lg.plots": ("样地", "plots"),
+    "as.method": ("自然断点的求解方法：{m}。", "Natural breaks found by the {m} method."),
+    # ------------------------------------------------------------------ 1 site
+    "site.intro": ("项目名称：{name}。监测评估范围面积 {area} ha（坐标系 {crs}），"
+                   "监测期 {y0}—{y1} 年。",
+                   "Project: {name}. The monitoring extent covers {area} ha (CRS {crs}); "
+                   "monitoring period {y0}–{y1}."),
+    "site.units_table": ("{y0} 年与 {y1} 年一级监测评估单元（森林对象）面积",
+                         "Areas of the level-1 assessment units (forest objects) in {y0} and {y1}"),
+    "site.forest": ("森林对象（至当年曾为森林的像元）面积：{y0} 年 {a0} ha（{s0} %），"
+                    "{y1} 年 {a1} ha（{s1} %）。",
+                    "Forest objects (pixels forest in some year up to then): {a0} ha ({s0} %) in "
+                    "{y0}, {a1} ha ({s1} %) in {y1}."),
+    "site.forest_types": ("样地调查记录的森林类型：{types}。",
+                          "Forest types recorded in the plots: {types}."),
+    "site.map": ("{y} 年一级监测评估单元、采矿权范围与监测评估范围",
+                 "Level-1 assessment units of {y}, mining-right boundary and monitoring extent"),
+    # ------------------------------------------------------------------ 2 mining
+    "mining.damage_table": ("矿区损毁图斑（按损毁形式）", "Mining damage polygons by form"),
+    "mining.form": ("损毁形式", "form"),
+    "mining.n": ("图斑数", "polygons"),
+    "mining.first": ("最早年份", "first year"),
+    "mining.last": ("最晚年份", "last year"),
+    "mining.plan": ("拟开采图斑 {n} 个，面积 {area} ha（计划年份 {y0}—{y1}）。",
+                    "Planned mining: {n} polygons, {area} ha (planned for {y0}–{y1})."),
+    "mining.reclamation": ("复垦图斑 {n} 个，面积 {area} ha（复垦年份 {y0}—{y1}）。",
+                           "Reclamation: {n} polygons, {area} ha (reclaimed {y0}–{y1})."),
+    "mining.map": ("损毁、拟开采与复垦图斑", "Damage, planned-mining and reclamation polygons"),
+    "p.damage": ("损毁图斑", "the damage polygons"),
+    "p.plan": ("拟开采图斑", "the planned-mining polygons"),
+    "p.reclamation": ("复垦图斑", "the reclamation polygons"),
+    # ------------------------------------------------------------------ 3 plots layout
+    "layout.intro": ("监测评估范围为采矿权范围外扩 {buffer} m；"
+                     "分析格网像元大小 {pixel} m，坐标系 {crs}。",
+                     "The monitoring extent is the mining-right boundary buffered by {buffer} m; "
+                     "the analysis grid has {pixel} m pixels in {crs}."),
+    "layout.table": ("{y} 年各监测评估单元样地数", "Plots per assessment unit ({y})"),
+    "layout.level": ("级别", "level"),
+    "layout.plots": ("样地数", "plots"),
+    "layout.required": ("满足 ≥ {n} 个", "≥ {n} plots"),
+    "layout.map": ("样地分布与二级监测评估单元", "Plots over the level-2 assessment units"),
+    # ------------------------------------------------------------------ 4 plot AGC
+    "plot.by_type": ("各森林类型样地地上碳储量", "Plot AGC per forest type"),
+    "plot.by_unit": ("各一级单元样地地上碳储量", "Plot AGC per level-1 unit"),
+    "plot.forest_type": ("森林类型", "forest type"),
+    "plot.n": ("样地数", "plots"),
+    "plot.mean": ("平均 (t C/ha)", "mean (t C/ha)"),
+    "plot.min": ("最小 (t C/ha)", "min (t C/ha)"),
+    "plot.max": ("最大 (t C/ha)", "max (t C/ha)"),
+    "plot.ci": ("95 % 区间平均宽度 (t C/ha)", "mean 95 % interval width (t C/ha)"),
+    "plot.no_type": ("未记录", "not recorded"),
+    "plot.models": ("立木生物量模型表：{names}。", "Tree biomass model table: {names}."),
+    # ------------------------------------------------------------------ 5 models
+    "models.cv_table": ("嵌套交叉验证结果（外层各折平均，* 为选用模型）",
+                        "Nested cross-validation (mean over the outer folds; * the chosen model)"),
+    "models.stratum": ("分层", "stratum"),
+    "models.model": ("模型", "model"),
+    "models.folds": ("折数", "folds"),
+    "models.r2": ("R²", "R²"),
+    "models.rmse": ("RMSE (t C/ha)", "RMSE (t C/ha)"),
+    "models.mae": ("MAE (t C/ha)", "MAE (t C/ha)"),
+    "models.rrmse": ("相对 RMSE (%)", "relative RMSE (%)"),
+    "models.bias": ("偏差 (t C/ha)", "bias (t C/ha)"),
+    "models.chosen": ("选用", "chosen"),
+    "models.features_table": ("最终模型的特征变量", "Features of the final models"),
+    "models.features": ("特征变量（按排序）", "features (in rank order)"),
+    "models.accuracy": ("{stratum}：{model}，外层交叉验证（未参与训练）R² = {r2}，"
+                        "RMSE = {rmse} t C/ha"
+                        "（相对 RMSE {rrmse} %），偏差 {bias} t C/ha，样地 {n} 个。",
+                        "{stratum}: {model}, held-out outer-fold R² = {r2}, RMSE = {rmse} t C/ha "
+                        "(relative RMSE {rrmse} %), bias {bias} t C/ha, {n} plots."),
+    "models.comparison": ("各模型交叉验证精度比较", "Cross-validated accuracy of the models"),
+    "models.obs_pred": ("样地观测值与外层交叉验证预测值",
+                        "Observed against out-of-fold predicted AGC"),
+    "models.class_table": ("分类精度（独立验证样本）",
+                           "Classification accuracy (held-out samples)"),
+    "models.product": ("产品", "product"),
+    "models.n": ("验证样本数", "samples"),
+    "models.oa": ("总体精度", "overall accuracy"),
+    "models.kappa": ("Kappa 系数", "kappa"),
+    "acc.landcover": ("土地覆盖", "land cover"),
+    "acc.leaf_habit": ("常绿/落叶", "leaf habit"),
+    "acc.species": ("优势树种", "species"),
+    # ------------------------------------------------------------------ 6 inversion
+    "inv.map": ("{y} 年森林地上碳储量", "Forest above-ground carbon in {y}"),
+    "inv.totals_chart": ("各单元森林地上碳储量总量变化", "AGC totals per unit over time"),
+    "inv.totals_table": ("各一级单元森林地上碳储量总量 (t C)", "AGC totals per level-1 unit (t C)"),
+    "inv.base_end": ("{y}（基准期末）", "{y} (end of base period)"),
+    # ------------------------------------------------------------------ 7 assessment
+    "as.change_map": ("{y0}—{y1} 年地上碳储量变化量", "AGC change {y0}–{y1}"),
+    "as.trend_map": ("地上碳储量变化趋势（Sen+MK）", "AGC trend class (Sen + Mann–Kendall)"),
+    "as.trend_table": ("各趋势类型面积", "Area of each trend class"),
+    "as.class": ("类型", "class"),
+    "as.pixels": ("像元数", "pixels"),
+    "as.grade_map": ("累积效应等级（{y0}—{y1} 年）", "Cumulative-effect grades ({y0}–{y1})"),
+    "as.breaks_table": ("累积效应等级的自然断点 (t C/ha)",
+                        "Natural breaks of the cumulative-effect grades (t C/ha)"),
+    "as.grade": ("等级", "grade"),
+    "as.lower": ("下限", "lower"),
+    "as.upper": ("上限", "upper"),
+    "as.hot_map": ("{what}的冷热点（Gi*）", "Hot and cold spots (Gi*) of {what}"),
+    "as.zonal_table": ("各一级单元地上碳储量统计（{y} 年）",
+                       "AGC statistics per level-1 unit ({y})"),
+    "as.mean": ("平均值", "mean"),
+    "as.max": ("最大值", "max"),
+    "as.min": ("最小值", "min"),
+    "as.var": ("方差", "variance"),
+    "as.change": ("变化量均值", "mean change"),
+    "as.degree": ("变化程度均值 (%)", "mean change degree (%)"),
+    "as.effect": ("累积效应均值", "mean cumulative effect"),
+    "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。",
+                      "Statistics in t C/ha (variance in (t C/ha)²); change is {pair}."),
+    "agc_layer": ("{y} 年地上碳储量", "AGC {y}"),
+    "change_layer": ("{y0}—{y1} 年变化量", "change {y0}–{y1}"),
+    # ------------------------------------------------------------------ 8 suggestions
+    "sug.intro": ("以下建议由明确的规则作用于最后一年（{y} 年）的二级监测评估单元结果得出：",
+                  "The suggestions below come from stated rules applied to the level-2 assessment "
+                  "units of the last year ({y}):"),
+    "sug.table": ("分区管理建议及其触发结果",
+                  "Zoning suggestions and the results that triggered them"),
+    "sug.none": ("没有单元触发任何规则。", "No unit triggered a rule."),
+    "sug.rule": ("规则", "rule"),
+    "sug.suggestion": ("建议", "suggestion"),
+    "sug.trigger": ("触发结果", "triggering result"),
+    # ------------------------------------------------------------------ appendix
+    "app.table": ("数据清单（监测数据库）", "Datasets of the catalogue"),
+    "app.path": ("路径", "path"),
+    "app.kind": ("类型", "kind"),
+    "app.time": ("时间", "time"),
+    "app.step": ("生成步骤", "produced by step"),
+    "app.inputs": ("输入数据（数据血缘）", "inputs (lineage)"),
+    "app.note": ("sha256 为文件的完整 SHA-256 校验值；输入数据为生成该文件时读取的数据集路径。",
+                 "sha256 is the file's full SHA-256 checksum; inputs are the datasets read to "
+                 "produce it."),
+    # ------------------------------------------------------------------ product names
+    "p.boundary": ("采矿权范围", "the mining-right boundary"),
+    "p.extent": ("监测评估范围", "the monitoring extent"),
+    "p.unit_areas": ("单元面积表 unit_areas.csv", "the unit areas (unit_areas.csv)"),
+    "p.units_l1": ("一级单元图", "the level-1 unit map"),
+    "p.units_l2": ("二级单元图", "the level-2 unit map"),
+    "p.plots": ("样地位置", "the plot locations"),
+    "p.plot_units": ("样地单元表 plot_units.csv", "the plot–unit table (plot_units.csv)"),
+    "p.plot_agc": ("样地碳储量 plot_agc.csv", "the plot AGC (plot_agc.csv)"),
+    "p.accuracy": ("分类精度 accuracy.json", "the classification accuracy (accuracy.json)"),
+    "p.cv_results": ("交叉验证结果 cv_results.csv",
+                     "the cross-validation results (cv_results.csv)"),
+    "p.selected_features": ("特征选择结果 selected_features.csv",
+                            "the selected features (selected_features.csv)"),
+    "p.model_card": ("模型卡 model_card.json", "the model card (model_card.json)"),
+    "p.oof_predictions": ("外层交叉验证预测值", "the out-of-fold predictions"),
+    "p.agc": ("地上碳储量图", "the AGC maps"),
+    "p.agc_totals": ("碳储量总量表 agc_totals.csv", "the AGC totals (agc_totals.csv)"),
+    "p.change": ("变化量图", "the change maps"),
+    "p.trend_class": ("趋势类型图", "the trend-class map"),
+    "p.cumulative_grade": ("累积效应等级图", "the cumulative-effect grade map"),
+    "p.gistar_bin": ("冷热点图", "the hot-spot map"),
+    "p.zonal_stats": ("分区统计表 zonal_stats.csv", "the zonal statistics (zonal_stats.csv)"),
+    "p.assessment_summary": ("评估摘要 summary.json", "the assessment summary (summary.json)"),
+    "p.catalogue": ("监测数据库清单", "the catalogue"),
+    "p.damage_forms": ("损毁形式", "damage forms"),
+}
+
+
+def tr(key: str, lang: Lang, **values: object) -> str:
+    """The text of ``key`` in ``lang``, with ``values`` filled in.
+
+    Examples
+    --------
+    >>> tr("inv.map", "en", y=2024)
+    'Forest above-ground carbon in 2024'
+
+    """
+    zh, en = TEXTS[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def pick(pair: tuple[str, str], lang: Lang) -> str:
+    """The Chinese or English half of a ``(zh, en)`` pair."""
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def missing_reason(inputs: ReportInputs, product: str, lang: Lang) -> str:
+    """Why ``product`` (a :class:`ReportInputs` field) is absent, in words for the report.
+
+    The reason recorded by the loader in ``inputs.missing`` when there is one, else "the step
+    that makes it has not run".
+    """
+    what = tr(f"p.{product}", lang) if f"p.{product}" in TEXTS else product
+    why = inputs.missing.get(product) or tr("not_run", lang)
+    return tr("missing", lang, what=what, why=why)

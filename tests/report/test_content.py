@@ -1,0 +1,462 @@
+"""The report's content: sections of appendix E filled from hand-made products, and the demo."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rioxarray  # noqa: F401
+import xarray as xr
+from shapely.geometry import Point, box
+
+from minecarbon.report import Figure, ReportInputs, Table, build_report, data_appendix
+from minecarbon.report.content import cv_table, level1_totals
+
+PNG_1PX = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"
+           b"\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe"
+           b"\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+CRS = "EPSG:4546"
+# The outline of the guide's appendix E (section titles as the guide writes them).
+OUTLINE_ZH = ["矿林复合区基本情况", "矿产资源开发基本情况", "监测范围与监测点布设",
+              "样地森林地上碳储量监测", "模型构建与模型优选", "森林地上碳储量反演结果",
+              "时空特征评估指标与结果", "分区管理建议"]
+KEYS = ["site", "mining", "plots_layout", "plot_agc", "models", "inversion", "assessment",
+        "suggestions", "appendix"]
+DEMO = Path("/tmp/sdemo")
+
+
+# ------------------------------------------------------------------------------ tiny inputs
+def _raster(values: np.ndarray, name: str, *, x0: float = 500_000.0,
+            y0: float = 4_100_000.0) -> xr.DataArray:
+    ny, nx = values.shape
+    arr = xr.DataArray(values, dims=("y", "x"), name=name, coords={
+        "y": y0 - 15.0 - 30.0 * np.arange(ny), "x": x0 + 15.0 + 30.0 * np.arange(nx)})
+    return arr.rio.write_crs(CRS)
+
+
+def tiny_inputs() -> ReportInputs:
+    """Six level-2 units on a 6 × 8 grid with every product a report reads."""
+    l2 = np.array([[10, 10, 10, 10, 21, 21, 21, 21],
+                   [10, 10, 10, 10, 21, 21, 21, 21],
+                   [10, 10, 10, 10, 32, 32, 32, 32],
+                   [10, 10, 10, 10, 32, 32, 32, 32],
+                   [43, 43, 50, 50, 32, 32, 0, 0],
+                   [43, 43, 50, 50, 0, 0, 0, 0]], dtype=np.uint8)
+    rng = np.random.default_rng(1)
+    years = [2000, 2005, 2010]
+    agc = xr.concat([_raster(rng.uniform(20, 80, l2.shape).astype("float32"), "agc")
+                     for _ in years], dim=pd.Index(years, name="year"))
+    ext = box(500_000, 4_100_000 - 180, 500_000 + 240, 4_100_000)
+    inputs = ReportInputs(project={
+        "name": "小矿 tiny mine", "crs": CRS, "first_year": 2000, "last_year": 2010,
+        "pixel_size_m": 30.0, "buffer_m": 200.0, "base_years": [2000, 2005]})
+    inputs.extent = gpd.GeoDataFrame({"name": ["extent"]}, geometry=[ext], crs=CRS)
+    inputs.boundary = gpd.GeoDataFrame({"name": ["b"]}, geometry=[ext.buffer(-30)], crs=CRS)
+    inputs.damage = gpd.GeoDataFrame(
+        {"form": ["excavation", "subsidence", "subsidence"], "year": [2003, 2006, 2008]},
+        geometry=[box(500_120, 4_099_880, 500_240, 4_099_940),
+                  box(500_120, 4_099_850, 500_180, 4_099_880),
+                  box(500_180, 4_099_850, 500_240, 4_099_880)], crs=CRS)
+    inputs.plan = gpd.GeoDataFrame({"form": ["excavation"], "year": [2012]},
+                                   geometry=[box(500_120, 4_099_940, 500_240, 4_100_000)],
+                                   crs=CRS)
+    inputs.reclamation = gpd.GeoDataFrame({"year": [2007]}, geometry=[
+        box(500_000, 4_099_820, 500_060, 4_099_880)], crs=CRS)
+    counts = {c: int((l2 == c).sum()) for c in (10, 21, 32, 43, 50)}
+    rows = []
+    for year, codes in ((2000, (10, 21)), (2010, (10, 21, 32, 43, 50))):
+        for level in (1, 2):
+            per: dict[int, int] = {}
+            for c in codes:
+                key = c // 10 if level == 1 else c
+                per[key] = per.get(key, 0) + counts[c]
+            rows += [{"year": year, "level": level, "code": k, "n_pixels": n,
+                      "area_ha": n * 0.09} for k, n in per.items()]
+    inputs.unit_areas = pd.DataFrame(rows)
+    inputs.units_l2 = _raster(l2, "units_l2")
+    inputs.units_l1 = _raster((l2 // 10).astype(np.uint8), "units_l1")
+    plots = pd.DataFrame({"plot_id": [f"P{i}" for i in range(8)],
+                          "unit_l2": [10, 10, 10, 21, 21, 21, 32, 43]})
+    plots["unit_l1"] = plots["unit_l2"] // 10
+    inputs.plot_units = plots.assign(crosses_border=False, smaller_than_pixel=False)
+    inputs.plots = gpd.GeoDataFrame(plots, geometry=[
+        Point(500_015 + 30 * i, 4_099_985 - 30 * (i % 5)) for i in range(8)], crs=CRS)
+    agc_plot = rng.uniform(10, 90, 8).round(3)
+    inputs.plot_agc = plots.assign(
+        forest_type=["broadleaf", "coniferous", "broadleaf", "mixed", "coniferous",
+                     "broadleaf", None, "sparse"],
+        agc_t_per_ha=agc_plot, agc_ci_low=agc_plot - rng.uniform(1, 5, 8).round(3),
+        agc_ci_high=agc_plot + rng.uniform(1, 5, 8).round(3), model_table="test table")
+    cv = [{"stratum": s, "model": m, "fold": f, "r2": rng.uniform(-0.2, 0.8),
+           "rmse": rng.uniform(5, 20), "mae": rng.uniform(3, 15), "rrmse_pct": rng.uniform(10, 40),
+           "bias": rng.normal()}
+          for s in ("(pooled)", "broadleaf") for m in ("rf", "svr") for f in range(5)]
+    inputs.cv_results = pd.DataFrame(cv)
+    inputs.model_card = {
+        "pooled": {"model": "svr", "source": "own", "n_plots": 8, "metrics_oof": {
+            "r2": 0.41, "rmse": 12.0, "mae": 9.0, "rrmse_pct": 25.0, "bias": 0.5}},
+        "strata": {"broadleaf": {"model": "rf", "source": "own", "n_plots": 3, "metrics_oof": {
+            "r2": 0.2, "rmse": 14.0, "mae": 10.0, "rrmse_pct": 30.0, "bias": -0.5}}}}
+    inputs.selected_features = pd.DataFrame({
+        "stratum": ["(pooled)"] * 3, "model": ["svr"] * 3, "feature": ["ndvi", "nbr", "evi"],
+        "rank": [2.0, 1.0, np.nan], "in_final_model": [True, True, False]})
+    inputs.oof_predictions = pd.DataFrame({"plot_id": plots["plot_id"], "stratum": "(pooled)",
+                                           "observed": agc_plot, "predicted": agc_plot + 3})
+    inputs.accuracy = {"landcover": {"n": 50, "overall_accuracy": 0.9123, "kappa": 0.8876},
+                       "species": {"n": 20, "overall_accuracy": 0.75, "kappa": 0.6}}
+    inputs.agc = agc
+    totals = []
+    for y in years:
+        layer = agc.sel(year=y).values
+        for c in (0, 10, 21, 32, 43, 50):
+            sel = layer[l2 == c]
+            totals.append({"year": y, "unit_l2": c, "agc_t_per_ha": sel.mean(),
+                           "area_ha": sel.size * 0.09, "agc_t": sel.sum() * 0.09})
+    inputs.agc_totals = pd.DataFrame(totals)
+    change = agc.sel(year=2010) - agc.sel(year=2000)
+    inputs.change = {"change_2000_2010": change.rename("change_2000_2010")}
+    inputs.trend_class = _raster(rng.integers(-2, 3, l2.shape).astype("int8"), "trend_class")
+    inputs.cumulative_grade = _raster(rng.integers(1, 6, l2.shape).astype("uint8"), "grade")
+    inputs.gistar_bin = {name: _raster(rng.integers(-3, 4, l2.shape).astype("int8"), name)
+                         for name in ("agc_2010", "change_2000_2010", "cumulative_effect")}
+    inputs.assessment_summary = {
+        "base_years": [2000, 2005],
+        "trend": {"classes": [{"code": -2, "zh": "显著减少", "en": "significant decrease",
+                               "pixels": 3, "area_ha": 0.27}]},
+        "cumulative": {"period": [2005, 2010], "breaks_t_per_ha": [-30.123, -5.5, 0.25, 4.0,
+                                                                   9.876, 20.0],
+                       "counts": [1, 2, 3, 4, 5], "method": "exact",
+                       "labels_zh": ["高度负向", "低度负向", "无明显", "低度正向", "高度正向"],
+                       "labels_en": ["high negative", "low negative", "not obvious",
+                                     "low positive", "high positive"]}}
+    zonal = []
+    for level, zone_codes in ((1, (1, 2, 3, 4, 5)), (2, (10, 21, 32, 43, 50))):
+        zl = l2 // 10 if level == 1 else l2
+        for layer, values in (("agc_2010", agc.sel(year=2010).values),
+                              ("change_2000_2010", change.values),
+                              ("change_degree_2000_2010", change.values / 2),
+                              ("cumulative_effect", change.values / 3)):
+            for c in zone_codes:
+                v = values[zl == c].astype(float)
+                zonal.append({"zones": f"units_l{level}_2010", "zone_id": c, "layer": layer,
+                              "count": v.size, "area_ha": v.size * 0.09, "mean": v.mean(),
+                              "min": v.min(), "max": v.max(), "variance": v.var(),
+                              "total": v.sum() * 0.09})
+    inputs.zonal_stats = pd.DataFrame(zonal)
+    inputs.catalogue = pd.DataFrame({
+        "path": ["raw/dem/dem.tif", "products/agc/agc_2010.tif"],
+        "kind": ["raw:dem", "product:agc"], "sha256": ["a" * 64, "0123456789abcdef" * 4],
+        "size_bytes": [10, 20], "crs": [CRS, CRS], "time": ["", "2010"],
+        "step": ["", "mapping"], "inputs": ["", "work/models/agc_model.joblib raw/dem/dem.tif"]})
+    return inputs
+
+
+@pytest.fixture
+def stub_figures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace the maps and charts by a stub that returns a 1 × 1 PNG and records the call."""
+    from minecarbon.report import charts, maps
+
+    calls: list[str] = []
+
+    def stub(name: str) -> Any:
+        def draw(*args: Any, **kwargs: Any) -> bytes:
+            calls.append(name)
+            return PNG_1PX
+        return draw
+
+    monkeypatch.setattr(maps, "map_figure", stub("map"))
+    for name in ("totals_chart", "model_comparison_chart", "observed_predicted_chart"):
+        monkeypatch.setattr(charts, name, stub(name))
+    return calls
+
+
+def _table(report: Any, key: str, caption_part: str) -> pd.DataFrame:
+    section = next(s for s in report.sections if s.key == key)
+    return next(b.frame for b in section.blocks
+                if isinstance(b, Table) and caption_part in b.caption)
+
+
+# ------------------------------------------------------------------------------ structure
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_section_of_appendix_e_is_written(lang: str, stub_figures: list[str]) -> None:
+    report = build_report(tiny_inputs(), lang, today="2025-06-30")  # type: ignore[arg-type]
+    assert [s.key for s in report.sections] == KEYS
+    assert report.date == "2025-06-30" and report.lang == lang
+    if lang == "zh":
+        assert [s.title for s in report.sections[:8]] == OUTLINE_ZH
+    else:
+        assert report.sections[0].title == "The mine–forest area"
+        assert "suggestion" in report.sections[7].title.lower()
+    for section in report.sections:
+        assert section.missing == [], (section.key, section.missing)
+        assert section.blocks, section.key
+    # maps of units, mining, plots, AGC ×2, change, trend, grades, Gi* ×2; three charts
+    assert stub_figures.count("map") == 10
+    assert sorted(c for c in stub_figures if c != "map") == [
+        "model_comparison_chart", "observed_predicted_chart", "totals_chart"]
+    assert all(f.png == PNG_1PX and f.caption for f in report.figures())
+    assert all(t.note or t.caption for t in report.tables())
+
+
+def test_empty_workspace_lists_every_missing_part_without_crashing(
+        stub_figures: list[str]) -> None:
+    inputs = ReportInputs(missing={"zonal_stats": "the assessment step has not run",
+                                   "agc": "the mapping step has not run"})
+    report = build_report(inputs, "en")
+    assert [s.key for s in report.sections] == KEYS
+    by_key = {s.key: s for s in report.sections}
+    for key in KEYS:
+        assert by_key[key].missing, key
+    assessment = " ".join(by_key["assessment"].missing)
+    assert "the assessment step has not run" in assessment
+    assert "the mapping step has not run" in " ".join(by_key["inversion"].missing)
+    assert any("R1" in m for m in by_key["suggestions"].missing)
+    assert stub_figures == []
+
+
+def test_without_the_assessment_only_sections_7_and_8_lack_parts(
+        stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    for name in ("trend_class", "cumulative_grade", "zonal_stats", "assessment_summary"):
+        setattr(inputs, name, None)
+    inputs.change, inputs.gistar_bin = {}, {}
+    inputs.missing["zonal_stats"] = "the assessment step has not run"
+    report = build_report(inputs, "zh")
+    lacking = {s.key for s in report.sections if s.missing}
+    assert lacking == {"assessment", "suggestions"}
+    assert any("the assessment step has not run" in m for m in report.sections[6].missing)
+
+
+def test_a_failing_figure_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch,
+                                                 stub_figures: list[str]) -> None:
+    from minecarbon.errors import InputDataError
+    from minecarbon.report import charts
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise InputDataError("the AGC totals table is empty", fix="run mapping")
+
+    monkeypatch.setattr(charts, "totals_chart", broken)
+    report = build_report(tiny_inputs(), "en")
+    inversion = report.sections[5]
+    assert any("the AGC totals table is empty" in m for m in inversion.missing)
+    assert any(isinstance(b, Table) for b in inversion.blocks)
+
+
+# ------------------------------------------------------------------------------ numbers
+def test_cv_table_is_the_mean_over_folds_at_the_display_rounding() -> None:
+    cv = tiny_inputs().cv_results
+    assert cv is not None
+    table = cv_table(cv, {"(pooled)": "svr", "broadleaf": "rf"}, "en")
+    assert len(table) == 4
+    for row, ((stratum, model), group) in zip(table.itertuples(index=False),
+                                              cv.groupby(["stratum", "model"], sort=False),
+                                              strict=True):
+        assert row[2] == 5
+        assert row[3] == round(float(np.mean(group["r2"].to_numpy())), 3)
+        for i, metric in enumerate(("rmse", "mae", "rrmse_pct", "bias"), start=4):
+            assert row[i] == round(float(np.mean(group[metric].to_numpy())), 2)
+        chosen = {"(pooled)": "svr", "broadleaf": "rf"}[stratum] == model
+        assert row[-1] == ("*" if chosen else "")
+
+
+def test_totals_per_level1_unit_sum_the_level2_totals(stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    report = build_report(inputs, "en")
+    table = _table(report, "inversion", "totals per level-1")
+    totals = inputs.agc_totals
+    assert totals is not None
+    for year, column in ((2000, "2000"), (2005, "2005 (end of base period)"), (2010, "2010")):
+        rows = totals[totals["year"] == year]
+        for code in (1, 2, 3, 4, 5):
+            expected = rows.loc[rows["unit_l2"] // 10 == code, "agc_t"].sum()
+            got = table.loc[table["code"] == code, column].item()
+            assert got == round(float(expected), 2)
+        assert table[column].iloc[-1] == round(float(rows["agc_t"].sum()), 2)
+    assert list(level1_totals(totals, [2010]).index) == [0, 1, 2, 3, 4, 5]
+
+
+def test_plot_tables(stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    report = build_report(inputs, "en")
+    by_type = _table(report, "plot_agc", "per forest type").set_index("forest type")
+    agc = inputs.plot_agc
+    assert agc is not None
+    broad = agc[agc["forest_type"] == "broadleaf"]
+    assert by_type.loc["broadleaf", "plots"] == 3
+    values = broad["agc_t_per_ha"].to_numpy()
+    assert by_type.loc["broadleaf", "mean (t C/ha)"] == round(float(np.mean(values)), 2)
+    assert by_type.loc["broadleaf", "max (t C/ha)"] == round(float(np.max(values)), 2)
+    width = (broad["agc_ci_high"] - broad["agc_ci_low"]).mean()
+    assert by_type.loc["broadleaf", "mean 95 % interval width (t C/ha)"] == round(float(width), 2)
+    assert by_type.loc["not recorded", "plots"] == 1
+    layout = _table(report, "plots_layout", "Plots per assessment unit")
+    l2 = layout[layout["level"] == 2].set_index("code")
+    assert l2.loc[10, "plots"] == 3 and l2.loc[10, "≥ 3 plots"] == "✓"
+    assert l2.loc[32, "plots"] == 1 and l2.loc[32, "≥ 3 plots"] == "✗"
+    assert l2.loc[50, "plots"] == 0 and l2.loc[50, "≥ 3 plots"] == "✗"
+    assert layout[layout["level"] == 1].set_index("code").loc[2, "plots"] == 3
+
+
+def test_site_areas_and_shares_of_the_extent(stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    report = build_report(inputs, "en")
+    table = _table(report, "site", "level-1")
+    extent_ha = 240 * 180 / 1e4
+    persistent = table[table["code"] == 1]
+    assert persistent["2010 area (ha)"].item() == round(16 * 0.09, 2)
+    assert persistent["2010 share of the extent (%)"].item() == round(
+        100 * 16 * 0.09 / extent_ha, 2)
+    assert table["2010 area (ha)"].iloc[-1] == round(42 * 0.09, 2)
+    damage = _table(report, "mining", "damage").set_index("form")
+    assert damage.loc["subsidence", "polygons"] == 2
+    assert damage.loc["subsidence", "area (ha)"] == round(2 * 60 * 30 / 1e4, 2)
+    assert damage.loc["subsidence", "first year"] == 2006
+
+
+def test_zonal_and_breaks_tables_equal_the_products(stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    report = build_report(inputs, "en")
+    zonal = _table(report, "assessment", "per level-1 unit").set_index("code")
+    z = inputs.zonal_stats
+    assert z is not None
+    rows = z[(z["zones"] == "units_l1_2010")].set_index(["layer", "zone_id"])
+    for code in (1, 2, 3, 4, 5):
+        assert zonal.loc[code, "mean"] == round(float(rows.loc[("agc_2010", code), "mean"]), 2)
+        assert zonal.loc[code, "variance"] == round(
+            float(rows.loc[("agc_2010", code), "variance"]), 2)
+        assert zonal.loc[code, "mean change"] == round(
+            float(rows.loc[("change_2000_2010", code), "mean"]), 2)
+        assert zonal.loc[code, "mean change degree (%)"] == round(
+            float(rows.loc[("change_degree_2000_2010", code), "mean"]), 2)
+    breaks = _table(report, "assessment", "Natural breaks")
+    assert breaks["lower"].tolist() == [-30.12, -5.5, 0.25, 4.0, 9.88]
+    assert breaks["upper"].iloc[-1] == 20.0
+
+
+def test_data_appendix_lists_every_dataset_with_its_checksum_and_lineage() -> None:
+    inputs = tiny_inputs()
+    catalogue = inputs.catalogue
+    assert catalogue is not None
+    for lang in ("zh", "en"):
+        table = data_appendix(inputs, lang)  # type: ignore[arg-type]
+        assert len(table) == len(catalogue)
+        assert table["sha256"].tolist() == catalogue["sha256"].tolist()
+        assert all(len(h) == 64 for h in table["sha256"])
+        lineage = table.iloc[:, -1].tolist()
+        assert lineage == catalogue["inputs"].tolist()
+    en = data_appendix(inputs, "en")
+    assert en["kind"].tolist() == ["raw input: digital elevation model (raw:dem)",
+                                   "product: AGC map (product:agc)"]
+    assert data_appendix(ReportInputs(), "en").empty
+
+
+def test_real_figures_have_every_chinese_glyph() -> None:
+    """With the real maps and charts: PNGs, and no glyph missing from the font."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = build_report(tiny_inputs(), "zh")
+    assert [m for s in report.sections for m in s.missing] == []
+    assert len(report.figures()) == 13
+    assert all(isinstance(f, Figure) and f.png.startswith(b"\x89PNG") for f in report.figures())
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+
+
+def test_lazy_rasters_stay_lazy_until_drawn(stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    inputs.units_l2 = inputs.units_l2.chunk({"y": 3, "x": 4})  # type: ignore[union-attr]
+    for name, layer in list(inputs.gistar_bin.items()):
+        inputs.gistar_bin[name] = layer.chunk({"y": 3, "x": 4})
+    report = build_report(inputs, "en")
+    assert isinstance(inputs.units_l2.data, da.Array)  # type: ignore[union-attr]
+    eager = build_report(tiny_inputs(), "en")
+    assert report.sections[7].blocks[-1].frame.equals(  # type: ignore[union-attr]
+        eager.sections[7].blocks[-1].frame)  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------ the demo
+def load_demo(root: Path) -> ReportInputs:
+    """A throwaway loader of the demo workspace through minecarbon.io (read-only)."""
+    from minecarbon.io.raster import read_raster
+    from minecarbon.io.tables import read_table
+    from minecarbon.io.vector import read_vector
+
+    cfg = tomllib.loads((root / "minecarbon.toml").read_text(encoding="utf-8"))
+    p = cfg["project"]
+    y0, y1 = int(p["first_year"]), int(p["last_year"])
+    inputs = ReportInputs(project={
+        "name": p["name"], "crs": p["crs"], "first_year": y0, "last_year": y1,
+        "pixel_size_m": cfg["scope"]["pixel_size_m"], "buffer_m": cfg["scope"]["buffer_m"],
+        "base_years": cfg.get("assessment", {}).get("base_years", [])})
+    prod = root / "products"
+    inputs.extent = read_vector(prod / "units/extent.gpkg")
+    for kind in ("boundary", "damage", "plan", "reclamation"):
+        setattr(inputs, kind, read_vector(root / f"raw/{kind}/{kind}.gpkg"))
+    plots = read_table(root / "raw/plots/plots.csv")
+    inputs.plots = gpd.GeoDataFrame(plots, geometry=gpd.points_from_xy(plots.x, plots.y),
+                                    crs=p["crs"])
+    for name, rel in (("unit_areas", "units/unit_areas.csv"),
+                      ("plot_units", "units/plot_units.csv"), ("plot_agc", "plots/plot_agc.csv"),
+                      ("cv_results", "models/cv_results.csv"),
+                      ("selected_features", "models/selected_features.csv"),
+                      ("oof_predictions", "models/oof_predictions.csv"),
+                      ("agc_totals", "agc/agc_totals.csv"),
+                      ("zonal_stats", "assessment/zonal_stats.csv")):
+        if (prod / rel).exists():
+            setattr(inputs, name, read_table(prod / rel))
+        else:
+            inputs.missing[name] = f"products/{rel} is missing"
+    for name, rel in (("accuracy", "classification/accuracy.json"),
+                      ("model_card", "models/model_card.json"),
+                      ("assessment_summary", "assessment/summary.json")):
+        setattr(inputs, name, json.loads((prod / rel).read_text(encoding="utf-8")))
+    inputs.catalogue = read_table(prod / "catalog/datasets.csv", as_text=True)
+    inputs.units_l1 = read_raster(prod / f"units/units_l1_{y1}.tif", masked=False)
+    inputs.units_l2 = read_raster(prod / f"units/units_l2_{y1}.tif", masked=False)
+    years = [y for y in range(y0, y1 + 1) if (prod / f"agc/agc_{y}.tif").exists()]
+    inputs.agc = xr.concat([read_raster(prod / f"agc/agc_{y}.tif") for y in years],
+                           dim=pd.Index(years, name="year"))
+    out = prod / "assessment"
+    for path in sorted(out.glob("change_*.tif")):
+        if not path.stem.startswith("change_degree_"):
+            inputs.change[path.stem] = read_raster(path)
+    for path in sorted(out.glob("gistar_bin_*.tif")):
+        inputs.gistar_bin[path.stem.removeprefix("gistar_bin_")] = read_raster(path,
+                                                                                masked=False)
+    inputs.trend_class = read_raster(out / "trend_class.tif", masked=False)
+    inputs.cumulative_grade = read_raster(out / "cumulative_grade.tif", masked=False)
+    return inputs
+
+
+def test_report_of_the_demo_products() -> None:
+    if not (DEMO / "products" / "assessment" / "zonal_stats.csv").exists():
+        pytest.skip("the demo workspace /tmp/sdemo is not there")
+    inputs = load_demo(DEMO)
+    report = build_report(inputs, "zh")
+    assert [s.key for s in report.sections] == KEYS
+    assert [s.title for s in report.sections[:8]] == OUTLINE_ZH
+    unexpected = [m for s in report.sections for m in s.missing
+                  if "oof_predictions" not in m]
+    assert unexpected == []
+    assert len(report.figures()) >= 12
+    # the numbers of the tables are those of the product files at the display rounding
+    cv = pd.read_csv(DEMO / "products/models/cv_results.csv")
+    table = _table(report, "models", "交叉验证")
+    means = cv.groupby(["stratum", "model"], sort=False)["rmse"].mean()
+    assert table["RMSE (t C/ha)"].tolist() == [round(float(v), 2) for v in means]
+    zonal = pd.read_csv(DEMO / "products/assessment/zonal_stats.csv")
+    agc = zonal[(zonal["zones"].str.startswith("units_l1")) & (zonal["layer"] == "agc_2024")]
+    got = _table(report, "assessment", "各一级单元地上碳储量统计")
+    assert got["平均值"].tolist() == [round(float(v), 2) for v in agc["mean"]]
+    catalogue = pd.read_csv(DEMO / "products/catalog/datasets.csv", dtype=str,
+                            keep_default_na=False, encoding="utf-8-sig")
+    appendix = _table(report, "appendix", "数据清单")
+    assert appendix["sha256"].tolist() == catalogue["sha256"].tolist()
+    assert appendix.iloc[:, -1].tolist() == catalogue["inputs"].tolist()
