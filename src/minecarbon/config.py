@@ -161,7 +161,15 @@ class ClassifyConfig(_Section):
     rvi_threshold: Literal["samples", "otsu"] | float = "samples"
     evergreen_min_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     type_window: int = Field(3, ge=1)  # forest type from species shares in this window (px)
+    species_window: int = Field(3, ge=1)  # species from class probabilities summed in a window
     seed: int = 0
+
+    @field_validator("species_window")
+    @classmethod
+    def _odd_window(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("species_window must be odd (1, 3, 5, …)")
+        return value
 
     @model_validator(mode="after")
     def _cover_order(self) -> ClassifyConfig:

@@ -151,3 +151,26 @@ def test_missing_columns_are_named() -> None:
         fit_stratified(plots, "agc_t_ha", "stratum", ["ndvi", "lidar_p95"])
     with pytest.raises(InputDataError, match="include the target"):
         fit_stratified(plots, "agc_t_ha", "stratum", ["ndvi", "agc_t_ha"])
+
+
+def test_a_stratum_whose_own_model_predicts_worse_than_the_pooled_takes_the_pooled() -> None:
+    """Both out of fold on the stratum's plots: a few noisy plots of the common relation."""
+    plots = synthetic_plots({"coniferous": 100, "broadleaf": 16}, seed=4)
+    plots["stratum"] = np.where(plots["stratum"] == "broadleaf", "mixed", "coniferous")
+    plots["agc_t_ha"] = true_agc(plots.assign(stratum="coniferous")) + np.random.default_rng(
+        5).normal(0, 2.0, len(plots))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit_stratified(plots, "agc_t_ha", "stratum", FEATURES, kinds=["svr"],
+                               selector_params={"k": 3}, min_plots=15, seed=0)
+    mixed = model.strata["mixed"]
+    rows = (plots["stratum"] == "mixed").to_numpy()
+    pooled_rmse = rmse(plots["agc_t_ha"].to_numpy()[rows],
+                       model.pooled.cv[model.pooled.kind].predicted[rows])
+    own_rmse = mixed.cv[ModelKind.SVR].metrics["rmse"]
+    assert pooled_rmse < own_rmse  # the premise
+    assert mixed.source == "pooled" and "out-of-fold RMSE" in mixed.note
+    assert mixed.metrics["rmse"] == pytest.approx(pooled_rmse)
+    assert any("stratum 'mixed'" in str(w.message) and "pooled" in str(w.message)
+               for w in caught)
+    assert not model.model_comparison.query("stratum == 'mixed'")["chosen"].any()

@@ -243,7 +243,7 @@ class StratifiedModel:
         """Pooled out-of-fold metrics per stratum and kind, with the chosen one marked."""
         rows = [
             {"stratum": str(fit.label), "model": kind.value, "n_plots": fit.n_plots,
-             **cv.metrics, "chosen": kind is fit.kind}
+             **cv.metrics, "chosen": kind is fit.kind and fit.source == "own"}
             for fit in self._fits() for kind, cv in fit.cv.items()
         ]
         return pd.DataFrame(rows)
@@ -457,9 +457,21 @@ def fit_stratified(
             strata[label] = replace(pooled, label=label, note="the only stratum: the pooled fit")
             continue
         if n >= needed:
-            strata[label] = _fit_group(
+            own = _fit_group(
                 label, x.loc[rows], y[rows], None if groups is None else groups[rows], options
             )
+            pooled_here = regression_metrics(y[rows], pooled_oof.predicted[rows])
+            if pooled_here["rmse"] < own.metrics["rmse"]:  # both out of fold, same plots
+                note = (f"the pooled model's out-of-fold RMSE on these {n} plots "
+                        f"({pooled_here['rmse']:.2f}) is below the own model's "
+                        f"({own.metrics['rmse']:.2f}): pooled model")
+                warn(f"stratum {label!r}: {note}", UserWarning, stacklevel=2)
+                strata[label] = StratumFit(
+                    label=label, source="pooled", n_plots=n, kind=pooled.kind, pipeline=None,
+                    params=pooled.params, features=pooled.features, metrics=pooled_here,
+                    residuals=pooled_oof.residuals[rows], note=note, cv=own.cv)
+            else:
+                strata[label] = own
             continue
         why = "" if needed == min_plots else (
             f"; {k_folds} outer × {inner_folds} inner folds need {needed}")

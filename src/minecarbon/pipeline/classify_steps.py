@@ -29,7 +29,8 @@ from minecarbon.classify.leaf_habit import (
     rvi_threshold_from_samples,
 )
 from minecarbon.classify.phenology import phenology_metrics
-from minecarbon.classify.species import SpeciesClassifier, forest_type_map, predict_species_map
+from minecarbon.classify.species import SpeciesClassifier, forest_type_map
+from minecarbon.classify.species_context import contextual_species_map
 from minecarbon.errors import InputDataError, warn
 from minecarbon.features.extract import sample_points
 from minecarbon.features.preprocess import clear_reflectance
@@ -273,20 +274,33 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     rng = np.random.default_rng(cfg.classify.seed)
     test = rng.random(len(table)) < cfg.classify.test_fraction
     train = table[~test]
+    window = cfg.classify.species_window
+
+    def species_map(fitted: SpeciesClassifier, year: int) -> xr.DataArray:
+        habit = read_on_grid(ws.path(LEAF_HABIT.format(year=year)), grid, chunks=chunk,
+                             masked=False)
+        both = _features_for_species(pheno[year], stacks[year], summer, chunk)
+        return contextual_species_map(fitted, both[features], habit, window=window)
+
     model = SpeciesClassifier(n_estimators=cfg.classify.n_estimators,
                               random_state=cfg.classify.seed)
     model.fit(train[features], train["species"], train["leaf_habit"])
-    held = table[test]
+    # accuracy of the map itself (with its window) at the held-out samples, never trained on
+    held_parts = []
+    for year, part in table[test].groupby("year"):
+        points = labelled[labelled["sample_id"].isin(part["sample_id"])]
+        mapped = sample_points(species_map(model, int(year)).to_dataset(name="mapped"), points,
+                               grid)
+        held_parts.append(part.merge(mapped, on="sample_id"))
+    held = pd.concat(held_parts, ignore_index=True)
+    held = held[held["mapped"] > 0]  # the leaf-habit map left the sample outside forest
     codes = np.array([by_key(k).code for k in held["species"]])
-    predicted = model.predict(held[features], held["leaf_habit"].to_numpy())
+    predicted = held["mapped"].to_numpy().astype(int)
     report = accuracy_report(codes, predicted, labels=sorted(set(codes) | set(predicted)))
     model.fit(table[features], table["species"], table["leaf_habit"])  # all samples
     maps: dict[int, Path] = {}
     for year in sorted(pheno):
-        habit = read_on_grid(ws.path(LEAF_HABIT.format(year=year)), grid, chunks=chunk,
-                             masked=False)
-        both = _features_for_species(pheno[year], stacks[year], summer, chunk)
-        sp = predict_species_map(model, both[features], habit).rio.write_crs(grid.crs)
+        sp = species_map(model, year).rio.write_crs(grid.crs)
         ctx.publish(SPECIES.format(year=year), _tif(sp, 0), kind="product:species",
                     time=str(year))
         maps[year] = ws.path(SPECIES.format(year=year))
@@ -307,6 +321,7 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
                     _tif(ftype.astype("uint8").rio.write_crs(grid.crs), 0),
                     kind="product:forest_type", time=str(year))
     return {**report.to_dict(), "held_out_share": cfg.classify.test_fraction,
+            "window_px": window, "held_out_outside_forest": int(test.sum()) - len(held),
             "phenology_years": sorted(pheno),
             "features": features}
 
