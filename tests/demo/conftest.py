@@ -20,5 +20,5 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Workspace.init(root) as ws:
         deliver(ws, SiteSpec())
         run_pipeline(ws, default_steps(), until="plots")
-        run_pipeline(ws, default_steps(), until="assessment")
+        run_pipeline(ws, default_steps(), until="report")
     return root
