@@ -289,14 +289,21 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     held_parts = []
     for year, part in table[test].groupby("year"):
         points = labelled[labelled["sample_id"].isin(part["sample_id"])]
-        mapped = sample_points(species_map(model, int(year)).to_dataset(name="mapped"), points,
-                               grid)
+        habit_map = read_on_grid(ws.path(LEAF_HABIT.format(year=int(year))), grid,
+                                 chunks=chunk, masked=False)
+        species_here = species_map(model, int(year))
+        maps_here = xr.Dataset({"mapped": species_here, "mapped_habit": habit_map.assign_coords(
+            y=species_here["y"], x=species_here["x"])})
+        mapped = sample_points(maps_here, points, grid)
         held_parts.append(part.merge(mapped, on="sample_id"))
     held = pd.concat(held_parts, ignore_index=True)
     held = held[held["mapped"] > 0]  # the leaf-habit map left the sample outside forest
     codes = np.array([by_key(k).code for k in held["species"]])
     predicted = held["mapped"].to_numpy().astype(int)
     report = accuracy_report(codes, predicted, labels=sorted(set(codes) | set(predicted)))
+    right_habit = (held["mapped_habit"] == held["leaf_habit"]).to_numpy()
+    given_habit = float((codes[right_habit] == predicted[right_habit]).mean()) \
+        if right_habit.any() else float("nan")
     model.fit(table[features], table["species"], table["leaf_habit"])  # all samples
     maps: dict[int, Path] = {}
     for year in sorted(pheno):
@@ -322,6 +329,8 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
                     kind="product:forest_type", time=str(year))
     return {**report.to_dict(), "held_out_share": cfg.classify.test_fraction,
             "window_px": window, "held_out_outside_forest": int(test.sum()) - len(held),
+            "overall_accuracy_given_leaf_habit": round(given_habit, 4),
+            "n_given_leaf_habit": int(right_habit.sum()),
             "phenology_years": sorted(pheno),
             "features": features}
 
