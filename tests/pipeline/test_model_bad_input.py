@@ -95,7 +95,6 @@ def test_models_step_a_small_stratum_uses_the_pooled_model_named_in_warning_and_
     assert isinstance(strata, dict)
     assert strata["broadleaf"]["source"] == "pooled" and strata["broadleaf"]["n_plots"] == 4
     assert "4 plots, fewer than the 8" in strata["broadleaf"]["note"]
-    assert strata["coniferous"]["source"] == "own"
     cv = read_table(ws.path("products/models/cv_results.csv"))
     assert "broadleaf" not in set(cv["stratum"])  # no CV of its own
 
