@@ -7,7 +7,8 @@
 * :mod:`~minecarbon.modeling.evaluation` — appendix-D metrics and nested cross-validation;
 * :mod:`~minecarbon.modeling.stratified` — the best model per stratum, with a pooled fallback;
 * :mod:`~minecarbon.modeling.intervals` — conformal prediction intervals (M7);
-* :mod:`~minecarbon.modeling.persistence` — saving and loading fitted models.
+* :mod:`~minecarbon.modeling.persistence` — what a saved model carries and the checks on
+  loading (the files themselves: :mod:`minecarbon.io.models`).
 
 See docs/models.md.
 """
@@ -33,7 +34,7 @@ from minecarbon.modeling.intervals import (
     interval_halfwidths,
     predict_interval,
 )
-from minecarbon.modeling.persistence import load_model, save_model
+from minecarbon.modeling.persistence import MODEL_FORMAT, check_loaded, model_payload
 from minecarbon.modeling.selection import (
     CorrelationSelector,
     PassthroughSelector,
@@ -46,6 +47,7 @@ from minecarbon.modeling.stratified import POOLED, StratifiedModel, StratumFit, 
 
 __all__ = [
     "METRICS",
+    "MODEL_FORMAT",
     "POOLED",
     "CVResult",
     "CorrelationSelector",
@@ -56,20 +58,20 @@ __all__ = [
     "StratifiedModel",
     "StratumFit",
     "bias",
+    "check_loaded",
     "conformal_halfwidth",
     "fit_stratified",
     "interval_halfwidths",
-    "load_model",
     "mae",
     "make_estimator",
     "make_selector",
     "mean_relative_error_pct",
+    "model_payload",
     "nested_cv",
     "predict_interval",
     "r2",
     "regression_metrics",
     "rmse",
     "rrmse_pct",
-    "save_model",
     "selected_feature_scores",
 ]

@@ -7,8 +7,9 @@ kind per forest type, with a pooled model for forest types with too few plots �
 fitted model in ``work/models/agc_model.joblib``.
 
 ``mapping``: every year's feature stack is predicted with the model of each pixel's forest type
-(the classified map), block by block → ``products/agc/agc_<year>.tif`` (t C/ha, NaN outside
-forest), and the totals per assessment unit and year → ``products/agc/agc_totals.csv``.
+(the classified map), block by block (:func:`minecarbon.mapping.predict_agc`) →
+``products/agc/agc_<year>.tif`` (t C/ha, NaN outside forest), optionally its conformal bounds,
+and the totals per assessment unit and year → ``products/agc/agc_totals.csv``.
 """
 
 from __future__ import annotations
@@ -18,26 +19,36 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import xarray as xr
 
 from minecarbon.errors import InputDataError, warn
+from minecarbon.io.models import load_model, save_model, sidecar_path
 from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff
 from minecarbon.io.tables import read_table, write_csv
-from minecarbon.modeling.intervals import interval_halfwidths
-from minecarbon.modeling.persistence import load_model, save_model, sidecar_path
-from minecarbon.modeling.stratified import POOLED, StratifiedModel, fit_stratified
+from minecarbon.mapping import agc_intervals, predict_agc, unit_totals
+from minecarbon.modeling.persistence import (
+    MODEL_FORMAT,
+    MODEL_FORMAT_VERSION,
+    check_loaded,
+    model_payload,
+)
+from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
 from minecarbon.pipeline.feature_steps import STACK
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext
-from minecarbon.types import ForestType, LandCover
+from minecarbon.types import LandCover
 
 MODEL_FILE = "work/models/agc_model.joblib"
 AGC = "products/agc/agc_{year}.tif"
 AGC_INTERVAL = "products/agc/agc_{year}_{side}.tif"
-STRATUM = {int(t): t.name.lower() for t in ForestType}  # map code → plot label
+
+
+def load_agc_model(path: Path, features: list[str] | None = None) -> StratifiedModel:
+    """The AGC model the models step saved, checked (see :func:`check_loaded`)."""
+    stored = load_model(path, fmt=MODEL_FORMAT)
+    return check_loaded(stored.model, stored.header, stored.card, features=features,
+                        name=path.name)
 
 
 def _plot_table(ctx: StepContext) -> pd.DataFrame:
@@ -87,7 +98,9 @@ def _models(ctx: StepContext) -> None:
                 lambda tmp: tmp.write_text(card, encoding="utf-8"), kind="product:model_card")
     staging = ws.path("work/models/staging") / Path(MODEL_FILE).name
     shutil.rmtree(staging.parent, ignore_errors=True)
-    save_model(model, staging)  # the model and its JSON sidecar, then both catalogued
+    fmt, header, model_card = model_payload(model)
+    save_model(model, staging, fmt=fmt, header=header, card=model_card,  # with its JSON
+               format_version=MODEL_FORMAT_VERSION)  # sidecar; then both catalogued
     ctx.publish(MODEL_FILE, lambda tmp: os.replace(staging, tmp), kind="work:agc_model")
     side = sidecar_path(Path(MODEL_FILE)).as_posix()
     ctx.publish(side, lambda tmp: os.replace(sidecar_path(staging), tmp),
@@ -95,41 +108,12 @@ def _models(ctx: StepContext) -> None:
     shutil.rmtree(staging.parent, ignore_errors=True)
 
 
-def _agc_map(model: StratifiedModel, stack: xr.Dataset, forest_type: xr.DataArray,
-             forest: xr.DataArray) -> xr.DataArray:
-    """AGC (t C/ha, float32) with each pixel's forest-type model; NaN outside forest."""
-    features = list(model.features)
-    missing = [f for f in features if f not in stack]
-    if missing:
-        raise InputDataError(f"the feature stack lacks model features {missing}",
-                             fix="re-run the features step with the configuration the models "
-                             "were fitted with")
-    values = xr.concat([stack[f] for f in features], dim="feature").transpose("y", "x", "feature")
-    values = values.chunk({"feature": -1})
-
-    def block(v: np.ndarray, ftype: np.ndarray, inside: np.ndarray) -> np.ndarray:
-        out = np.full(v.shape[:2], np.nan, np.float32)
-        flat = v.reshape(-1, v.shape[-1])
-        ok = inside.ravel() & np.isfinite(flat).all(axis=1)
-        if ok.any():
-            strata = np.array([STRATUM.get(int(c), POOLED) for c in ftype.ravel()[ok]],
-                              dtype=object)  # forest of no known type: the pooled model
-            frame = pd.DataFrame(flat[ok], columns=features)
-            out.ravel()[ok] = np.clip(model.predict(frame, strata), 0.0, None)
-        return out
-
-    agc: xr.DataArray = xr.apply_ufunc(block, values, forest_type, forest,
-                                       input_core_dims=[["feature"], [], []],
-                                       dask="parallelized", output_dtypes=[np.float32])
-    return agc.rename("agc_t_per_ha").assign_attrs(units="t C/ha")
-
-
 def _mapping(ctx: StepContext) -> None:
     ws = ctx.workspace
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
     grid = load_grid(ws.root)
-    model = load_model(ws.path(MODEL_FILE))
+    model = load_agc_model(ws.path(MODEL_FILE))
     totals: list[pd.DataFrame] = []
     for year in range(cfg.project.first_year, cfg.project.last_year + 1):
         stack_path = ws.path(STACK.format(year=year))
@@ -137,18 +121,19 @@ def _mapping(ctx: StepContext) -> None:
         if not stack_path.exists() or not ftype_path.exists():
             warn(f"year {year}: no feature stack or forest-type map; no AGC map", stacklevel=2)
             continue
-        stack = read_stack(stack_path, chunks=chunk)
+        stack = read_stack(stack_path, chunks=chunk)  # only the bands the model reads
         ftype = read_on_grid(ftype_path, grid, chunks=chunk, masked=False)
         lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
                           masked=False)
-        agc = _agc_map(model, stack, ftype, lc == int(LandCover.FOREST))
+        agc = predict_agc(model, stack, ftype, lc == int(LandCover.FOREST))
         agc = agc.rio.write_crs(grid.crs)
         rel = AGC.format(year=year)
         ctx.publish(rel, lambda tmp, a=agc: write_geotiff(a, tmp),  # type: ignore[misc]
                     kind="product:agc", time=str(year))
         if cfg.mapping.prediction_intervals:
             written = read_on_grid(ws.path(rel), grid, chunks=chunk)
-            for side, band in _interval(model, written, ftype, cfg.mapping.interval_level):
+            bounds = agc_intervals(model, written, ftype, cfg.mapping.interval_level)
+            for side, band in bounds.items():
                 ctx.publish(AGC_INTERVAL.format(year=year, side=side),
                             lambda tmp, b=band: write_geotiff(b, tmp),  # type: ignore[misc]
                             kind=f"product:agc_{side}", time=str(year))
@@ -159,48 +144,13 @@ def _mapping(ctx: StepContext) -> None:
                     kind="product:agc_totals")
 
 
-def _interval(model: StratifiedModel, agc: xr.DataArray, forest_type: xr.DataArray,
-              level: float) -> list[tuple[str, xr.DataArray]]:
-    """Split-conformal bounds: each forest type's half-width from its out-of-fold residuals."""
-    widths = interval_halfwidths(model, level)
-    half = xr.zeros_like(agc) + widths[POOLED]
-    for code, label in STRATUM.items():
-        if label in widths:
-            half = half.where(forest_type != code, widths[label])
-    lower = (agc - half).clip(min=0.0).where(agc.notnull())
-    upper = (agc + half).where(agc.notnull())
-    attrs = {"units": "t C/ha", "interval_level": str(level),
-             "method": "split-conformal, out-of-fold residuals per forest type"}
-    return [("lower", lower.astype("float32").assign_attrs(attrs)),
-            ("upper", upper.astype("float32").assign_attrs(attrs))]
-
-
 def _totals(root: Path, agc_path: Path, grid: Any, year: int, chunk: int) -> pd.DataFrame:
-    """Total AGC (t C), forest area and mean density per level-2 unit of the year.
-
-    Sums per unit code with dask's bincount, block by block (unit codes are uint8).
-    """
-    import dask.array as dsa
-    from dask.base import compute
-
-    agc = read_on_grid(agc_path, grid, chunks=chunk).data
+    """Total AGC (t C), forest area and mean density per level-2 unit of the year."""
+    agc = read_on_grid(agc_path, grid, chunks=chunk)
     unit_path = root / f"products/units/units_l2_{year}.tif"
-    units = (read_on_grid(unit_path, grid, chunks=chunk, masked=False).data.astype("int64")
-             if unit_path.exists() else dsa.zeros(agc.shape, dtype="int64", chunks=agc.chunks))
-    ok = dsa.isfinite(agc)
-    codes = dsa.where(ok, units, 0).ravel()
-    weights = dsa.where(ok, agc, 0.0).astype("float64").ravel()
-    count, total = compute(  # type: ignore[no-untyped-call]
-        dsa.bincount(codes, weights=ok.ravel().astype("float64"), minlength=256),
-        dsa.bincount(codes, weights=weights, minlength=256))
-    present = np.flatnonzero(count > 0)
-    area = grid.pixel_area_ha
-    return pd.DataFrame({
-        "year": year, "unit_l2": present,
-        "agc_t_per_ha": np.round(total[present] / count[present], 3),
-        "area_ha": np.round(count[present] * area, 4),
-        "agc_t": np.round(total[present] * area, 3),
-    })
+    units = (read_on_grid(unit_path, grid, chunks=chunk, masked=False)
+             if unit_path.exists() else None)
+    return unit_totals(agc, units, pixel_area_ha=grid.pixel_area_ha, year=year)
 
 
 MODELS = Step(
