@@ -54,3 +54,16 @@ def test_prediction_intervals_cover_the_truth(small_site: Path) -> None:
     assert (lower[ok] >= 0).all()
     covered = ((truth[ok] >= lower[ok]) & (truth[ok] <= upper[ok])).mean()
     assert 0.8 < covered <= 1.0
+
+
+def test_out_of_fold_predictions_are_those_behind_the_model_card(small_site: Path) -> None:
+    oof = pd.read_csv(small_site / "products/models/oof_predictions.csv")
+    card = json.loads((small_site / "products/models/model_card.json").read_text())
+    plots = pd.read_csv(small_site / "products/plots/plot_agc.csv")
+    assert oof["plot_id"].is_unique and set(oof["plot_id"]) <= set(plots["plot_id"])
+    merged = oof.merge(plots[["plot_id", "agc_t_per_ha"]], on="plot_id")
+    np.testing.assert_allclose(merged["observed"], merged["agc_t_per_ha"], rtol=1e-9)
+    for stratum, part in oof.groupby("stratum"):
+        error = part["predicted"] - part["observed"]
+        expected = card["strata"][stratum]["metrics_oof"]["rmse"]
+        np.testing.assert_allclose(np.sqrt(np.mean(error**2)), expected, rtol=1e-3)

@@ -68,6 +68,30 @@ def _plot_table(ctx: StepContext) -> pd.DataFrame:
     return table
 
 
+def oof_predictions(model: StratifiedModel, table: pd.DataFrame) -> pd.DataFrame:
+    """Each plot's out-of-fold prediction by the model its stratum uses (never the refit).
+
+    Own-model strata take their own nested CV's predictions, the others the pooled model's at
+    their plots; columns ``plot_id, stratum, model, source, observed, predicted`` (t C/ha).
+    """
+    pooled = model.pooled.cv[model.pooled.kind]
+    pooled_at = pd.Series(pooled.predicted, index=pooled.index)
+    rows = []
+    for label, fit in model.strata.items():
+        if fit.source == "own" and fit.kind in fit.cv:
+            cv = fit.cv[fit.kind]
+            predicted = pd.Series(cv.predicted, index=cv.index)
+        else:
+            predicted = pooled_at[table.loc[pooled_at.index, model.strata_column] == label]
+        for index, value in predicted.items():
+            rows.append({"plot_id": table.at[index, "plot_id"], "stratum": str(label),
+                         "model": fit.kind.value, "source": fit.source,
+                         "observed": float(table.at[index, model.target]),
+                         "predicted": round(float(value), 4)})
+    return pd.DataFrame(rows, columns=["plot_id", "stratum", "model", "source", "observed",
+                                       "predicted"])
+
+
 def _models(ctx: StepContext) -> None:
     ws = ctx.workspace
     cfg = ctx.config.modeling
@@ -96,6 +120,9 @@ def _models(ctx: StepContext) -> None:
                 kind="product:selected_features")
     ctx.publish("products/models/model_card.json",
                 lambda tmp: tmp.write_text(card, encoding="utf-8"), kind="product:model_card")
+    oof = oof_predictions(model, forest)
+    ctx.publish("products/models/oof_predictions.csv", lambda tmp: write_csv(oof, tmp),
+                kind="product:oof_predictions")
     staging = ws.path("work/models/staging") / Path(MODEL_FILE).name
     shutil.rmtree(staging.parent, ignore_errors=True)
     fmt, header, model_card = model_payload(model)
@@ -158,6 +185,7 @@ MODELS = Step(
     _models,
     needs=("plots", "features"),
     makes=("products/models/cv_results.csv", "products/models/selected_features.csv",
+           "products/models/oof_predictions.csv",
            "products/models/model_card.json", "work/models/*"),
     config=("modeling",),
     description="AGC models per forest type: feature selection, SVR/RF/GBDT/XGBoost, nested "
