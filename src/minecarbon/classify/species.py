@@ -269,6 +269,20 @@ def _same_grid(a: xr.DataArray, b: xr.DataArray, what: str) -> None:
             fix="put both on the project grid")
 
 
+def _pixel_inputs(model: SpeciesClassifier, features: xr.Dataset, leaf_habit: xr.DataArray
+                  ) -> tuple[list[Hashable], xr.DataArray, xr.DataArray]:
+    """The model's features as one (y, x, feature) float32 array, and the habit on its grid."""
+    names = _feature_names(model, features)
+    first = features[names[0]]
+    _same_grid(first, leaf_habit, "the leaf-habit map")
+    leaf_habit = leaf_habit.assign_coords({d: first[d] for d in first.dims if d in first.coords})
+    stack = xr.concat([features[n].astype(np.float32) for n in names], dim="feature",
+                      coords="minimal", compat="override", join="exact")
+    if stack.chunks:
+        stack = stack.chunk({"feature": -1})
+    return names, stack, leaf_habit
+
+
 def predict_species_map(model: SpeciesClassifier, features: xr.Dataset,
                         leaf_habit: xr.DataArray) -> xr.DataArray:
     """Species-group codes per pixel (uint8, 0 outside forest), lazily on dask input.
@@ -292,14 +306,7 @@ def predict_species_map(model: SpeciesClassifier, features: xr.Dataset,
         If ``leaf_habit`` is not on the features' grid.
 
     """
-    names = _feature_names(model, features)
-    first = features[names[0]]
-    _same_grid(first, leaf_habit, "the leaf-habit map")
-    leaf_habit = leaf_habit.assign_coords({d: first[d] for d in first.dims if d in first.coords})
-    stack = xr.concat([features[n].astype(np.float32) for n in names], dim="feature",
-                      coords="minimal", compat="override", join="exact")
-    if stack.chunks:
-        stack = stack.chunk({"feature": -1})
+    names, stack, leaf_habit = _pixel_inputs(model, features, leaf_habit)
     columns = [str(n) for n in names] if hasattr(model, "feature_names_in_") else None
     out: xr.DataArray = xr.apply_ufunc(
         _predict_block, stack, leaf_habit, input_core_dims=[["feature"], []],

@@ -21,8 +21,7 @@ import xarray as xr
 from minecarbon.classify.species import (
     _HABITS,
     SpeciesClassifier,
-    _feature_names,
-    _same_grid,
+    _pixel_inputs,
     predict_species_map,
 )
 from minecarbon.errors import InputDataError
@@ -58,14 +57,7 @@ def species_probabilities(model: SpeciesClassifier, features: xr.Dataset,
     Zero for the groups of the other leaf habit, and everywhere outside forest (leaf habit 0)
     or where no feature is set.
     """
-    names = _feature_names(model, features)
-    first = features[names[0]]
-    _same_grid(first, leaf_habit, "the leaf-habit map")
-    leaf_habit = leaf_habit.assign_coords({d: first[d] for d in first.dims if d in first.coords})
-    stack = xr.concat([features[n].astype(np.float32) for n in names], dim="feature",
-                      coords="minimal", compat="override", join="exact")
-    if stack.chunks:
-        stack = stack.chunk({"feature": -1})
+    _, stack, leaf_habit = _pixel_inputs(model, features, leaf_habit)
     codes = _class_codes()
     proba: xr.DataArray = xr.apply_ufunc(
         _proba_block, stack, leaf_habit, input_core_dims=[["feature"], []],
