@@ -94,6 +94,7 @@ def test_cumulative_effect_is_negative_where_mining_damaged_forest(small_site: P
     breaks = np.asarray(summary["breaks_t_per_ha"])
     assert len(breaks) == 6 and np.all(np.diff(breaks) >= 0)
     assert summary["labels_zh"][0] == "高度负向"
+    assert summary["middle_class_contains_zero"] == bool(breaks[2] < 0.0 <= breaks[3])
     low = np.isfinite(effect) & (effect < breaks[1])
     assert (grades[low] == 1).all()
 

@@ -35,7 +35,12 @@ import xarray as xr
 
 from minecarbon.assessment.change import change
 from minecarbon.assessment.cumulative import cumulative_effect
-from minecarbon.assessment.grading import EffectGrade, grade, natural_breaks
+from minecarbon.assessment.grading import (
+    EffectGrade,
+    grade,
+    grade_cumulative_effect,
+    natural_breaks,
+)
 from minecarbon.assessment.hotspots import gi_star
 from minecarbon.assessment.trend import TREND_LABELS, sen_mk
 from minecarbon.assessment.zonal import zonal_stats
@@ -254,7 +259,9 @@ def _cumulative(ctx: StepContext, grid: AnalysisGrid, stack: xr.DataArray, years
                       time=f"{start}/{end}")
     breaks = natural_breaks(effect, acfg.jenks_classes)
     labels = ([g.en for g in EffectGrade] if acfg.jenks_classes == len(EffectGrade) else None)
-    graded = grade(effect, breaks).astype("int8")
+    named = labels is not None  # five named grades: warns when "not obvious" misses 0
+    graded = (grade_cumulative_effect(effect.rename("cumulative_effect"), breaks) if named
+              else grade(effect, breaks)).astype("int8")
     _publish(ctx, "cumulative_grade", graded, grid, time=f"{start}/{end}", nodata=0)
     summary["cumulative"] = {
         "period": [int(start), int(end)], "base_years": base,
@@ -262,7 +269,9 @@ def _cumulative(ctx: StepContext, grid: AnalysisGrid, stack: xr.DataArray, years
         "method": breaks.method, "precision": breaks.precision,
         "counts": [int(c) for c in breaks.counts],
         "labels_zh": [g.zh for g in EffectGrade] if labels else None,
-        "labels_en": labels, "climate_files": [p.name for p in climate_files]}
+        "labels_en": labels, "climate_files": [p.name for p in climate_files],
+        "middle_class_contains_zero": bool(
+            len(breaks.breaks) == 6 and breaks.breaks[2] < 0.0 <= breaks.breaks[3])}
     return effect
 
 
