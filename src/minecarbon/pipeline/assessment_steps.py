@@ -169,8 +169,7 @@ def _assess(ctx: StepContext) -> None:
                           time=f"{y1}/{y2}")
         degree = _publish(ctx, f"change_degree_{y1}_{y2}",
                           ds["change_degree"].astype("float32"), grid, time=f"{y1}/{y2}")
-        undefined = int(((stack.sel(year=y1) == 0) & stack.sel(year=y2).notnull()).sum()
-                        .compute())
+        undefined = int((degree.isnull() & amount.notnull()).sum().compute())  # C(y1) = 0
         if undefined:
             warn(f"change degree {y1}→{y2} is undefined on {undefined} pixels that were not "
                  f"forest in {y1} (C({y1}) = 0); they are NaN in change_degree_{y1}_{y2}.tif",
@@ -189,7 +188,7 @@ def _assess(ctx: StepContext) -> None:
             _publish(ctx, name, done[var], grid)
         classes = done["trend_class"].fillna(-128).astype("int8")
         cls = _publish(ctx, "trend_class", classes, grid, nodata=-128)
-        counts = _class_counts(cls, grid)
+        counts = _class_counts(cls)
         summary["trend"] = {"alpha": acfg.alpha, "classes": [
             {"code": c, "zh": TREND_LABELS[c][0], "en": TREND_LABELS[c][1],
              "pixels": counts.get(c, 0), "area_ha": round(counts.get(c, 0)
@@ -212,7 +211,7 @@ def _assess(ctx: StepContext) -> None:
             _publish(ctx, f"gistar_z_{name}", hot["z"].astype("float32"), grid)
             bins = _publish(ctx, f"gistar_bin_{name}", hot["bin"].astype("int8"), grid,
                             nodata=-128)
-            counts = _class_counts(bins, grid)
+            counts = _class_counts(bins)
             summary.setdefault("gistar", {})[name] = {
                 "distance_m": acfg.gistar_distance_m, "fdr": acfg.gistar_fdr,
                 "bins": {str(b): counts.get(b, 0) for b in range(-3, 4)}}
@@ -226,12 +225,11 @@ def _assess(ctx: StepContext) -> None:
                 kind="product:assessment_summary")
 
 
-def _class_counts(da: xr.DataArray, grid: AnalysisGrid) -> dict[int, int]:
+def _class_counts(da: xr.DataArray) -> dict[int, int]:
     """Pixels per integer class code (a dask bincount over the chunks)."""
     import dask.array as dsa
 
-    values = da.chunk().data
-    values = values.astype("float64")
+    values = da.chunk().data.astype("float64")
     codes = dsa.where(dsa.isnan(values), -128, values).astype("int64") + 128
     counts = dsa.bincount(codes.ravel(), minlength=256).compute()
     return {int(c) - 128: int(n) for c, n in enumerate(counts) if n and c != 0}
@@ -305,13 +303,7 @@ def _zonal(ctx: StepContext, grid: AnalysisGrid, layers: dict[str, xr.DataArray]
 
 
 def _present_codes(zones: xr.DataArray) -> list[int]:
-    import dask.array as dsa
-
-    data = zones.chunk().data
-    data = data.astype("float64")
-    counts = dsa.bincount(dsa.where(dsa.isnan(data), 0, data).astype("int64").ravel(),
-                          minlength=256).compute()
-    return [int(c) for c in np.flatnonzero(counts) if c]
+    return [c for c in _class_counts(zones) if c > 0]
 
 
 def read_summary(root: Path) -> dict[str, Any]:
