@@ -162,6 +162,11 @@ class ClassifyConfig(_Section):
     evergreen_min_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     type_window: int = Field(3, ge=1)  # forest type from species shares in this window (px)
     species_window: int = Field(3, ge=1)  # species from class probabilities summed in a window
+    # land-cover series made temporally consistent by a per-pixel hidden Markov model
+    temporal_consistency: bool = True
+    temporal_stay_probability: float = Field(0.95, gt=0.5, lt=1.0)  # keep the class a year
+    temporal_mixing: float = Field(0.05, ge=0.0, lt=1.0)  # uniform share in each year's probs
+    temporal_fill_years: int = Field(3, ge=0, le=25)  # unobserved years filled this far
     seed: int = 0
 
     @field_validator("species_window")

@@ -14,6 +14,7 @@ to ``products/classification/accuracy.json``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.classify.accuracy import accuracy_report
-from minecarbon.classify.landcover import forest_mask, predict_map, train_test_accuracy
+from minecarbon.classify.landcover import forest_mask
 from minecarbon.classify.leaf_habit import (
     classify_leaf_habit,
     endmembers_from_samples,
@@ -38,7 +39,15 @@ from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
-from minecarbon.pipeline.feature_steps import STACK, composite_year, year_scenes
+from minecarbon.pipeline.feature_steps import COMPOSITE, STACK, composite_year, year_scenes
+from minecarbon.pipeline.landcover_series import (
+    QUALITY,
+    consistent_series,
+    free_transitions,
+    train_landcover_models,
+    write_probabilities,
+    year_probabilities,
+)
 from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid
 from minecarbon.pipeline.scope_steps import LANDCOVER as LANDCOVER  # re-exported
 from minecarbon.pipeline.step import Step, StepContext
@@ -126,27 +135,36 @@ def _classify(ctx: StepContext) -> None:
     inside = extent_mask(extent, grid, chunks=chunk)
     scenes = find_scenes(ctx.input_paths("raw:scene"))
     leaf_off = _leaf_off_composites(ctx, grid, inside, list(stacks), scenes)
-    with_off = cfg.classify.leaf_off_features and set(stacks) <= set(leaf_off)
-    if cfg.classify.leaf_off_features and not with_off:
-        warn(f"years {sorted(set(stacks) - set(leaf_off))} have no leaf-off (March) composite: "
-             "land cover is classified without leaf-off features in every year", stacklevel=2)
+    use_off = cfg.classify.leaf_off_features and bool(leaf_off)
+    off_names = _leaf_off_names(leaf_off, chunk) if use_off else []
 
     def inputs(year: int) -> xr.Dataset:
-        return _with_leaf_off(stacks[year], leaf_off[year] if with_off else None, chunk)
+        features = _with_leaf_off(stacks[year], leaf_off.get(year) if use_off else None, chunk)
+        missing = {n: xr.full_like(features[base[0]], np.nan) for n in off_names
+                   if n not in features}
+        return features.assign(missing) if missing else features
 
+    base = [str(n) for n in read_stack(stacks[next(iter(stacks))], chunks=chunk).data_vars]
     table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
-    features = [str(n) for n in inputs(next(iter(stacks))).data_vars]
-    held_out = cfg.classify.test_fraction
-    model, report = train_test_accuracy(
-        table, "landcover", features, test_fraction=held_out, seed=cfg.classify.seed,
-        refit=True, n_estimators=cfg.classify.n_estimators, on_missing="drop")
-    accuracy: dict[str, Any] = {"landcover": {**report.to_dict(), "held_out_share": held_out,
-                                              "n_samples": len(table),
-                                              "leaf_off_features": with_off}}
+    first_stack = read_stack(stacks[next(iter(stacks))], chunks=chunk)
+    groups = {str(n): str(v.attrs.get("group", "")) for n, v in first_stack.data_vars.items()}
+    models, lc_report = train_landcover_models(table, base, off_names, groups, cfg.classify)
+    accuracy: dict[str, Any] = {"landcover": {**lc_report, "n_samples": len(table)}}
+    probability_files: dict[int, Path] = {}
     for year in stacks:
-        lc = predict_map(model, inputs(year), mask=inside).rio.write_crs(grid.crs)
-        ctx.publish(LANDCOVER.format(year=year), _tif(lc, 0), kind="product:landcover",
+        features = inputs(year)
+        observed = _own_observation(ws.path(COMPOSITE.format(year=year)),
+                                    features[base[0]], chunk)
+        proba = year_probabilities(models, features, observed, inside)
+        probability_files[year] = write_probabilities(ctx, year, proba, grid)
+    free = free_transitions(ctx, grid, sorted(stacks), chunk)
+    final = {y: ws.path(LANDCOVER.format(year=y)) for y in stacks}
+    maps, quality = consistent_series(ctx, grid, probability_files, chunk, free, final)
+    for year in sorted(stacks):
+        ctx.publish(LANDCOVER.format(year=year), _mover(maps[year]), kind="product:landcover",
                     time=str(year))
+        ctx.publish(QUALITY.format(year=year), _mover(quality[year]),
+                    kind="product:landcover_quality", time=str(year))
     habit = _leaf_habit(ctx, grid, samples, leaf_off)
     if habit is not None:
         accuracy["leaf_habit"] = habit
@@ -156,6 +174,24 @@ def _classify(ctx: StepContext) -> None:
     text = json.dumps(accuracy, indent=1, ensure_ascii=False)
     ctx.publish("products/classification/accuracy.json",
                 lambda tmp: tmp.write_text(text, encoding="utf-8"), kind="product:accuracy")
+
+
+def _leaf_off_names(leaf_off: dict[int, Path], chunk: int) -> list[str]:
+    """The ``leafoff_*`` feature names that :func:`_with_leaf_off` adds."""
+    off = read_stack(next(iter(leaf_off.values())), chunks=chunk).drop_vars("clear_count")
+    return [f"leafoff_{n}" for n in off.data_vars] + ["leafoff_ndvi"]
+
+
+def _own_observation(composite: Path, like: xr.DataArray, chunk: int) -> xr.DataArray:
+    """True where the year's growing-season composite had a clear observation of its own."""
+    if not composite.exists():  # the year's stack was filled from other years' composites
+        return xr.zeros_like(like, dtype=bool)
+    count = read_stack(composite, chunks=chunk)["clear_count"]
+    return (count > 0).fillna(False)
+
+
+def _mover(src: Path) -> Any:
+    return lambda tmp: os.replace(src, tmp)
 
 
 def _tif(da: xr.DataArray, nodata: float) -> Any:
@@ -347,8 +383,9 @@ CLASSIFY = Step(
     "classify",
     _classify,
     needs=("features",),  # and the scope's extent
-    raw=("samples", "scene"),
-    makes=("products/classification/landcover_*.tif", "products/classification/leaf_habit_*.tif",
+    raw=("samples", "scene", "damage", "reclamation"),
+    makes=("products/classification/landcover_*.tif", "work/classification/*",
+           "products/classification/leaf_habit_*.tif",
            "products/classification/species_*.tif", "products/classification/forest_type_*.tif",
            "products/classification/accuracy.json", "work/features/leafoff_*.tif",
            "work/features/phenology_*.tif"),

@@ -65,7 +65,8 @@ def load_units(root: Path, grid: AnalysisGrid, years: list[int]) -> xr.Dataset:
     return xr.Dataset({level: stacked(level) for level in ("l1", "l2")})
 
 
-def _layer(ctx: StepContext, kind: str, crs: str) -> gpd.GeoDataFrame | None:
+def read_layer(ctx: StepContext, kind: str, crs: str) -> gpd.GeoDataFrame | None:
+    """The step's imported vector layers of ``kind`` in ``crs`` (event layers cleaned), or None."""
     paths = [p for p in ctx.input_paths(f"raw:{kind}") if p.suffix.lower() in (
         ".gpkg", ".shp", ".geojson", ".fgb")]
     if not paths:
@@ -155,13 +156,13 @@ def _forest_cube(ctx: StepContext, grid: AnalysisGrid) -> tuple[str, xr.DataArra
 def _scope(ctx: StepContext) -> None:
     cfg = ctx.config
     crs = cfg.project.crs
-    boundary = _layer(ctx, "boundary", crs)
+    boundary = read_layer(ctx, "boundary", crs)
     if boundary is None:
         raise InputDataError(
             "no mining-right boundary in the workspace",
             fix="import it with `minecarbon import boundary FILE`",
         )
-    influence = _layer(ctx, "influence", crs)
+    influence = read_layer(ctx, "influence", crs)
     extent = monitoring_extent(boundary, cfg.scope.buffer_m, influence, crs)
     grid = project_grid(extent, crs, cfg.scope.pixel_size_m)
     ctx.publish(GRID_FILE, lambda tmp: tmp.write_text(json.dumps(grid.to_dict(), indent=1)),
@@ -178,7 +179,7 @@ def _units(ctx: StepContext) -> None:
     crs = cfg.project.crs
     grid = load_grid(ws.root)
     extent = read_vector(ws.path(EXTENT_FILE)).geometry.union_all()
-    events = {k: f for k in ("damage", "plan", "reclamation") if (f := _layer(ctx, k, crs))
+    events = {k: f for k in ("damage", "plan", "reclamation") if (f := read_layer(ctx, k, crs))
               is not None}
     rasters = rasterize_events(events, grid, chunks=cfg.compute.chunk_px)
     source, forest = _forest_cube(ctx, grid)

@@ -1,0 +1,245 @@
+"""The classify step's land-cover series: per-year probabilities, then a consistent series.
+
+1. **No holes.** Two random forests are trained on the samples: one on the growing-season
+   features plus the leaf-off (March) composite, one on the growing-season features alone. A
+   pixel-year takes the first model's class probabilities where its leaf-off observation
+   exists and the second's where it does not, so a cloud in the one March scene no longer
+   leaves the pixel unclassified. A pixel-year without its own clear growing-season
+   observation (its features were gap-filled from another year's composite) counts as *not
+   observed*: it carries no evidence of its own.
+2. **No flicker.** The probabilities of all years go into a hidden Markov model per pixel
+   (:func:`minecarbon.classify.temporal.smooth_class_series`): a class changes only when the
+   evidence of the following years says so, years without observation take the class of their
+   neighbours, and a change in a year of recorded mining damage or reclamation is free.
+
+Products: ``products/classification/landcover_<year>.tif`` (the consistent series) and
+``landcover_quality_<year>.tif``: 1 = classified from its own year's features with the leaf-off
+composite, 2 = from its own year's growing-season features alone, 3 = no observation of its
+own that year: class from the pixel's neighbouring years; +8 where the temporal model changed
+the class that year's probabilities alone would give; 0 = outside the extent or no observation
+within ``classify.temporal_fill_years``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from minecarbon.classify._predict import predict_blocks
+from minecarbon.classify.landcover import LandCoverClassifier, train_test_accuracy
+from minecarbon.classify.temporal import SCALE, probabilities_to_uint8, smooth_class_series
+from minecarbon.errors import warn
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.files import temporary_sibling
+from minecarbon.io.raster import read_stack, write_cubes, write_stack
+from minecarbon.pipeline.step import StepContext
+from minecarbon.scope.units import NONE_YEAR, rasterize_events
+
+PROBA = "work/classification/landcover_proba_{year}.tif"
+QUALITY = "products/classification/landcover_quality_{year}.tif"
+
+
+def _finite(table: pd.DataFrame, columns: list[str]) -> pd.Series:
+    values = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return pd.Series(np.isfinite(values).all(axis=1), index=table.index)
+
+
+#: Training code of sparse forest (canopy cover below ``classify.forest_min_cover``), a
+#: subclass of forest whose probabilities are added to forest's after prediction.
+SPARSE_SUBCLASS = 101
+#: Feature groups whose moving windows leave the edges of the grid or extent empty.
+WINDOW_GROUPS = ("texture", "terrain")
+
+
+def training_labels(table: pd.DataFrame, cfg: Any) -> pd.Series:
+    """Land-cover codes to train on: sparse forest as its own subclass where samples say so.
+
+    Sparse forest (疏林地, canopy cover 0.10–0.20) looks like shrubland in summer and is a
+    minority among forest samples; a forest trained with balanced class weights then gives it
+    to shrubland. When the samples record canopy cover (``cover``, 0–1) and at least 10
+    forest samples are sparse, they are trained as a subclass of forest with a class weight of
+    their own (spectral subclasses; their probability is added to forest's after prediction).
+    """
+    labels = table["landcover"].astype(int)
+    if "cover" not in table.columns:
+        return labels
+    cover = pd.to_numeric(table["cover"], errors="coerce")
+    sparse = (labels == 1) & (cover < cfg.forest_min_cover)
+    if int(sparse.sum()) < 10:
+        return labels
+    return labels.where(~sparse, SPARSE_SUBCLASS)
+
+
+def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[str],
+                           groups: dict[str, str], cfg: Any
+                           ) -> tuple[list[tuple[LandCoverClassifier, list[str]]], dict[str, Any]]:
+    """The land-cover forests, most informative first, with their held-out accuracies.
+
+    ``table`` holds every sample with its year's features (leaf-off columns NaN where the year
+    or the pixel has no leaf-off observation). The models, each trained on the samples whose
+    features it uses are all finite: growing-season plus leaf-off features; growing-season
+    features alone (a year or pixel without a clear leaf-off observation); and without the
+    moving-window features (texture, terrain: empty at the edges of the grid and the extent).
+    Returns ``[(model, features), …]`` and the accuracy section of ``accuracy.json`` (the
+    held-out accuracy of each model, subclasses merged back into their class).
+    """
+    models: list[tuple[LandCoverClassifier, list[str]]] = []
+    report: dict[str, Any] = {}
+    plain = [f for f in base if groups.get(f) not in WINDOW_GROUPS]
+    candidates = ([("with_leaf_off", base + leaf_off)] if leaf_off else []) + [
+        ("growing_season", base), ("without_window_features", plain)]
+    table = table.assign(train_label=training_labels(table, cfg))
+    for name, features in candidates:
+        if name == "without_window_features" and len(plain) == len(base):
+            continue
+        usable = table[_finite(table, features)]
+        counts = usable["train_label"].value_counts()
+        if name == "with_leaf_off" and (len(counts) < table["train_label"].nunique()
+                                        or counts.min() < 2):
+            warn(f"too few samples with a clear leaf-off observation ({len(usable)} of "
+                 f"{len(table)}): land cover is classified from growing-season features alone",
+                 stacklevel=3)
+            continue
+        model, _ = train_test_accuracy(
+            usable, "train_label", features, test_fraction=cfg.test_fraction, seed=cfg.seed,
+            refit=False, n_estimators=cfg.n_estimators)
+        merged = _merged_accuracy(model, usable, features, cfg)
+        model.fit(usable[features], usable["train_label"].to_numpy())  # all samples
+        models.append((model, features))
+        report[name] = {**merged, "held_out_share": cfg.test_fraction,
+                        "n_samples": len(usable), "features": features,
+                        "sparse_forest_subclass": bool(
+                            (usable["train_label"] == SPARSE_SUBCLASS).any())}
+    first = next(iter(report.values()))
+    summary = {**first, "leaf_off_features": "with_leaf_off" in report, "models": report}
+    return models, summary
+
+
+def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features: list[str],
+                     cfg: Any) -> dict[str, Any]:
+    """Held-out accuracy with subclasses merged into their class (the split of the fit)."""
+    from sklearn.model_selection import train_test_split
+
+    from minecarbon.classify.accuracy import accuracy_report
+
+    _, test = train_test_split(usable, test_size=cfg.test_fraction, random_state=cfg.seed,
+                               stratify=usable["train_label"].to_numpy())
+    predicted = np.asarray(model.predict(test[features])).astype(int)
+    predicted[predicted == SPARSE_SUBCLASS] = 1
+    observed = test["landcover"].astype(int).to_numpy()
+    labels = sorted(set(observed) | set(predicted))
+    return accuracy_report(observed, predicted, labels=labels).to_dict()
+
+
+def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
+                       features: xr.Dataset, observed: xr.DataArray,
+                       inside: xr.DataArray) -> xr.Dataset:
+    """One year's class probabilities (× 250) and the model each pixel used (1, 2, …; 0 none).
+
+    The first model whose features are all finite at a pixel classifies it; pixels outside
+    ``inside`` or not ``observed`` (no clear growing-season observation of their own) get NaN.
+    """
+    classes = sorted({int(c) for model, _ in models for c in model.classes_})
+    proba: xr.DataArray | None = None
+    source: xr.DataArray | None = None
+    for number, (model, names) in enumerate(models, start=1):
+        done = None if proba is None else proba.notnull().all("class")
+        todo = inside & observed if done is None else inside & observed & ~done
+        part = predict_blocks(model, features[names], method="predict_proba", mask=todo)
+        part = part.assign_coords({"class": [int(c) for c in model.classes_]})
+        part = part.reindex({"class": classes}, fill_value=0.0)
+        ok = part.notnull().all("class")
+        part = part.where(ok)
+        proba = part if proba is None else proba.where(proba.notnull().all("class"), part)
+        source = (ok.astype("uint8") * number if source is None
+                  else source.where(~((source == 0) & ok), number))
+    assert proba is not None and source is not None
+    if SPARSE_SUBCLASS in classes:  # sparse forest back into forest
+        merged = proba.sel({"class": 1}) + proba.sel({"class": SPARSE_SUBCLASS})
+        proba = proba.where(proba["class"] != 1, merged).drop_sel({"class": SPARSE_SUBCLASS})
+        classes = [c for c in classes if c != SPARSE_SUBCLASS]
+    out = xr.Dataset({f"p_{c}": (proba.sel({"class": c}, drop=True) * SCALE).round()
+                      for c in classes})
+    out["source"] = source.astype("float32")
+    return out
+
+
+def free_transitions(ctx: StepContext, grid: AnalysisGrid, years: list[int],
+                     chunk: int) -> xr.DataArray | None:
+    """(year, y, x) True in the year of recorded mining damage or reclamation at the pixel."""
+    from minecarbon.pipeline.scope_steps import read_layer
+
+    crs = ctx.config.project.crs
+    layers = {k: f for k in ("damage", "reclamation") if (f := read_layer(ctx, k, crs))
+              is not None}
+    if not layers:
+        return None
+    events = rasterize_events(layers, grid, chunks=chunk)
+    index = pd.Index(years, name="year")
+    year = xr.DataArray(np.asarray(years, dtype=np.int16), coords={"year": index})
+    free = xr.zeros_like(year, dtype=bool) & xr.zeros_like(events["damage_year"], dtype=bool)
+    for layer in layers:
+        when = events[f"{layer}_year"]
+        free = free | ((when == year) & (when != NONE_YEAR))
+    return free.transpose("year", "y", "x").chunk({"year": -1})
+
+
+def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: dict[int, Path],
+                      chunk: int, free: xr.DataArray | None,
+                      final: dict[int, Path]) -> tuple[dict[int, Path], dict[int, Path]]:
+    """Decode the stored probabilities into the land-cover series; write it and its quality.
+
+    Writes the maps next to ``final`` (year → land-cover file) and the quality layers next to
+    theirs, as temporary files; returns both ``year → temporary file`` maps for the caller to
+    publish.
+    """
+    cfg = ctx.config.classify
+    years = sorted(probability_files)
+    stacks = [read_stack(probability_files[y], chunks=chunk) for y in years]
+    names = [n for n in stacks[0].data_vars if str(n).startswith("p_")]
+    classes = [int(str(n).removeprefix("p_")) for n in names]
+    index = pd.Index(years, name="year")
+    cube = xr.concat([xr.concat([s[n] for n in names], dim=pd.Index(classes, name="class"))
+                      for s in stacks], dim=index) / SCALE
+    packed = probabilities_to_uint8(cube).chunk({"year": -1, "class": -1})
+    source = xr.concat([s["source"] for s in stacks], dim=index).fillna(0).astype("uint8")
+    if free is not None:
+        free = free.assign_coords(y=packed["y"], x=packed["x"])
+    if cfg.temporal_consistency:
+        series = smooth_class_series(packed, classes, free=free,
+                                     stay=cfg.temporal_stay_probability,
+                                     mixing=cfg.temporal_mixing,
+                                     max_fill_years=cfg.temporal_fill_years)
+    else:
+        series = xr.zeros_like(source)
+    observed = source > 0
+    best = cube.fillna(-1.0).argmax("class")
+    alone = sum((best == k).astype("uint8") * code for k, code in enumerate(classes))
+    alone = alone.where(observed, 0)
+    if not cfg.temporal_consistency:
+        series = alone.astype("uint8")
+    quality = source.where(observed, (series > 0).astype("uint8") * 3)
+    quality = (quality + 8 * ((series != alone) & observed & (series > 0))).astype("uint8")
+    crs = grid.crs
+    cubes = {"landcover": series.astype("uint8").rio.write_crs(crs).rename("landcover"),
+             "quality": quality.rio.write_crs(crs).rename("landcover_quality")}
+    staged = {"landcover": {y: temporary_sibling(final[y]) for y in years},
+              "quality": {y: temporary_sibling(ctx.workspace.path(QUALITY.format(year=y)))
+                          for y in years}}
+    write_cubes(cubes, staged, nodata=0)
+    return staged["landcover"], staged["quality"]
+
+
+def write_probabilities(ctx: StepContext, year: int, probabilities: xr.Dataset,
+                        grid: AnalysisGrid) -> Path:
+    """Store a year's packed probabilities in ``work/`` (catalogued)."""
+    rel = PROBA.format(year=year)
+    data = probabilities.rio.write_crs(grid.crs)
+    ctx.publish(rel, lambda tmp: write_stack(data, tmp, tags={"YEAR": str(year),
+                                                              "SCALE": str(SCALE)}),
+                kind="work:landcover_proba", time=str(year))
+    return ctx.workspace.path(rel)
