@@ -205,6 +205,20 @@ class MappingConfig(_Section):
 
     prediction_intervals: bool = False
     interval_level: float = Field(0.90, gt=0.0, lt=1.0)
+    # each pixel's annual predictions fitted as a piecewise-linear trajectory per forest span
+    temporal_fit: bool = True
+    max_segments: int = Field(3, ge=1, le=10)
+    segment_penalty: float = Field(1.0, gt=0.0)  # × the BIC-like penalty of a new segment
+    # change from the plots' year rescaled by 1/b: "plots" (b from out-of-fold predictions),
+    # "none", or a given b in (0, 1]
+    change_calibration: Literal["plots", "none"] | float = "plots"
+
+    @field_validator("change_calibration")
+    @classmethod
+    def _slope(cls, value: str | float) -> str | float:
+        if not isinstance(value, str) and not 0.0 < value <= 1.0:
+            raise ValueError("a given attenuation b must lie in (0, 1]")
+        return value
 
 
 class AssessmentConfig(_Section):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from minecarbon.catalog import Workspace
 from minecarbon.cli._common import OUT, console, emit_json, say
@@ -14,31 +17,45 @@ from minecarbon.cli.progress import run_with_progress
 from minecarbon.demo.deliver import already_delivered, deliver
 from minecarbon.demo.spec import Sensor, SiteSpec, Size
 from minecarbon.pipeline.steps import default_steps
+from minecarbon.report.truth_comparison import (
+    json_ready,
+    recorded_site_spec,
+    score_workspace,
+    write_truth_comparison,
+)
 
 
 def demo(
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Demo workspace.")] = Path(
         "minecarbon-demo"
     ),
-    size: Annotated[Size, typer.Option(help="Size of the simulated site.")] = Size.SMALL,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated site.")] = 0,
-    sensor: Annotated[Sensor, typer.Option(help="oli (Landsat 8/9) or s2 (Sentinel-2).")] = (
-        Sensor.OLI),
+    size: Annotated[Size | None, typer.Option(
+        help="Size of the simulated site [default: the workspace's site, else small].")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the simulated site [default: the workspace's site, else 0].")] = None,
+    sensor: Annotated[Sensor | None, typer.Option(
+        help="oli (Landsat 8/9) or s2 (Sentinel-2) [default: the workspace's, else oli].")] = None,
     scheduler: Annotated[
         str | None, typer.Option(help="threads | processes | synchronous | tcp://host:port.")
     ] = None,
     lang: Annotated[str | None, typer.Option(help="Report language: zh (default) or en.")] = None,
+    score: Annotated[bool, typer.Option(
+        "--score", help="Then score the AGC maps against truth/ (issue 14's measures and "
+                        "targets): writes truth_comparison.json in the workspace.")] = False,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
-    spec = SiteSpec(size=size, seed=seed, sensor=sensor.value)
+    base = recorded_site_spec(workspace) or SiteSpec()
+    spec = replace(base, size=size or base.size, seed=base.seed if seed is None else seed,
+                   sensor=sensor.value if sensor is not None else base.sensor)
     ws = Workspace.open(workspace) if (workspace / "minecarbon.toml").exists() else (
         Workspace.init(workspace))
     show = not (OUT.quiet or OUT.json)
     with ws:
         if already_delivered(ws, spec):
-            say(f"demo site already in {ws.root} (size {size.value}, seed {seed})")
+            say(f"demo site already in {ws.root} (size {spec.size.value}, seed {spec.seed})")
         else:
-            say(f"simulating a {size.value} coal-mining site (seed {seed}) in {ws.root} …")
+            say(f"simulating a {spec.size.value} coal-mining site (seed {spec.seed}) in "
+                f"{ws.root} …")
             with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                           console=console, disable=not show) as bar:
                 task = bar.add_task("site", total=1.0)
@@ -50,10 +67,30 @@ def demo(
         outcomes = run_with_progress(ws, default_steps(), until=None, force=[],
                                      scheduler=scheduler, show=show)
         reports = sorted(str(ws.path(r.path)) for r in ws.catalog.datasets(step="report"))
+    result = score_workspace(ws.root) if score else None
+    scored = write_truth_comparison(result, ws.root) if result is not None else None
     if OUT.json:
         emit_json({"workspace": str(ws.root), "steps": [o.__dict__ for o in outcomes],
-                   "report": reports})
+                   "report": reports, **({"truth_comparison": json_ready(result)}
+                                         if result is not None else {})})
     else:
         say(f"products in {ws.root / 'products'}; truth in {ws.root / 'truth'}")
         for path in reports:
             say(f"report: {path}")
+        if result is not None and not OUT.quiet:
+            console.print(_score_table(result))
+            say(f"truth comparison: {scored}")
+
+
+def _score_table(result: dict[str, Any]) -> Table:
+    """Issue 14's targets: measured value, target, pass or fail."""
+    table = Table(title="AGC maps against the truth (truth-forest pixels, unmapped = 0)")
+    for column in ("measure", "value", "worst year", "pass"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for target in result["targets"].values():
+        value, year = target["value"], target["year"]
+        table.add_row(target["target"], "—" if math.isnan(value) else f"{value:.3g}",
+                      "" if year is None else str(year),
+                      "[green]pass[/]" if target["pass"] else "[red]fail[/]")
+    table.caption = "all targets met" if result["all_pass"] else "targets not met"
+    return table

@@ -218,7 +218,9 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
         series = xr.zeros_like(source)
     observed = source > 0
     best = cube.fillna(-1.0).argmax("class")
-    alone = sum((best == k).astype("uint8") * code for k, code in enumerate(classes))
+    alone = xr.zeros_like(best, dtype="uint8")
+    for k, code in enumerate(classes):
+        alone = alone + (best == k).astype("uint8") * code
     alone = alone.where(observed, 0)
     if not cfg.temporal_consistency:
         series = alone.astype("uint8")

@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 
 from minecarbon.errors import InputDataError, warn
+from minecarbon.io.files import temporary_sibling
 from minecarbon.io.models import load_model, save_model, sidecar_path
-from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff
+from minecarbon.io.raster import read_on_grid, read_stack, write_cubes, write_geotiff
 from minecarbon.io.tables import read_table, write_csv
-from minecarbon.mapping import agc_intervals, predict_agc, unit_totals
+from minecarbon.mapping import agc_intervals, model_inputs, predict_agc, unit_totals
+from minecarbon.mapping.calibration import attenuation_from_plots, calibrate_change
+from minecarbon.mapping.trajectory import fit_trajectories
 from minecarbon.modeling.persistence import (
     MODEL_FORMAT,
     MODEL_FORMAT_VERSION,
@@ -34,7 +38,8 @@ from minecarbon.modeling.persistence import (
 )
 from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
-from minecarbon.pipeline.feature_steps import STACK
+from minecarbon.pipeline.feature_steps import COMPOSITE, STACK
+from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.types import LandCover
@@ -42,6 +47,8 @@ from minecarbon.types import LandCover
 MODEL_FILE = "work/models/agc_model.joblib"
 AGC = "products/agc/agc_{year}.tif"
 AGC_INTERVAL = "products/agc/agc_{year}_{side}.tif"
+AGC_QUALITY = "products/agc/agc_quality_{year}.tif"
+AGC_RAW = "work/agc/agc_raw_{year}.tif"
 
 
 def load_agc_model(path: Path, features: list[str] | None = None) -> StratifiedModel:
@@ -135,29 +142,106 @@ def _models(ctx: StepContext) -> None:
     shutil.rmtree(staging.parent, ignore_errors=True)
 
 
+def _window_medians(ctx: StepContext, stack: Any, bands: list[str]) -> dict[str, float]:
+    """The plots' median of each moving-window feature (texture, terrain) the model reads."""
+    table = read_table(ctx.workspace.path("products/features/plot_features.csv"))
+    return {b: float(pd.to_numeric(table[b], errors="coerce").median()) for b in bands
+            if b in table.columns and stack[b].attrs.get("group") in WINDOW_GROUPS}
+
+
+def _reference_year(ctx: StepContext) -> int:
+    """The plots' survey year (the most common one when plots come from several)."""
+    table = read_table(ctx.workspace.path("products/features/plot_features.csv"))
+    return int(table["year"].mode().max())
+
+
+def _attenuation(ctx: StepContext) -> float:
+    """``b`` of :mod:`minecarbon.mapping.calibration` as ``mapping.change_calibration`` says."""
+    choice = ctx.config.mapping.change_calibration
+    if choice == "none":
+        return 1.0
+    if not isinstance(choice, str):
+        return float(choice)
+    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
+    return attenuation_from_plots(oof["observed"], oof["predicted"])
+
+
+def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) -> Path | None:
+    """The model's AGC of one year where the pixel has its own observation → work/."""
+    ws = ctx.workspace
+    chunk = ctx.config.compute.chunk_px
+    stack_path = ws.path(STACK.format(year=year))
+    ftype_path = ws.path(FOREST_TYPE.format(year=year))
+    if not stack_path.exists() or not ftype_path.exists():
+        warn(f"year {year}: no feature stack or forest-type map; no AGC map", stacklevel=3)
+        return None
+    stack = read_stack(stack_path, chunks=chunk)  # only the bands the model reads
+    bands = model_inputs(model)
+    medians = _window_medians(ctx, stack, bands)
+    spectral = [b for b in bands if b not in medians]
+    if medians and spectral:  # window features are empty at the edges of the grid and extent
+        seen = stack[spectral[0]].notnull()
+        stack = stack.assign({b: stack[b].where(stack[b].notnull() | ~seen, v)
+                              for b, v in medians.items()})
+    ftype = read_on_grid(ftype_path, grid, chunks=chunk, masked=False)
+    lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk, masked=False)
+    agc = predict_agc(model, stack, ftype, lc == int(LandCover.FOREST))
+    composite = ws.path(COMPOSITE.format(year=year))
+    if composite.exists():  # a gap-filled pixel's features are another year's: no observation
+        count = read_stack(composite, chunks=chunk)["clear_count"]
+        agc = agc.where(count.assign_coords(y=agc["y"], x=agc["x"]) > 0)
+    else:
+        agc = agc.where(False)
+    rel = AGC_RAW.format(year=year)
+    data = agc.astype("float32").rio.write_crs(grid.crs)
+    ctx.publish(rel, lambda tmp: write_geotiff(data, tmp), kind="work:agc_raw",
+                time=str(year))
+    return ws.path(rel)
+
+
 def _mapping(ctx: StepContext) -> None:
     ws = ctx.workspace
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
     grid = load_grid(ws.root)
     model = load_agc_model(ws.path(MODEL_FILE))
+    raw = {y: p for y in range(cfg.project.first_year, cfg.project.last_year + 1)
+           if (p := _raw_year(ctx, grid, model, y)) is not None}
+    if not raw:
+        return
+    years = sorted(raw)
+    index = pd.Index(years, name="year")
+    values = xr.concat([read_on_grid(raw[y], grid, chunks=chunk) for y in years], dim=index)
+    forest = xr.concat([read_on_grid(ws.path(LANDCOVER.format(year=y)), grid, chunks=chunk,
+                                     masked=False) == int(LandCover.FOREST) for y in years],
+                       dim=index)
+    values = values.chunk({"year": -1})
+    forest = forest.chunk({"year": -1})
+    if cfg.mapping.temporal_fit:
+        free = free_transitions(ctx, grid, years, chunk)
+        fit = fit_trajectories(values, forest, free, max_segments=cfg.mapping.max_segments,
+                               penalty_factor=cfg.mapping.segment_penalty)["fitted"]
+        agc = calibrate_change(fit, forest, _reference_year(ctx), _attenuation(ctx))
+    else:
+        agc = values.where(forest)
+    quality = (forest & values.isnull()).astype("uint8") + forest.astype("uint8")
+    quality = quality.where(agc.notnull(), 0).astype("uint8")
+    final = {y: ws.path(AGC.format(year=y)) for y in years}
+    staged = {"agc": {y: temporary_sibling(p) for y, p in final.items()},
+              "quality": {y: temporary_sibling(ws.path(AGC_QUALITY.format(year=y)))
+                          for y in years}}
+    write_cubes({"agc": agc.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha"),
+                 "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")},
+                {"agc": staged["agc"], "quality": staged["quality"]}, nodata=None)
     totals: list[pd.DataFrame] = []
-    for year in range(cfg.project.first_year, cfg.project.last_year + 1):
-        stack_path = ws.path(STACK.format(year=year))
-        ftype_path = ws.path(FOREST_TYPE.format(year=year))
-        if not stack_path.exists() or not ftype_path.exists():
-            warn(f"year {year}: no feature stack or forest-type map; no AGC map", stacklevel=2)
-            continue
-        stack = read_stack(stack_path, chunks=chunk)  # only the bands the model reads
-        ftype = read_on_grid(ftype_path, grid, chunks=chunk, masked=False)
-        lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
-                          masked=False)
-        agc = predict_agc(model, stack, ftype, lc == int(LandCover.FOREST))
-        agc = agc.rio.write_crs(grid.crs)
+    for year in years:
         rel = AGC.format(year=year)
-        ctx.publish(rel, lambda tmp, a=agc: write_geotiff(a, tmp),  # type: ignore[misc]
-                    kind="product:agc", time=str(year))
+        ctx.publish(rel, _mover(staged["agc"][year]), kind="product:agc", time=str(year))
+        ctx.publish(AGC_QUALITY.format(year=year), _mover(staged["quality"][year]),
+                    kind="product:agc_quality", time=str(year))
         if cfg.mapping.prediction_intervals:
+            ftype = read_on_grid(ws.path(FOREST_TYPE.format(year=year)), grid, chunks=chunk,
+                                 masked=False)
             written = read_on_grid(ws.path(rel), grid, chunks=chunk)
             bounds = agc_intervals(model, written, ftype, cfg.mapping.interval_level)
             for side, band in bounds.items():
@@ -165,10 +249,13 @@ def _mapping(ctx: StepContext) -> None:
                             lambda tmp, b=band: write_geotiff(b, tmp),  # type: ignore[misc]
                             kind=f"product:agc_{side}", time=str(year))
         totals.append(_totals(ws.root, ws.path(rel), grid, year, chunk))
-    if totals:
-        table = pd.concat(totals, ignore_index=True)
-        ctx.publish("products/agc/agc_totals.csv", lambda tmp: write_csv(table, tmp),
-                    kind="product:agc_totals")
+    table = pd.concat(totals, ignore_index=True)
+    ctx.publish("products/agc/agc_totals.csv", lambda tmp: write_csv(table, tmp),
+                kind="product:agc_totals")
+
+
+def _mover(src: Path) -> Any:
+    return lambda tmp: os.replace(src, tmp)
 
 
 def _totals(root: Path, agc_path: Path, grid: Any, year: int, chunk: int) -> pd.DataFrame:
@@ -196,7 +283,8 @@ MAPPING = Step(
     "mapping",
     _mapping,
     needs=("models", "classify", "units"),
-    makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv"),
+    raw=("damage", "reclamation"),
+    makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv", "work/agc/*"),
     config=("project", "mapping", "compute"),
     description="annual AGC maps (t C/ha) with each forest type's model; totals per unit and "
     "year (M6)",

@@ -1,0 +1,179 @@
+"""Undoing the compression of change: predictions regress toward the plots' mean.
+
+A model fitted on plots of one survey year estimates E[AGC | features]. Where the features
+explain only part of the variance, its predictions are shrunk toward the plots' mean: a pixel
+that truly gains ΔAGC gains only about ``b · ΔAGC`` in the maps, ``b`` being the slope of the
+predictions on the truth (the attenuation; ``b ≈ R²`` for a least-squares fit). Every trend,
+change and cumulative effect computed from such maps is too small by the factor ``b``
+(Powell et al. 2010, *Remote Sensing of Environment* 114: 1053–1068, who compare model forms
+for biomass trajectories and show the variance lost by regression-type estimators).
+
+The remedy here keeps each pixel's level where the model is best informed — the year of the
+plots (the reference year) — and rescales the pixel's fitted temporal deviations from it by
+``1 / b`` (the classical inverse-calibration estimator applied to change only):
+
+    AGC_t = F_ref + (F_t − F_ref) / b
+
+with ``F`` the pixel's fitted trajectory (:func:`minecarbon.mapping.trajectory.fit_trajectories`,
+which first removes the year-to-year noise that the rescaling would otherwise amplify). Within a
+forest span that does not contain the reference year, the span's year nearest to it is the
+reference. ``b`` is estimated from the plots' out-of-fold predictions against their observed
+AGC (:func:`attenuation_from_plots`); plots measured twice give it directly from their observed
+and predicted changes (:func:`attenuation_from_remeasurements`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from numba import njit, prange
+
+from minecarbon.errors import InputDataError, warn
+
+#: Attenuations are kept within these bounds (a slope outside them is not a credible shrinkage).
+ATTENUATION_RANGE = (0.2, 1.0)
+
+
+def _bounded(slope: float, what: str) -> float:
+    low, high = ATTENUATION_RANGE
+    if not np.isfinite(slope):
+        raise InputDataError(f"{what}: the attenuation slope is not finite",
+                             fix="check the plots' observed and predicted AGC")
+    if slope < low or slope > high:
+        warn(f"{what}: attenuation slope {slope:.3f} outside {low}–{high}; clipped")
+    return float(np.clip(slope, low, high))
+
+
+def attenuation_from_plots(observed: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
+    """Slope of the out-of-fold predictions on the observed plot AGC (least squares).
+
+    Parameters
+    ----------
+    observed, predicted
+        Plot AGC (t C/ha) and its out-of-fold prediction (never the training fit, which would
+        understate the shrinkage).
+
+    Returns
+    -------
+    float
+        ``b`` within :data:`ATTENUATION_RANGE`.
+
+    Raises
+    ------
+    InputDataError
+        Fewer than 5 plots, or observed values without spread.
+
+    """
+    obs = np.asarray(observed, dtype=float)
+    pred = np.asarray(predicted, dtype=float)
+    ok = np.isfinite(obs) & np.isfinite(pred)
+    if ok.sum() < 5 or np.ptp(obs[ok]) == 0.0:
+        raise InputDataError(f"{int(ok.sum())} plots with observed and predicted AGC, or no "
+                             "spread among them", fix="give at least 5 plots of varied AGC")
+    slope = np.polyfit(obs[ok], pred[ok], 1)[0]
+    return _bounded(float(slope), "out-of-fold predictions of the plots")
+
+
+def attenuation_from_remeasurements(observed_change: npt.ArrayLike,
+                                    predicted_change: npt.ArrayLike) -> float:
+    """Slope of the predicted on the observed AGC change of plots measured in two years.
+
+    Through the origin (no change predicted for no change observed), least squares.
+
+    Raises
+    ------
+    InputDataError
+        Fewer than 5 re-measured plots or no observed change.
+
+    """
+    obs = np.asarray(observed_change, dtype=float)
+    pred = np.asarray(predicted_change, dtype=float)
+    ok = np.isfinite(obs) & np.isfinite(pred)
+    denominator = float((obs[ok] ** 2).sum())
+    if ok.sum() < 5 or denominator == 0.0:
+        raise InputDataError(f"{int(ok.sum())} re-measured plots, or no observed change",
+                             fix="give at least 5 plots measured in two years")
+    return _bounded(float((obs[ok] * pred[ok]).sum() / denominator), "re-measured plots")
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _calibrate(fitted, forest, ref, scale):  # type: ignore[no-untyped-def]
+    n_px, n_t = fitted.shape
+    out = np.full((n_px, n_t), np.nan, dtype=np.float32)
+    for i in prange(n_px):
+        t = 0
+        while t < n_t:
+            if not forest[i, t]:
+                t += 1
+                continue
+            end = t
+            while end < n_t and forest[i, end]:
+                end += 1
+            anchor = min(max(ref, t), end - 1)  # the span's year nearest the reference year
+            level = fitted[i, anchor]
+            for k in range(t, end):
+                value = fitted[i, k]
+                if np.isfinite(value) and np.isfinite(level):
+                    out[i, k] = max(level + (value - level) * scale, 0.0)
+                elif np.isfinite(value):
+                    out[i, k] = value
+            t = end
+    return out
+
+
+def _block(fitted: npt.NDArray[np.floating], forest: npt.NDArray[np.bool_], *, ref: int,
+           scale: float) -> npt.NDArray[np.float32]:
+    shape = fitted.shape
+    flat = np.ascontiguousarray(fitted.reshape(-1, shape[-1]), dtype=np.float64)
+    mask = np.ascontiguousarray(forest.reshape(-1, shape[-1]), dtype=np.bool_)
+    return np.asarray(_calibrate(flat, mask, ref, scale)).reshape(shape)
+
+
+def calibrate_change(fitted: xr.DataArray, forest: xr.DataArray, reference_year: int,
+                     attenuation: float, *, dim: str = "year") -> xr.DataArray:
+    """Each pixel's fitted trajectory with its change from the reference year divided by ``b``.
+
+    Parameters
+    ----------
+    fitted
+        (``dim``, y, x) fitted AGC trajectories (t C/ha), NaN outside forest.
+    forest
+        (``dim``, y, x) bool: forest spans (a span without the reference year takes its year
+        nearest to it as the anchor).
+    reference_year
+        The plots' survey year (the model's own year).
+    attenuation
+        ``b`` (0 < b ≤ 1), e.g. from :func:`attenuation_from_plots`; 1 leaves the input as is.
+    dim
+        The time dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        (``dim``, y, x) float32 t C/ha, never negative, NaN where ``fitted`` is NaN.
+
+    Raises
+    ------
+    InputDataError
+        Bad attenuation or dims.
+
+    """
+    if not 0.0 < attenuation <= 1.0:
+        raise InputDataError(f"attenuation {attenuation}", fix="give a slope in (0, 1]")
+    if fitted.dims != forest.dims or dim not in fitted.dims:
+        raise InputDataError(f"fitted {fitted.dims} and forest {forest.dims}",
+                             fix=f"pass both as ({dim}, y, x) on one grid")
+    years = [int(y) for y in fitted[dim].values]
+    ref = int(np.argmin([abs(y - reference_year) for y in years]))
+    if fitted.chunks is not None:
+        fitted = fitted.chunk({dim: -1})
+        blocks = fitted.chunks
+        assert blocks is not None
+        forest = forest.chunk(dict(zip(fitted.dims, blocks, strict=True)))
+    out: xr.DataArray = xr.apply_ufunc(
+        _block, fitted, forest, input_core_dims=[[dim], [dim]], output_core_dims=[[dim]],
+        dask="parallelized", output_dtypes=[np.float32],
+        kwargs={"ref": ref, "scale": 1.0 / attenuation})
+    return out.transpose(*fitted.dims).rename("agc_t_per_ha").assign_attrs(
+        units="t C/ha", attenuation=attenuation, reference_year=reference_year)

@@ -1,0 +1,555 @@
+"""The annual AGC maps of a demo workspace scored against the simulator's truth (issue 14).
+
+:func:`score_workspace` reads ``truth/`` and the delivered products of a finished demo
+workspace and measures what a map reader sees: over *all* truth-forest pixels inside the
+monitoring extent, every year, an unmapped pixel (NaN in ``products/agc/agc_<year>.tif``, or
+no file for the year) counting as 0 t C/ha. :func:`write_truth_comparison` writes the result to
+``<workspace>/truth_comparison.json`` (not catalogued: it is a verdict on the products, not one
+of them). The measures and the targets are those of issue 14:
+
+==========================  ===================================================================
+coverage                    share of truth-forest pixels with a finite mapped AGC (≥ 95 %)
+site total                  mapped (every finite mapped pixel in the extent, so commission
+                            counts) / truth (truth forest), t C (within ±10 %)
+year-to-year change         of the site total in % of the previous year, mapped minus truth,
+                            in points (within ±3)
+persistent forest           pixels truth-forest every year: mean change first → last year,
+                            mapped / truth (0.8–1.2); also, without a target, over the true
+                            persistent-forest unit of the last year (持续森林, level-1 code 1)
+Sen slope                   per pixel over all years on the persistent forest
+                            (:func:`minecarbon.assessment.sen_mk`, default alpha, on both
+                            series): ratio of the means (0.8–1.2), Pearson r (≥ 0.6) and the
+                            share of pixels whose trend class is the truth's (≥ 70 %)
+RMSE and bias               per year over truth forest, in % of the truth mean (RMSE ≤ 25 %,
+                            |bias| ≤ 5 %)
+forest area                 mapped (finite pixels in the extent) and truth, ha (no target)
+==========================  ===================================================================
+
+Where it lives: the demo package sits below ``assessment`` in the import-linter layers
+(``pyproject.toml``), so it may not call the project's own Sen + Mann–Kendall kernel;
+``report`` is the lowest layer that may import ``assessment``, ``demo`` (for the simulated
+mine's extent) and ``io``, and the comparison is a report on the products' accuracy
+(``docs/accuracy.md``). The report that the pipeline renders never calls this module: it is the
+only code that reads the truth rasters (besides the tests that check it), through
+:mod:`minecarbon.io`, as it writes its JSON; the small site record ``truth/site.json`` is parsed
+as ``minecarbon.demo.deliver.already_delivered`` parses it.
+
+Truth layout (``minecarbon.demo.generate``): ``truth/agc_<year>.tif`` (t C/ha, float32, NaN
+outside true forest) and ``truth/units_l1_<year>.tif`` (uint8, 0 outside the monitoring extent
+and on never-forest pixels, so truth forest in the extent is ``finite(agc) & units_l1 > 0``).
+The extent itself (needed for the commission in the mapped total and area) is the simulated
+mine's, rebuilt from the spec in ``truth/site.json`` exactly as the simulator drew it (mining-
+right boundary buffered by ``buffer_m``, pixel centres inside); a workspace whose truth has no
+site record (a hand-made one, as in the tests) is scored over its whole grid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from minecarbon.assessment.trend import TREND_LABELS, sen_mk
+from minecarbon.config import CONFIG_FILE, load_config
+from minecarbon.demo.spec import Sensor, SiteSpec, Size
+from minecarbon.errors import InputDataError, PathNotFoundError
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.raster import read_on_grid, read_raster
+from minecarbon.io.tables import write_json
+from minecarbon.types import AssessmentUnit
+
+__all__ = [
+    "RESULT_FILE",
+    "TARGETS",
+    "json_ready",
+    "recorded_site_spec",
+    "score_series",
+    "score_workspace",
+    "write_truth_comparison",
+]
+
+#: Where :func:`write_truth_comparison` writes, relative to the workspace root.
+RESULT_FILE = "truth_comparison.json"
+
+#: Issue 14's targets: name → (description, lower bound or None, upper bound or None).
+TARGETS: dict[str, tuple[str, float | None, float | None]] = {
+    "coverage_min": ("coverage of truth-forest pixels, worst year ≥ 0.95", 0.95, None),
+    "site_total_worst_deviation_pct": (
+        "site total mapped/truth within ±10 % every year (worst |ratio − 1|, %)", None, 10.0),
+    "change_worst_diff_points": (
+        "year-to-year change of the site total within ±3 points of the truth's (worst)",
+        None, 3.0),
+    "persistent_change_ratio": (
+        "persistent forest: mean change first→last year, mapped/truth in 0.8–1.2", 0.8, 1.2),
+    "sen_slope_ratio": ("always-forest pixels: mean Sen slope mapped/truth in 0.8–1.2",
+                        0.8, 1.2),
+    "sen_slope_r": ("always-forest pixels: Pearson r of the Sen slopes ≥ 0.6", 0.6, None),
+    "trend_class_agreement": ("trend class equal to the truth's on ≥ 70 % of always-forest "
+                              "pixels", 0.70, None),
+    "rmse_worst_pct": ("RMSE ≤ 25 % of the truth mean every year (worst, %)", None, 25.0),
+    "bias_worst_abs_pct": ("|bias| ≤ 5 % of the truth mean every year (worst, %)", None, 5.0),
+}
+
+Array = npt.NDArray[Any]
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def recorded_site_spec(root: Path) -> SiteSpec | None:
+    """The spec of the simulated site delivered into ``root`` (``truth/site.json``), if any.
+
+    Parameters
+    ----------
+    root
+        A workspace folder.
+
+    Returns
+    -------
+    SiteSpec or None
+        None when the workspace holds no simulated site (or its record has no spec).
+
+    """
+    path = root / "truth" / "site.json"
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")).get("spec")
+    except (OSError, ValueError, AttributeError) as error:
+        raise InputDataError(f"{path} is not the simulator's site record ({error})",
+                             fix="re-run `minecarbon demo` into a fresh workspace") from None
+    if not isinstance(record, dict):
+        return None
+    values = dict(record)
+    try:
+        values["size"] = Size(values["size"])
+        for key in ("phenology_years", "monthly"):
+            if key in values:
+                values[key] = tuple(values[key])
+        if "sensor" in values:
+            values["sensor"] = Sensor(values["sensor"]).value
+        return SiteSpec(**values)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputDataError(f"{path} records a spec this version cannot read ({error})",
+                             fix="re-run `minecarbon demo` into a fresh workspace") from None
+
+
+def _grid_of(path: Path) -> AnalysisGrid:
+    da = read_raster(path, chunks=None)
+    t = da.rio.transform()
+    if not (math.isclose(t.a, -t.e) and t.b == 0 and t.d == 0):
+        raise InputDataError(f"{path} is not on a north-up grid of square pixels",
+                             fix="score a workspace written by `minecarbon demo`")
+    return AnalysisGrid(str(da.rio.crs), float(t.a), float(t.c), float(t.f),
+                        int(da.sizes["x"]), int(da.sizes["y"]))
+
+
+def _extent(root: Path, grid: AnalysisGrid) -> tuple[Array, str]:
+    """The monitoring extent as a (y, x) bool mask on ``grid`` and where it came from."""
+    spec = recorded_site_spec(root)
+    if spec is None:
+        return np.ones(grid.shape, bool), "whole grid (no truth/site.json)"
+    import shapely
+
+    from minecarbon.demo.mine import mine_layout
+
+    # as minecarbon.demo.history.events_at: pixel centres inside boundary.buffer(buffer_m)
+    extent = mine_layout(spec).boundary.geometry.iloc[0].buffer(spec.buffer_m)
+    x, y = np.meshgrid(grid.x_coords(), grid.y_coords())
+    return np.asarray(shapely.contains_xy(extent, x, y), bool), "simulated mine (truth/site.json)"
+
+
+def _read(path: Path, grid: AnalysisGrid, *, masked: bool = True) -> Array:
+    return np.asarray(read_on_grid(path, grid, masked=masked).values)
+
+
+def _series(root: Path, years: list[int]
+            ) -> tuple[Array, Array, AnalysisGrid, Array, Array, str]:
+    """Truth and mapped AGC, (year, y, x) float32, NaN outside truth forest / unmapped.
+
+    Both are restricted to the monitoring extent; the truth also to ``units_l1 > 0``. Also
+    the extent and the last year's true persistent-forest unit, (y, x) masks.
+    """
+    truth_dir, agc_dir = root / "truth", root / "products" / "agc"
+    missing = [p for y in years for p in (truth_dir / f"agc_{y}.tif",
+                                          truth_dir / f"units_l1_{y}.tif") if not p.exists()]
+    if missing:
+        raise PathNotFoundError(
+            f"{root} has no simulator truth {missing[0].relative_to(root)} "
+            f"({len(missing)} truth files missing)",
+            fix="score a workspace made by `minecarbon demo` (truth/ is written only there)")
+    grid = _grid_of(truth_dir / f"agc_{years[0]}.tif")
+    inside, source = _extent(root, grid)
+    last_l1 = _read(truth_dir / f"units_l1_{years[-1]}.tif", grid, masked=False)
+    unit = inside & (last_l1 == int(AssessmentUnit.PERSISTENT))
+    shape = (len(years), *grid.shape)
+    truth = np.full(shape, np.nan, np.float32)
+    mapped = np.full(shape, np.nan, np.float32)
+    for i, year in enumerate(years):
+        t = _read(truth_dir / f"agc_{year}.tif", grid)
+        l1 = _read(truth_dir / f"units_l1_{year}.tif", grid, masked=False)
+        keep = np.isfinite(t) & (l1 > 0) & inside
+        truth[i] = np.where(keep, t, np.nan)
+        product = agc_dir / f"agc_{year}.tif"
+        if product.exists():
+            m = _read(product, grid)
+            mapped[i] = np.where(inside & np.isfinite(m), m, np.nan)
+    return truth, mapped, grid, inside, unit, source
+
+
+# --------------------------------------------------------------------------------------------
+# measures
+
+
+def _float(value: Any) -> float:
+    v = float(value)
+    return v if math.isfinite(v) else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b != 0 and math.isfinite(a) and math.isfinite(b) else math.nan
+
+
+def _pearson(a: Array, b: Array) -> float:
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    if a.size < 2:
+        return math.nan
+    da, db = a - a.mean(), b - b.mean()
+    den = math.sqrt(float(np.dot(da, da)) * float(np.dot(db, db)))
+    return float(np.dot(da, db)) / den if den > 0 else math.nan
+
+
+def _mean(a: Array) -> float:
+    return float(np.mean(a, dtype=np.float64)) if a.size else math.nan
+
+
+def _nanmax_abs(values: list[float]) -> tuple[float, int | None]:
+    """Largest |value| (NaN counts as the worst) and its index."""
+    if not values:
+        return math.nan, None
+    if any(math.isnan(v) for v in values):
+        return math.nan, next(i for i, v in enumerate(values) if math.isnan(v))
+    k = int(np.argmax(np.abs(values)))
+    return abs(values[k]), k
+
+
+def _trend_shares(codes: Array) -> dict[str, float]:
+    n = codes.size
+    return {TREND_LABELS[c][1]: (float(np.count_nonzero(codes == c)) / n if n else math.nan)
+            for c in TREND_LABELS}
+
+
+def _targets(summary: dict[str, float], worst_years: dict[str, int | None]
+             ) -> dict[str, dict[str, Any]]:
+    """Each target with its bounds, the measured value, the worst year (if per year), pass."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, (text, low, high) in TARGETS.items():
+        value = summary[name]
+        ok = math.isfinite(value) and (low is None or value >= low) and (
+            high is None or value <= high)
+        out[name] = {"target": text, "min": low, "max": high, "value": value,
+                     "year": worst_years.get(name), "pass": bool(ok)}
+    return out
+
+
+def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: float,
+                 *, extent: Array | None = None,
+                 persistent_unit: Array | None = None) -> dict[str, Any]:
+    """Every measure of issue 14 from in-memory series.
+
+    Parameters
+    ----------
+    truth
+        True AGC, t C/ha, (year, y, x) or (year, pixel): finite exactly on the truth-forest
+        pixels to be scored (inside the monitoring extent), NaN elsewhere.
+    mapped
+        Mapped AGC, t C/ha, same shape: finite where mapped, NaN where unmapped. Finite values
+        outside ``extent`` are ignored.
+    years
+        The years of the first axis, ascending, at least 4 (Sen + Mann–Kendall).
+    pixel_area_ha
+        Area of one pixel.
+    extent
+        Spatial mask of the monitoring extent (the shape of one year); None: every pixel.
+    persistent_unit
+        Optional spatial mask of the true persistent-forest assessment unit (the guide's
+        持续森林, level-1 code 1 in the last year): adds ``persistent_unit``, the first → last
+        year means of ``persistent_forest`` over those of its pixels that are truth forest in
+        both years (no target; it is the unit the zonal table and issue 14's table report).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``years``, ``per_year`` (a row per year), ``coverage``, ``site_total``,
+        ``change``, ``persistent_forest`` (truth forest every year), ``persistent_unit``
+        (with ``persistent_unit`` only), ``sen_slope``, ``rmse_bias``, ``forest_area``,
+        ``targets`` (each with ``value`` and ``pass``) and ``all_pass``. Undefined values
+        (e.g. a ratio to zero) are NaN.
+
+    Raises
+    ------
+    InputDataError
+        If the shapes differ, the years do not match the first axis or are fewer than 4.
+
+    """
+    if truth.shape != mapped.shape:
+        raise InputDataError(f"truth {truth.shape} and mapped {mapped.shape} AGC differ in shape",
+                             fix="read both on the same grid and years")
+    if truth.shape[0] != len(years) or len(years) < 4:
+        raise InputDataError(f"{len(years)} years for a series of {truth.shape[0]} layers",
+                             fix="score at least 4 years, one layer per year")
+    if extent is not None:
+        mapped = np.where(extent[None], mapped, np.nan)
+    forest = np.isfinite(truth)
+    has_map = np.isfinite(mapped)
+    mapped0 = np.where(has_map, mapped, 0.0).astype(np.float32)
+    rows: list[dict[str, Any]] = []
+    for i, year in enumerate(years):
+        f = forest[i]
+        n = int(np.count_nonzero(f))
+        t, m = truth[i][f].astype(np.float64), mapped0[i][f].astype(np.float64)
+        err = m - t
+        truth_mean = _mean(t)
+        rmse = math.sqrt(_mean(err * err)) if n else math.nan
+        bias = _mean(err)
+        mapped_total = float(np.sum(mapped[i][has_map[i]], dtype=np.float64)) * pixel_area_ha
+        truth_total = float(np.sum(t)) * pixel_area_ha
+        rows.append({
+            "year": int(year),
+            "truth_forest_px": n,
+            "coverage": _float(np.count_nonzero(f & has_map[i]) / n) if n else math.nan,
+            "site_total_mapped_t": mapped_total,
+            "site_total_truth_t": truth_total,
+            "site_total_ratio": _ratio(mapped_total, truth_total),
+            "truth_mean_t_ha": truth_mean,
+            "rmse_t_ha": rmse,
+            "rmse_pct": 100.0 * _ratio(rmse, truth_mean),
+            "bias_t_ha": bias,
+            "bias_pct": 100.0 * _ratio(bias, truth_mean),
+            "r": _pearson(m, t),
+            "forest_area_mapped_ha": float(np.count_nonzero(has_map[i])) * pixel_area_ha,
+            "forest_area_truth_ha": float(n) * pixel_area_ha,
+        })
+    for prev, row in pairwise(rows):
+        mc = 100.0 * _ratio(row["site_total_mapped_t"] - prev["site_total_mapped_t"],
+                            prev["site_total_mapped_t"])
+        tc = 100.0 * _ratio(row["site_total_truth_t"] - prev["site_total_truth_t"],
+                            prev["site_total_truth_t"])
+        row.update(change_mapped_pct=mc, change_truth_pct=tc, change_diff_points=mc - tc)
+    rows[0].update(change_mapped_pct=math.nan, change_truth_pct=math.nan,
+                   change_diff_points=math.nan)
+
+    coverage = [r["coverage"] for r in rows]
+    worst_cov = int(np.argmin([c if math.isfinite(c) else -1.0 for c in coverage]))
+    ratios = [r["site_total_ratio"] for r in rows]
+    dev, worst_dev = _nanmax_abs([100.0 * (q - 1.0) for q in ratios])
+    diff, worst_diff = _nanmax_abs([r["change_diff_points"] for r in rows[1:]])
+    rmse_w, worst_rmse = _nanmax_abs([r["rmse_pct"] for r in rows])
+    bias_w, worst_bias = _nanmax_abs([r["bias_pct"] for r in rows])
+
+    always = np.asarray(forest.all(axis=0), bool)
+    persistent = _first_last(truth, mapped0, always, years)
+    unit = None if persistent_unit is None else _first_last(
+        truth, mapped0, np.asarray(persistent_unit & forest[0] & forest[-1], bool), years)
+
+    sen = _sen(truth[:, always], mapped0[:, always], years)
+    summary = {
+        "coverage_min": coverage[worst_cov],
+        "site_total_worst_deviation_pct": dev,
+        "change_worst_diff_points": diff,
+        "persistent_change_ratio": persistent["ratio"],
+        "sen_slope_ratio": sen["ratio"],
+        "sen_slope_r": sen["r"],
+        "trend_class_agreement": sen["class_agreement"],
+        "rmse_worst_pct": rmse_w,
+        "bias_worst_abs_pct": bias_w,
+    }
+
+    def year_at(k: int | None, offset: int = 0) -> int | None:
+        return None if k is None else int(years[k + offset])
+
+    targets = _targets(summary, {
+        "coverage_min": int(years[worst_cov]),
+        "site_total_worst_deviation_pct": year_at(worst_dev),
+        "change_worst_diff_points": year_at(worst_diff, 1),
+        "rmse_worst_pct": year_at(worst_rmse),
+        "bias_worst_abs_pct": year_at(worst_bias),
+    })
+
+    return {
+        "years": [int(y) for y in years],
+        "pixel_area_ha": float(pixel_area_ha),
+        "per_year": rows,
+        "coverage": {"worst": coverage[worst_cov], "worst_year": int(years[worst_cov])},
+        "site_total": {"ratio_min": _float(np.nanmin(ratios)) if np.isfinite(ratios).any()
+                       else math.nan,
+                       "ratio_max": _float(np.nanmax(ratios)) if np.isfinite(ratios).any()
+                       else math.nan,
+                       "worst_deviation_pct": dev, "worst_year": year_at(worst_dev)},
+        "change": {"worst_abs_diff_points": diff, "worst_year": year_at(worst_diff, 1)},
+        "persistent_forest": persistent,
+        **({} if unit is None else {"persistent_unit": unit}),
+        "sen_slope": sen,
+        "rmse_bias": {"rmse_worst_pct": rmse_w, "rmse_worst_year": year_at(worst_rmse),
+                      "bias_worst_abs_pct": bias_w, "bias_worst_year": year_at(worst_bias)},
+        "forest_area": {
+            "mapped_ha": [r["forest_area_mapped_ha"] for r in rows],
+            "truth_ha": [r["forest_area_truth_ha"] for r in rows],
+        },
+        "targets": targets,
+        "all_pass": all(t["pass"] for t in targets.values()),
+    }
+
+
+def _first_last(truth: Array, mapped0: Array, mask: Array, years: list[int]) -> dict[str, Any]:
+    """Mean AGC of the ``mask`` pixels in the first and last year, mapped and true."""
+    t_first, t_last = truth[0][mask].astype(np.float64), truth[-1][mask].astype(np.float64)
+    m_first = mapped0[0][mask].astype(np.float64)
+    m_last = mapped0[-1][mask].astype(np.float64)
+    m_change, t_change = _mean(m_last) - _mean(m_first), _mean(t_last) - _mean(t_first)
+    return {
+        "pixels": int(np.count_nonzero(mask)), "first_year": int(years[0]),
+        "last_year": int(years[-1]),
+        "mapped_mean_first_t_ha": _mean(m_first), "mapped_mean_last_t_ha": _mean(m_last),
+        "truth_mean_first_t_ha": _mean(t_first), "truth_mean_last_t_ha": _mean(t_last),
+        "mapped_mean_change_t_ha": m_change, "truth_mean_change_t_ha": t_change,
+        "ratio": _ratio(m_change, t_change),
+    }
+
+
+def _sen(truth: Array, mapped0: Array, years: list[int]) -> dict[str, Any]:
+    """Sen slopes and trend classes of the (year, pixel) series of always-forest pixels."""
+    n = truth.shape[1]
+    if n == 0:
+        return {"pixels": 0, "mapped_mean_t_ha_per_year": math.nan,
+                "truth_mean_t_ha_per_year": math.nan, "ratio": math.nan, "r": math.nan,
+                "class_agreement": math.nan, "mapped_classes": _trend_shares(np.zeros(0)),
+                "truth_classes": _trend_shares(np.zeros(0))}
+
+    def run(values: Array) -> tuple[Array, Array]:
+        da = xr.DataArray(values.astype(np.float64), dims=("year", "pixel"),
+                          coords={"year": np.asarray(years, np.int64)})
+        result = sen_mk(da)
+        return (np.asarray(result["slope"].values, np.float64),
+                np.asarray(result["trend_class"].values))
+
+    t_slope, t_class = run(truth)
+    m_slope, m_class = run(mapped0)
+    t_mean, m_mean = _mean(t_slope), _mean(m_slope)
+    return {
+        "pixels": int(n),
+        "mapped_mean_t_ha_per_year": m_mean,
+        "truth_mean_t_ha_per_year": t_mean,
+        "ratio": _ratio(m_mean, t_mean),
+        "r": _pearson(m_slope, t_slope),
+        "class_agreement": float(np.count_nonzero(m_class == t_class)) / n,
+        "mapped_classes": _trend_shares(m_class),
+        "truth_classes": _trend_shares(t_class),
+    }
+
+
+def score_workspace(root: Path) -> dict[str, Any]:
+    """Score a finished demo workspace's annual AGC maps against the simulator's truth.
+
+    Parameters
+    ----------
+    root
+        The workspace: ``minecarbon.toml`` (its ``project.first_year``–``last_year`` are the
+        years scored), ``truth/agc_<year>.tif`` and ``truth/units_l1_<year>.tif`` for every
+        year, ``products/agc/agc_<year>.tif`` where mapped (a missing year is unmapped).
+
+    Returns
+    -------
+    dict
+        :func:`score_series`'s result plus ``workspace``, ``extent_source`` and
+        ``extent_pixels``. Both series are held in memory as float32 (100 MB each for the
+        medium site's 1000 × 1000 pixels × 25 years).
+
+    Raises
+    ------
+    ConfigError
+        If ``minecarbon.toml`` is missing or invalid.
+    PathNotFoundError
+        If a truth file is missing (the workspace was not made by ``minecarbon demo``).
+    InputDataError
+        If a raster is unreadable or the years are fewer than 4.
+
+    """
+    root = Path(root)
+    if not (root / CONFIG_FILE).exists():
+        raise PathNotFoundError(f"{root} has no {CONFIG_FILE}",
+                                fix="name a workspace made by `minecarbon demo`")
+    project = load_config(root / CONFIG_FILE).project
+    years = list(range(project.first_year, project.last_year + 1))
+    truth, mapped, grid, inside, unit, source = _series(root, years)
+    result = score_series(truth, mapped, years, grid.pixel_area_ha, persistent_unit=unit)
+    return {"workspace": str(root), "extent_source": source,
+            "extent_pixels": int(np.count_nonzero(inside)), **result}
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def json_ready(value: Any, digits: int = 6) -> Any:
+    """A JSON-ready copy of a score: floats to ``digits`` significant digits, NaN/inf → None.
+
+    Parameters
+    ----------
+    value
+        A :func:`score_workspace` result (or any part of it).
+    digits
+        Significant digits kept.
+
+    Returns
+    -------
+    Any
+        Dicts, lists, bools, ints, floats, None and strings only; strict JSON (no NaN).
+
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v, digits) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v):
+            return None
+        return float(f"{v:.{digits}g}")
+    return value
+
+
+def write_truth_comparison(result: dict[str, Any], root: Path) -> Path:
+    """Write a :func:`score_workspace` result to ``<root>/truth_comparison.json``, atomically.
+
+    Floats are kept to 6 significant digits; undefined values (NaN) are written as ``null``.
+    The file is not catalogued: it judges the products, it is not one of them.
+
+    Parameters
+    ----------
+    result
+        The score.
+    root
+        The workspace folder.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    """
+    path = Path(root) / RESULT_FILE
+    write_json(json_ready(result), path)
+    return path
