@@ -164,6 +164,12 @@ class ClassifyConfig(_Section):
     species_window: int = Field(3, ge=1)  # species from class probabilities summed in a window
     # land-cover series made temporally consistent by a per-pixel hidden Markov model
     temporal_consistency: bool = True
+    prior_adjustment: bool = False  # probabilities re-weighted to the area's class shares (EM)
+    context_years: int = Field(4, ge=0, le=12)  # running median of ±this many years (0: off)
+    context_features: list[str] = Field(default_factory=lambda: [
+        "ndvi", "gndvi", "nbr", "ndwi_mcfeeters", "ndmi_gao", "tc_angle_deg", "tc_greenness",
+        "tc_wetness", "tc_brightness", "sr_red", "sr_nir", "sr_swir1"])
+    min_samples_leaf: int = Field(5, ge=1)  # of the land-cover forests' trees
     temporal_stay_probability: float = Field(0.95, gt=0.5, lt=1.0)  # keep the class a year
     temporal_mixing: float = Field(0.05, ge=0.0, lt=1.0)  # uniform share in each year's probs
     temporal_fill_years: int = Field(3, ge=0, le=25)  # unobserved years filled this far

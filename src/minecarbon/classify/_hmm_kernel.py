@@ -123,3 +123,36 @@ def viterbi_block(proba: npt.NDArray[np.uint8], free: npt.NDArray[np.bool_], sta
             for t in range(n_t):
                 out[i, t] = path[t]
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def span_mode_block(codes: npt.NDArray[np.uint8], inside: npt.NDArray[np.bool_]
+                    ) -> npt.NDArray[np.uint8]:
+    """Each run of consecutive ``inside`` years takes its most frequent non-zero code.
+
+    ``codes`` and ``inside`` are (n_pixels, T); ties go to the lowest code; a run without a
+    non-zero code keeps its codes; years outside every run get 0.
+    """
+    n_px, n_t = codes.shape
+    out = np.zeros((n_px, n_t), dtype=np.uint8)
+    for i in prange(n_px):
+        counts = np.zeros(256, dtype=np.int64)
+        t = 0
+        while t < n_t:
+            if not inside[i, t]:
+                t += 1
+                continue
+            end = t
+            while end < n_t and inside[i, end]:
+                end += 1
+            counts[:] = 0
+            for k in range(t, end):
+                counts[codes[i, k]] += 1
+            best = 0
+            for c in range(1, 256):
+                if counts[c] > counts[best] or (best == 0 and counts[c] > 0):
+                    best = c
+            for k in range(t, end):
+                out[i, k] = best if best > 0 else codes[i, k]
+            t = end
+    return out

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from minecarbon.classify._hmm_kernel import MISSING, viterbi_block
+from minecarbon.classify._hmm_kernel import MISSING, span_mode_block, viterbi_block
 from minecarbon.errors import InputDataError
 
 #: uint8 probabilities are stored as ``round(p × SCALE)``.
@@ -140,3 +140,55 @@ def smooth_class_series(
         kwargs={"codes": codes.astype(np.uint8), "stay": float(stay), "mixing": float(mixing),
                 "max_fill_years": int(max_fill_years)})
     return out.transpose(dim, "y", "x").rename("landcover")
+
+
+def _mode_block(codes: npt.NDArray[np.uint8], inside: npt.NDArray[np.bool_]
+                ) -> npt.NDArray[np.uint8]:
+    shape = codes.shape
+    flat = np.ascontiguousarray(codes.reshape(-1, shape[-1]), dtype=np.uint8)
+    mask = np.ascontiguousarray(inside.reshape(-1, shape[-1]), dtype=np.bool_)
+    return np.asarray(span_mode_block(flat, mask)).reshape(shape)
+
+
+def span_mode(codes: xr.DataArray, inside: xr.DataArray, *, dim: str = "year") -> xr.DataArray:
+    """One code per span: each run of consecutive ``inside`` years takes its most frequent code.
+
+    Forest type and species do not change while a stand stands; a map that gives a pixel
+    another forest type from one phenology year to the next would switch its AGC model and
+    read as change. Within a forest span (consecutive forest years of the land-cover series)
+    every year takes the span's most frequent non-zero code (the lowest on a tie); a new span
+    (after a clearing, a reclamation) may take another.
+
+    Parameters
+    ----------
+    codes
+        (``dim``, y, x) uint8 class codes, 0 = none.
+    inside
+        (``dim``, y, x) bool: the years the pixel belongs to the class (e.g. forest).
+    dim
+        The time dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        (``dim``, y, x) uint8; 0 outside ``inside``.
+
+    Raises
+    ------
+    InputDataError
+        ``codes`` and ``inside`` differ in dims or shape.
+
+    """
+    if codes.dims != inside.dims or codes.shape != inside.shape or dim not in codes.dims:
+        raise InputDataError(f"codes {codes.dims} {codes.shape} and mask {inside.dims} "
+                             f"{inside.shape}", fix=f"pass both as ({dim}, y, x) on one grid")
+    if codes.chunks is not None:
+        codes = codes.chunk({dim: -1})
+        blocks = codes.chunks
+        assert blocks is not None
+        inside = inside.chunk(dict(zip(codes.dims, blocks, strict=True)))
+    inside = inside.assign_coords({c: codes[c] for c in codes.coords if c in inside.dims})
+    out: xr.DataArray = xr.apply_ufunc(
+        _mode_block, codes.astype(np.uint8), inside.astype(bool), input_core_dims=[[dim], [dim]],
+        output_core_dims=[[dim]], dask="parallelized", output_dtypes=[np.uint8])
+    return out.transpose(*codes.dims).rename(codes.name)

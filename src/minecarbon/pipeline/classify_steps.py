@@ -32,19 +32,23 @@ from minecarbon.classify.leaf_habit import (
 from minecarbon.classify.phenology import phenology_metrics
 from minecarbon.classify.species import SpeciesClassifier, forest_type_map
 from minecarbon.classify.species_context import contextual_species_map
+from minecarbon.classify.temporal import span_mode
 from minecarbon.errors import InputDataError, warn
 from minecarbon.features.extract import sample_points
 from minecarbon.features.preprocess import clear_reflectance
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io.raster import read_on_grid, read_stack, write_geotiff, write_stack
+from minecarbon.io.files import temporary_sibling
+from minecarbon.io.raster import read_on_grid, read_stack, write_cubes, write_geotiff, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import COMPOSITE, STACK, composite_year, year_scenes
 from minecarbon.pipeline.landcover_series import (
     QUALITY,
     consistent_series,
+    context_features,
     free_transitions,
     train_landcover_models,
+    with_context,
     write_probabilities,
     year_probabilities,
 )
@@ -138,13 +142,17 @@ def _classify(ctx: StepContext) -> None:
     use_off = cfg.classify.leaf_off_features and bool(leaf_off)
     off_names = _leaf_off_names(leaf_off, chunk) if use_off else []
 
+    context = context_features(ctx, grid, stacks, chunk)
+
     def inputs(year: int) -> xr.Dataset:
         features = _with_leaf_off(stacks[year], leaf_off.get(year) if use_off else None, chunk)
+        features = with_context(features, context, year, chunk)
         missing = {n: xr.full_like(features[base[0]], np.nan) for n in off_names
                    if n not in features}
         return features.assign(missing) if missing else features
 
     base = [str(n) for n in read_stack(stacks[next(iter(stacks))], chunks=chunk).data_vars]
+    base += [f"ctx_{n}" for n in context]
     table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
     first_stack = read_stack(stacks[next(iter(stacks))], chunks=chunk)
     groups = {str(n): str(v.attrs.get("group", "")) for n, v in first_stack.data_vars.items()}
@@ -159,7 +167,9 @@ def _classify(ctx: StepContext) -> None:
         probability_files[year] = write_probabilities(ctx, year, proba, grid)
     free = free_transitions(ctx, grid, sorted(stacks), chunk)
     final = {y: ws.path(LANDCOVER.format(year=y)) for y in stacks}
-    maps, quality = consistent_series(ctx, grid, probability_files, chunk, free, final)
+    maps, quality, series_info = consistent_series(ctx, grid, probability_files, chunk, free,
+                                                   final)
+    accuracy["landcover"]["series"] = series_info
     for year in sorted(stacks):
         ctx.publish(LANDCOVER.format(year=year), _mover(maps[year]), kind="product:landcover",
                     time=str(year))
@@ -347,28 +357,46 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
         ctx.publish(SPECIES.format(year=year), _tif(sp, 0), kind="product:species",
                     time=str(year))
         maps[year] = ws.path(SPECIES.format(year=year))
+    types: list[xr.DataArray] = []
+    forest: list[xr.DataArray] = []
     for year in sorted(stacks):
         nearest = min(maps, key=lambda y: (abs(y - year), y))
         species = read_on_grid(maps[nearest], grid, chunks=chunk, masked=False)
+        lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
+                          masked=False)
         if year not in maps:  # the nearest phenology year's species, within this year's forest
-            lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk,
-                              masked=False)
             species = species.where(lc == int(LandCover.FOREST), 0).astype("uint8")
             ctx.publish(SPECIES.format(year=year), _tif(species.rio.write_crs(grid.crs), 0),
                         kind="product:species", time=str(year))
-        ftype = forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
-                                sparse_min_cover=cfg.classify.sparse_min_cover,
-                                dominant_share=cfg.classify.dominant_share,
-                                window=cfg.classify.type_window)
-        ctx.publish(FOREST_TYPE.format(year=year),
-                    _tif(ftype.astype("uint8").rio.write_crs(grid.crs), 0),
-                    kind="product:forest_type", time=str(year))
+        types.append(forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
+                                     sparse_min_cover=cfg.classify.sparse_min_cover,
+                                     dominant_share=cfg.classify.dominant_share,
+                                     window=cfg.classify.type_window).astype("uint8"))
+        forest.append(lc == int(LandCover.FOREST))
+    _publish_forest_types(ctx, grid, sorted(stacks), types, forest)
     return {**report.to_dict(), "held_out_share": cfg.classify.test_fraction,
             "window_px": window, "held_out_outside_forest": int(test.sum()) - len(held),
             "overall_accuracy_given_leaf_habit": round(given_habit, 4),
             "n_given_leaf_habit": int(right_habit.sum()),
             "phenology_years": sorted(pheno),
             "features": features}
+
+
+def _publish_forest_types(ctx: StepContext, grid: AnalysisGrid, years: list[int],
+                          types: list[xr.DataArray], forest: list[xr.DataArray]) -> None:
+    """Forest types, one per forest span of the land-cover series (:func:`span_mode`)."""
+    index = pd.Index(years, name="year")
+    cube = xr.concat(types, dim=index)
+    inside = xr.concat([f.assign_coords(y=cube["y"], x=cube["x"]) for f in forest], dim=index)
+    if ctx.config.classify.temporal_consistency:
+        cube = span_mode(cube, inside)
+    final = {y: ctx.workspace.path(FOREST_TYPE.format(year=y)) for y in years}
+    staged = {y: temporary_sibling(p) for y, p in final.items()}
+    write_cubes({"forest_type": cube.rio.write_crs(grid.crs).rename("forest_type")},
+                {"forest_type": staged}, nodata=0)
+    for year in years:
+        ctx.publish(FOREST_TYPE.format(year=year), _mover(staged[year]),
+                    kind="product:forest_type", time=str(year))
 
 
 def _features_for_species(pheno: Path, stack: Path, summer: list[str],

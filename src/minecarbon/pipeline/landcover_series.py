@@ -7,7 +7,10 @@
    leaves the pixel unclassified. A pixel-year without its own clear growing-season
    observation (its features were gap-filled from another year's composite) counts as *not
    observed*: it carries no evidence of its own.
-2. **No flicker.** The probabilities of all years go into a hidden Markov model per pixel
+2. **The area's priors.** The forests are trained with balanced class weights (equal priors);
+   the probabilities are re-weighted to the class shares of the mapped area, estimated from
+   the probabilities themselves by EM (:func:`minecarbon.classify.priors.em_priors`).
+3. **No flicker.** The probabilities of all years go into a hidden Markov model per pixel
    (:func:`minecarbon.classify.temporal.smooth_class_series`): a class changes only when the
    evidence of the following years says so, years without observation take the class of their
    neighbours, and a change in a year of recorded mining damage or reclamation is free.
@@ -26,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
 from minecarbon.classify._predict import predict_blocks
 from minecarbon.classify.landcover import LandCoverClassifier, train_test_accuracy
+from minecarbon.classify.priors import em_priors
 from minecarbon.classify.temporal import SCALE, probabilities_to_uint8, smooth_class_series
 from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
@@ -40,6 +45,7 @@ from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import NONE_YEAR, rasterize_events
 
 PROBA = "work/classification/landcover_proba_{year}.tif"
+CONTEXT = "work/features/context_{feature}.tif"
 QUALITY = "products/classification/landcover_quality_{year}.tif"
 
 
@@ -106,7 +112,7 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
             continue
         model, _ = train_test_accuracy(
             usable, "train_label", features, test_fraction=cfg.test_fraction, seed=cfg.seed,
-            refit=False, n_estimators=cfg.n_estimators)
+            refit=False, n_estimators=cfg.n_estimators, min_samples_leaf=cfg.min_samples_leaf)
         merged = _merged_accuracy(model, usable, features, cfg)
         model.fit(usable[features], usable["train_label"].to_numpy())  # all samples
         models.append((model, features))
@@ -158,10 +164,6 @@ def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
         source = (ok.astype("uint8") * number if source is None
                   else source.where(~((source == 0) & ok), number))
     assert proba is not None and source is not None
-    if SPARSE_SUBCLASS in classes:  # sparse forest back into forest
-        merged = proba.sel({"class": 1}) + proba.sel({"class": SPARSE_SUBCLASS})
-        proba = proba.where(proba["class"] != 1, merged).drop_sel({"class": SPARSE_SUBCLASS})
-        classes = [c for c in classes if c != SPARSE_SUBCLASS]
     out = xr.Dataset({f"p_{c}": (proba.sel({"class": c}, drop=True) * SCALE).round()
                       for c in classes})
     out["source"] = source.astype("float32")
@@ -188,41 +190,65 @@ def free_transitions(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     return free.transpose("year", "y", "x").chunk({"year": -1})
 
 
+def _area_priors(cube: xr.DataArray, classes: list[int],
+                 max_pixels: int = 400_000) -> tuple[npt.NDArray[np.float64], int]:
+    """EM priors of the training classes from a regular sample of all pixel-years."""
+    n_years, _, ny, nx = cube.shape
+    stride = max(1, int(np.ceil(np.sqrt(n_years * ny * nx / max_pixels))))
+    sample = cube.isel(y=slice(None, None, stride), x=slice(None, None, stride)).values
+    rows = np.moveaxis(sample, 1, -1).reshape(-1, len(classes))
+    return em_priors(rows)
+
+
 def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: dict[int, Path],
-                      chunk: int, free: xr.DataArray | None,
-                      final: dict[int, Path]) -> tuple[dict[int, Path], dict[int, Path]]:
+                      chunk: int, free: xr.DataArray | None, final: dict[int, Path]
+                      ) -> tuple[dict[int, Path], dict[int, Path], dict[str, Any]]:
     """Decode the stored probabilities into the land-cover series; write it and its quality.
 
-    Writes the maps next to ``final`` (year → land-cover file) and the quality layers next to
-    theirs, as temporary files; returns both ``year → temporary file`` maps for the caller to
-    publish.
+    The probabilities are first adjusted to the area's class priors (EM, Saerens et al.
+    2002; ``classify.prior_adjustment``), subclasses merged into their class, then decoded by
+    the HMM. Writes the maps next to ``final`` (year → land-cover file) and the quality layers
+    next to theirs, as temporary files; returns both ``year → temporary file`` maps for the
+    caller to publish, and what was done (the priors) for ``accuracy.json``.
     """
     cfg = ctx.config.classify
     years = sorted(probability_files)
     stacks = [read_stack(probability_files[y], chunks=chunk) for y in years]
     names = [n for n in stacks[0].data_vars if str(n).startswith("p_")]
-    classes = [int(str(n).removeprefix("p_")) for n in names]
+    trained = [int(str(n).removeprefix("p_")) for n in names]
     index = pd.Index(years, name="year")
-    cube = xr.concat([xr.concat([s[n] for n in names], dim=pd.Index(classes, name="class"))
+    cube = xr.concat([xr.concat([s[n] for n in names], dim=pd.Index(trained, name="class"))
                       for s in stacks], dim=index) / SCALE
+    info: dict[str, Any] = {"temporal_consistency": cfg.temporal_consistency,
+                            "stay_probability": cfg.temporal_stay_probability}
+    if cfg.prior_adjustment:
+        prior, iterations = _area_priors(cube, trained)
+        weights = xr.DataArray(prior * len(trained), dims="class", coords={"class": trained})
+        cube = cube * weights
+        cube = cube / cube.sum("class", skipna=False)
+        info["area_priors"] = {str(c): round(float(v), 5) for c, v in zip(trained, prior,
+                                                                            strict=True)}
+        info["prior_iterations"] = iterations
+    classes = [c for c in trained if c != SPARSE_SUBCLASS]
+    if SPARSE_SUBCLASS in trained:  # sparse forest back into forest
+        forest = cube.sel({"class": 1}) + cube.sel({"class": SPARSE_SUBCLASS})
+        cube = cube.where(cube["class"] != 1, forest).sel({"class": classes})
     packed = probabilities_to_uint8(cube).chunk({"year": -1, "class": -1})
     source = xr.concat([s["source"] for s in stacks], dim=index).fillna(0).astype("uint8")
     if free is not None:
         free = free.assign_coords(y=packed["y"], x=packed["x"])
-    if cfg.temporal_consistency:
-        series = smooth_class_series(packed, classes, free=free,
-                                     stay=cfg.temporal_stay_probability,
-                                     mixing=cfg.temporal_mixing,
-                                     max_fill_years=cfg.temporal_fill_years)
-    else:
-        series = xr.zeros_like(source)
     observed = source > 0
     best = cube.fillna(-1.0).argmax("class")
     alone = xr.zeros_like(best, dtype="uint8")
     for k, code in enumerate(classes):
         alone = alone + (best == k).astype("uint8") * code
     alone = alone.where(observed, 0)
-    if not cfg.temporal_consistency:
+    if cfg.temporal_consistency:
+        series = smooth_class_series(packed, classes, free=free,
+                                     stay=cfg.temporal_stay_probability,
+                                     mixing=cfg.temporal_mixing,
+                                     max_fill_years=cfg.temporal_fill_years)
+    else:
         series = alone.astype("uint8")
     quality = source.where(observed, (series > 0).astype("uint8") * 3)
     quality = (quality + 8 * ((series != alone) & observed & (series > 0))).astype("uint8")
@@ -233,7 +259,53 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
               "quality": {y: temporary_sibling(ctx.workspace.path(QUALITY.format(year=y)))
                           for y in years}}
     write_cubes(cubes, staged, nodata=0)
-    return staged["landcover"], staged["quality"]
+    return staged["landcover"], staged["quality"], info
+
+
+def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path],
+                     chunk: int) -> dict[str, Path]:
+    """Each context feature's running median over ``±classify.context_years`` (work/).
+
+    A feature's value in one year carries that year's noise (haze, sun angle, a dry summer);
+    its median over the neighbouring years is the pixel's typical state, which separates
+    confusable classes twice as well on the demo (sparse forest against shrubland: Cohen's d
+    of tasseled-cap angle 0.95 in one year, 1.95 as a 9-year median). Classifying on a model of
+    the multi-year series as well as on the year is the idea of CCDC (Zhu & Woodcock 2014,
+    *Remote Sensing of Environment* 144: 152–171); a running median keeps a lasting change at
+    its year (it switches when most of the window has changed). One file per feature holds
+    every year as a band ``y<year>``; all years of a block are computed once.
+    """
+    cfg = ctx.config.classify
+    if cfg.context_years == 0:
+        return {}
+    years = sorted(stacks)
+    full = range(years[0], years[-1] + 1)
+    first = read_stack(stacks[years[0]], chunks=chunk)
+    names = [n for n in cfg.context_features if n in first.data_vars]
+    files: dict[str, Path] = {}
+    for name in names:
+        layers = [read_stack(stacks[y], chunks=chunk)[name] for y in years]
+        cube = xr.concat(layers, dim=pd.Index(years, name="year")).reindex(year=list(full))
+        window = 2 * cfg.context_years + 1
+        median = cube.chunk({"year": -1}).rolling(year=window, center=True,
+                                                  min_periods=1).median()
+        out = xr.Dataset({f"y{y}": median.sel(year=y, drop=True).astype("float32")
+                          for y in years}).rio.write_crs(grid.crs)
+        rel = CONTEXT.format(feature=name)
+        ctx.publish(rel, lambda tmp, o=out: write_stack(o, tmp),  # type: ignore[misc]
+                    kind="work:context_feature")
+        files[name] = ctx.workspace.path(rel)
+    return files
+
+
+def with_context(features: xr.Dataset, files: dict[str, Path], year: int,
+                 chunk: int) -> xr.Dataset:
+    """``features`` plus the year's context features (``ctx_<feature>``)."""
+    extra = {}
+    for name, path in files.items():
+        band = read_stack(path, chunks=chunk)[f"y{year}"]
+        extra[f"ctx_{name}"] = band.assign_coords(y=features["y"], x=features["x"])
+    return features.assign(extra) if extra else features
 
 
 def write_probabilities(ctx: StepContext, year: int, probabilities: xr.Dataset,

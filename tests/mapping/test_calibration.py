@@ -1,0 +1,78 @@
+"""Change calibration of the annual AGC maps (issue 14, point 3).
+
+Known answers: the inverse-calibration estimator AGC_t = F_ref + (F_t − F_ref)/b on
+hand-computed series, and the attenuation b as the least-squares slope of predictions on
+observations (Powell et al. 2010 describe the compression of change it undoes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from minecarbon.errors import InputDataError
+from minecarbon.mapping.calibration import (
+    attenuation_from_plots,
+    attenuation_from_remeasurements,
+    calibrate_change,
+)
+
+
+def _cube(values: list[list[float]], forest: list[list[bool]]) -> tuple[xr.DataArray,
+                                                                        xr.DataArray]:
+    v = np.asarray(values, dtype=float).T[:, :, None]  # (year, pixel, 1)
+    f = np.asarray(forest, dtype=bool).T[:, :, None]
+    years = np.arange(2000, 2000 + v.shape[0])
+    dims = ("year", "y", "x")
+    return (xr.DataArray(v, dims=dims, coords={"year": years}),
+            xr.DataArray(f, dims=dims, coords={"year": years}))
+
+
+def test_change_from_the_reference_year_is_divided_by_the_attenuation() -> None:
+    fitted, forest = _cube([[10, 12, 14, 16, 18], [30, 30, 5, 6, 7]],
+                           [[True] * 5, [True, True, False, True, True]])
+    out = calibrate_change(fitted, forest, reference_year=2004, attenuation=0.5).values[:, :, 0]
+    # pixel 0: anchor 2004 (18): 18 + (v − 18) × 2
+    np.testing.assert_allclose(out[:, 0], [2, 6, 10, 14, 18])
+    # pixel 1: span 2000–2001 anchors at its year nearest 2004 (2001); 2002 not forest;
+    # span 2003–2004 anchors at 2004 (7)
+    np.testing.assert_allclose(out[[0, 1, 3, 4], 1], [30, 30, 5, 7])
+    assert np.isnan(out[2, 1])
+    assert np.isfinite(out).sum() == 9
+
+
+def test_calibrated_values_are_never_negative_and_b_one_is_identity() -> None:
+    fitted, forest = _cube([[1, 5, 9]], [[True] * 3])
+    low = calibrate_change(fitted, forest, reference_year=2002, attenuation=0.25).values.ravel()
+    np.testing.assert_allclose(low, [0, 0, 9])  # 9 + (1 − 9) × 4 < 0 → 0
+    same = calibrate_change(fitted.chunk({"year": 1}), forest, reference_year=2001,
+                            attenuation=1.0).values.ravel()
+    np.testing.assert_allclose(same, [1, 5, 9])
+
+
+def test_attenuation_is_the_slope_of_predictions_on_observations() -> None:
+    rng = np.random.default_rng(3)
+    observed = rng.uniform(10, 90, 400)
+    predicted = 20 + 0.4 * observed + rng.normal(0, 0.5, 400)
+    assert attenuation_from_plots(observed, predicted) == pytest.approx(0.4, abs=0.01)
+    change = rng.uniform(-10, 30, 50)
+    assert attenuation_from_remeasurements(change, 0.6 * change) == pytest.approx(0.6)
+
+
+def test_attenuation_outside_its_range_is_clipped_with_a_warning() -> None:
+    observed = np.arange(10.0)
+    with pytest.warns(UserWarning, match="clipped"):
+        assert attenuation_from_plots(observed, 0.05 * observed) == 0.2
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(InputDataError, match="at least 5 plots"):
+        attenuation_from_plots([1, 2, 3], [1, 2, 3])
+    with pytest.raises(InputDataError, match="re-measured"):
+        attenuation_from_remeasurements([0, 0, 0, 0, 0], [1, 1, 1, 1, 1])
+    fitted, forest = _cube([[1, 2]], [[True, True]])
+    with pytest.raises(InputDataError, match="slope"):
+        calibrate_change(fitted, forest, 2001, attenuation=0.0)
+    with pytest.raises(InputDataError, match="one grid"):
+        calibrate_change(fitted, forest.transpose("y", "year", "x"), 2001, attenuation=0.5)
