@@ -218,6 +218,7 @@ class MappingConfig(_Section):
     # change from the plots' year rescaled by 1/b: "plots" (b from out-of-fold predictions),
     # "none", or a given b in (0, 1]
     change_calibration: Literal["plots", "none"] | float = "plots"
+    bias_correction: bool = True  # + each stratum's mean out-of-fold residual (difference est.)
 
     @field_validator("change_calibration")
     @classmethod

@@ -97,6 +97,45 @@ def attenuation_from_remeasurements(observed_change: npt.ArrayLike,
     return _bounded(float((obs[ok] * pred[ok]).sum() / denominator), "re-measured plots")
 
 
+def residual_offsets(strata: npt.ArrayLike, observed: npt.ArrayLike, predicted: npt.ArrayLike,
+                     *, min_plots: int = 10) -> dict[str, float]:
+    """Mean out-of-fold residual (observed − predicted, t C/ha) of each stratum's plots.
+
+    The difference (model-assisted) estimator of a population mean is the mean of the model's
+    predictions plus the mean of its residuals at the sample plots (Särndal, Swensson &
+    Wretman 1992, ch. 6; McRoberts et al. 2013, *Remote Sensing of Environment* 128: 268–275):
+    the residual mean estimates the model's bias over the population the plots represent
+    (a support-vector regression, for instance, fits a median-like centre and under-predicts a
+    right-skewed AGC). Added to every pixel of its stratum, it removes that bias from the maps
+    and their totals. A stratum with fewer than ``min_plots`` plots takes the mean over all
+    plots (key ``""``, always present).
+
+    Raises
+    ------
+    InputDataError
+        Arrays of different lengths, or no finite pair.
+
+    """
+    labels = np.asarray(strata).astype(str)
+    obs = np.asarray(observed, dtype=float)
+    pred = np.asarray(predicted, dtype=float)
+    if not labels.shape == obs.shape == pred.shape:
+        raise InputDataError(f"{labels.size} strata, {obs.size} observed and {pred.size} "
+                             "predicted values", fix="give one of each per plot")
+    ok = np.isfinite(obs) & np.isfinite(pred)
+    if not ok.any():
+        raise InputDataError("no plot with an observed and a predicted AGC",
+                             fix="check products/models/oof_predictions.csv")
+    residual = obs[ok] - pred[ok]
+    labels = labels[ok]
+    pooled = float(residual.mean())
+    out = {"": pooled}
+    for label in np.unique(labels):
+        part = residual[labels == label]
+        out[str(label)] = float(part.mean()) if part.size >= min_plots else pooled
+    return out
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _calibrate(fitted, forest, ref, scale):  # type: ignore[no-untyped-def]
     n_px, n_t = fitted.shape

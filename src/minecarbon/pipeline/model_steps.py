@@ -27,8 +27,18 @@ from minecarbon.io.files import temporary_sibling
 from minecarbon.io.models import load_model, save_model, sidecar_path
 from minecarbon.io.raster import read_on_grid, read_stack, write_cubes, write_geotiff
 from minecarbon.io.tables import read_table, write_csv
-from minecarbon.mapping import agc_intervals, model_inputs, predict_agc, unit_totals
-from minecarbon.mapping.calibration import attenuation_from_plots, calibrate_change
+from minecarbon.mapping import (
+    FOREST_TYPE_LABELS,
+    agc_intervals,
+    model_inputs,
+    predict_agc,
+    unit_totals,
+)
+from minecarbon.mapping.calibration import (
+    attenuation_from_plots,
+    calibrate_change,
+    residual_offsets,
+)
 from minecarbon.mapping.trajectory import fit_trajectories
 from minecarbon.modeling.persistence import (
     MODEL_FORMAT,
@@ -166,6 +176,24 @@ def _attenuation(ctx: StepContext) -> float:
     return attenuation_from_plots(oof["observed"], oof["predicted"])
 
 
+def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray) -> xr.DataArray:
+    """Each pixel-year's residual offset (:func:`residual_offsets`) by its forest type."""
+    chunk = ctx.config.compute.chunk_px
+    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
+    offsets = residual_offsets(oof["stratum"], oof["observed"], oof["predicted"],
+                               min_plots=ctx.config.modeling.min_plots_per_stratum // 2 or 1)
+    types = xr.concat([read_on_grid(ctx.workspace.path(FOREST_TYPE.format(year=y)), grid,
+                                    chunks=chunk, masked=False) for y in years],
+                      dim=pd.Index(years, name="year")).assign_coords(y=like["y"], x=like["x"])
+    out = xr.full_like(like, offsets[""], dtype="float32")
+    for code, label in FOREST_TYPE_LABELS.items():
+        if label in offsets:
+            out = out.where(types != code, offsets[label])
+    if like.chunks is None:
+        return out
+    return out.chunk(dict(zip(like.dims, like.chunks, strict=True)))
+
+
 def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) -> Path | None:
     """The model's AGC of one year where the pixel has its own observation → work/."""
     ws = ctx.workspace
@@ -224,6 +252,8 @@ def _mapping(ctx: StepContext) -> None:
         agc = calibrate_change(fit, forest, _reference_year(ctx), _attenuation(ctx))
     else:
         agc = values.where(forest)
+    if cfg.mapping.bias_correction:
+        agc = (agc + _offsets(ctx, grid, years, agc)).clip(min=0.0).where(agc.notnull())
     quality = (forest & values.isnull()).astype("uint8") + forest.astype("uint8")
     quality = quality.where(agc.notnull(), 0).astype("uint8")
     final = {y: ws.path(AGC.format(year=y)) for y in years}
