@@ -8,6 +8,7 @@ observations (Powell et al. 2010 describe the compression of change it undoes).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -16,6 +17,8 @@ from minecarbon.mapping.calibration import (
     attenuation_from_plots,
     attenuation_from_remeasurements,
     calibrate_change,
+    remeasured_changes,
+    residual_offsets,
 )
 
 
@@ -76,3 +79,31 @@ def test_bad_input_is_refused() -> None:
         calibrate_change(fitted, forest, 2001, attenuation=0.0)
     with pytest.raises(InputDataError, match="one grid"):
         calibrate_change(fitted, forest.transpose("y", "year", "x"), 2001, attenuation=0.5)
+
+
+def test_residual_offsets_are_stratum_means_with_the_pooled_mean_for_small_strata() -> None:
+    strata = ["a"] * 4 + ["b"] * 2
+    observed = [10, 20, 30, 40, 50, 60]
+    predicted = [12, 18, 27, 41, 40, 40]  # residuals −2, 2, 3, −1 | 10, 20
+    out = residual_offsets(strata, observed, predicted, min_plots=3)
+    assert out == pytest.approx({"": 32 / 6, "a": 0.5, "b": 32 / 6})
+    assert len(out) == 3
+    with pytest.raises(InputDataError, match="one of each per plot"):
+        residual_offsets(["a"], [1.0, 2.0], [1.0, 2.0])
+
+
+def test_remeasured_changes_pair_the_first_and_last_measurement_of_a_site() -> None:
+    oof = pd.DataFrame({
+        "site": ["s1", "s1", "s1", "s2", "s3", "s3"],
+        "year": [2024, 2014, 2019, 2024, 2010, 2020],
+        "observed": [50.0, 30.0, 40.0, 45.0, 20.0, 26.0],
+        "predicted": [46.0, 38.0, 41.0, 44.0, 30.0, 33.0],
+    })
+    out = remeasured_changes(oof)
+    assert len(out) == 2  # s2 was measured once
+    s1 = out[out["site"] == "s1"].iloc[0]
+    assert (s1["first_year"], s1["last_year"]) == (2014, 2024)
+    assert s1["observed_change"] == 20.0 and s1["predicted_change"] == 8.0
+    s3 = out[out["site"] == "s3"].iloc[0]
+    assert s3["observed_change"] == 6.0 and s3["predicted_change"] == 3.0
+    assert remeasured_changes(oof[oof["site"] == "s2"]).empty

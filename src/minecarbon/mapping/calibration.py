@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import xarray as xr
 from numba import njit, prange
 
@@ -134,6 +135,35 @@ def residual_offsets(strata: npt.ArrayLike, observed: npt.ArrayLike, predicted: 
         part = residual[labels == label]
         out[str(label)] = float(part.mean()) if part.size >= min_plots else pooled
     return out
+
+
+def remeasured_changes(oof: pd.DataFrame) -> pd.DataFrame:
+    """Observed and predicted AGC change of every plot site measured in two years or more.
+
+    Parameters
+    ----------
+    oof
+        One row per plot measurement with ``site`` (the location key shared by the
+        measurements of one plot), ``year``, ``observed`` and ``predicted`` (out-of-fold, t C/ha).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, first_year, last_year, observed_change, predicted_change`` between the first and
+        the last measurement of each re-measured site (empty when there is none).
+
+    """
+    rows = []
+    for site, part in oof.sort_values("year").groupby("site", sort=True):
+        if part["year"].nunique() < 2:
+            continue
+        first, last = part.iloc[0], part.iloc[-1]
+        rows.append({"site": site, "first_year": int(first["year"]),
+                     "last_year": int(last["year"]),
+                     "observed_change": float(last["observed"] - first["observed"]),
+                     "predicted_change": float(last["predicted"] - first["predicted"])})
+    return pd.DataFrame(rows, columns=["site", "first_year", "last_year", "observed_change",
+                                       "predicted_change"])
 
 
 @njit(cache=True, nogil=True, parallel=True)

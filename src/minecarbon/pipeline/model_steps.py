@@ -14,6 +14,7 @@ and the totals per assessment unit and year → ``products/agc/agc_totals.csv``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -36,7 +37,9 @@ from minecarbon.mapping import (
 )
 from minecarbon.mapping.calibration import (
     attenuation_from_plots,
+    attenuation_from_remeasurements,
     calibrate_change,
+    remeasured_changes,
     residual_offsets,
 )
 from minecarbon.mapping.trajectory import fit_trajectories
@@ -50,6 +53,7 @@ from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
 from minecarbon.pipeline.feature_steps import COMPOSITE, STACK
 from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
+from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.types import LandCover
@@ -59,6 +63,7 @@ AGC = "products/agc/agc_{year}.tif"
 AGC_INTERVAL = "products/agc/agc_{year}_{side}.tif"
 AGC_QUALITY = "products/agc/agc_quality_{year}.tif"
 AGC_RAW = "work/agc/agc_raw_{year}.tif"
+CALIBRATION = "products/agc/calibration.json"
 
 
 def load_agc_model(path: Path, features: list[str] | None = None) -> StratifiedModel:
@@ -82,14 +87,28 @@ def _plot_table(ctx: StepContext) -> pd.DataFrame:
         raise InputDataError("no plot has both features and an AGC",
                              fix="check that the plots lie in years with feature stacks")
     table["stratum"] = table["forest_type"].fillna("").astype(str).str.strip().str.lower()
+    table["site"] = _sites(ctx, table["plot_id"])
     return table
+
+
+def _sites(ctx: StepContext, plot_ids: pd.Series) -> pd.Series:
+    """A key per plot location (the pixel of its centre): plots re-measured share one."""
+    records = read_plot_records(ctx.workspace, ctx.input_paths("raw:plots"))
+    if records is None:
+        return plot_ids.astype(str)
+    side = ctx.config.scope.pixel_size_m
+    keys = {str(r.plot_id): f"{int(r.x // side)}_{int(r.y // side)}"
+            for r in records.itertuples()}
+    return plot_ids.astype(str).map(keys).fillna(plot_ids.astype(str))
 
 
 def oof_predictions(model: StratifiedModel, table: pd.DataFrame) -> pd.DataFrame:
     """Each plot's out-of-fold prediction by the model its stratum uses (never the refit).
 
     Own-model strata take their own nested CV's predictions, the others the pooled model's at
-    their plots; columns ``plot_id, stratum, model, source, observed, predicted`` (t C/ha).
+    their plots; columns ``plot_id, year, site, stratum, model, source, observed, predicted``
+    (t C/ha; ``site`` is the plot's location key, shared by the measurements of a re-measured
+    plot).
     """
     pooled = model.pooled.cv[model.pooled.kind]
     pooled_at = pd.Series(pooled.predicted, index=pooled.index)
@@ -101,12 +120,14 @@ def oof_predictions(model: StratifiedModel, table: pd.DataFrame) -> pd.DataFrame
         else:
             predicted = pooled_at[table.loc[pooled_at.index, model.strata_column] == label]
         for index, value in predicted.items():
-            rows.append({"plot_id": table.at[index, "plot_id"], "stratum": str(label),
+            rows.append({"plot_id": table.at[index, "plot_id"],
+                         "year": int(table.at[index, "year"]),
+                         "site": str(table.at[index, "site"]), "stratum": str(label),
                          "model": fit.kind.value, "source": fit.source,
                          "observed": float(table.at[index, model.target]),
                          "predicted": round(float(value), 4)})
-    return pd.DataFrame(rows, columns=["plot_id", "stratum", "model", "source", "observed",
-                                       "predicted"])
+    return pd.DataFrame(rows, columns=["plot_id", "year", "site", "stratum", "model", "source",
+                                       "observed", "predicted"])
 
 
 def _models(ctx: StepContext) -> None:
@@ -118,7 +139,8 @@ def _models(ctx: StepContext) -> None:
         warn(f"{table.shape[0] - len(forest)} plots without a forest type are left out of the "
              "AGC models (non-forest plots)", stacklevel=2)
     features = [c for c in table.columns if c not in {
-        "plot_id", "year", "agc_t_per_ha", "forest_type", "stratum", "valid_fraction"}]
+        "plot_id", "year", "agc_t_per_ha", "forest_type", "stratum", "valid_fraction", "site"}]
+    remeasured = bool(forest["site"].duplicated().any())
     params: dict[str, Any] = {}
     if cfg.selection_method in ("correlation", "rf_importance"):
         params["k"] = cfg.n_features
@@ -128,7 +150,8 @@ def _models(ctx: StepContext) -> None:
         forest, "agc_t_per_ha", "stratum", features, kinds=[str(k) for k in cfg.models],
         selector_method=cfg.selection_method, selector_params=params,
         k_folds=cfg.k_folds, inner_folds=cfg.inner_folds,
-        min_plots=cfg.min_plots_per_stratum, seed=cfg.seed, n_jobs=cfg.n_jobs)
+        min_plots=cfg.min_plots_per_stratum, seed=cfg.seed, n_jobs=cfg.n_jobs,
+        groups_column="site" if remeasured else None)
     cv, selected = model.cv_results, model.selected_features
     card = model.model_card_json()
     ctx.publish("products/models/cv_results.csv", lambda tmp: write_csv(cv, tmp),
@@ -165,19 +188,32 @@ def _reference_year(ctx: StepContext) -> int:
     return int(table["year"].mode().max())
 
 
-def _attenuation(ctx: StepContext) -> float:
-    """``b`` of :mod:`minecarbon.mapping.calibration` as ``mapping.change_calibration`` says."""
+def _attenuation(ctx: StepContext) -> dict[str, Any]:
+    """``b`` of :mod:`minecarbon.mapping.calibration` as ``mapping.change_calibration`` says.
+
+    From the plots' observed and predicted changes where at least 5 plots were measured in
+    two years (a direct measure of how the maps compress change), else from the slope of the
+    out-of-fold predictions on the observed AGC.
+    """
     choice = ctx.config.mapping.change_calibration
     if choice == "none":
-        return 1.0
+        return {"attenuation": 1.0, "source": "none"}
     if not isinstance(choice, str):
-        return float(choice)
+        return {"attenuation": float(choice), "source": "configured"}
     oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
-    return attenuation_from_plots(oof["observed"], oof["predicted"])
+    changes = remeasured_changes(oof) if {"site", "year"} <= set(oof.columns) else None
+    if changes is not None and len(changes) >= 5:
+        b = attenuation_from_remeasurements(changes["observed_change"],
+                                            changes["predicted_change"])
+        return {"attenuation": b, "source": "re-measured plots", "n_plots": len(changes)}
+    b = attenuation_from_plots(oof["observed"], oof["predicted"])
+    return {"attenuation": b, "source": "out-of-fold predictions of the plots",
+            "n_plots": len(oof)}
 
 
-def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray) -> xr.DataArray:
-    """Each pixel-year's residual offset (:func:`residual_offsets`) by its forest type."""
+def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray
+             ) -> tuple[dict[str, float], xr.DataArray]:
+    """The residual offsets (:func:`residual_offsets`) and each pixel-year's by forest type."""
     chunk = ctx.config.compute.chunk_px
     oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
     offsets = residual_offsets(oof["stratum"], oof["observed"], oof["predicted"],
@@ -189,9 +225,9 @@ def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray) 
     for code, label in FOREST_TYPE_LABELS.items():
         if label in offsets:
             out = out.where(types != code, offsets[label])
-    if like.chunks is None:
-        return out
-    return out.chunk(dict(zip(like.dims, like.chunks, strict=True)))
+    if like.chunks is not None:
+        out = out.chunk(dict(zip(like.dims, like.chunks, strict=True)))
+    return offsets, out
 
 
 def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) -> Path | None:
@@ -249,11 +285,21 @@ def _mapping(ctx: StepContext) -> None:
         free = free_transitions(ctx, grid, years, chunk)
         fit = fit_trajectories(values, forest, free, max_segments=cfg.mapping.max_segments,
                                penalty_factor=cfg.mapping.segment_penalty)["fitted"]
-        agc = calibrate_change(fit, forest, _reference_year(ctx), _attenuation(ctx))
+        calibration = {"reference_year": _reference_year(ctx), **_attenuation(ctx)}
+        agc = calibrate_change(fit, forest, calibration["reference_year"],
+                               calibration["attenuation"])
     else:
         agc = values.where(forest)
+        calibration = {"attenuation": 1.0, "source": "no temporal fit"}
     if cfg.mapping.bias_correction:
-        agc = (agc + _offsets(ctx, grid, years, agc)).clip(min=0.0).where(agc.notnull())
+        offsets, by_pixel = _offsets(ctx, grid, years, agc)
+        agc = (agc + by_pixel).clip(min=0.0).where(agc.notnull())
+        calibration["residual_offsets_t_per_ha"] = {k or "(all plots)": round(v, 4)
+                                                    for k, v in offsets.items()}
+    text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
+                      ensure_ascii=False)
+    ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                kind="product:agc_calibration")
     quality = (forest & values.isnull()).astype("uint8") + forest.astype("uint8")
     quality = quality.where(agc.notnull(), 0).astype("uint8")
     final = {y: ws.path(AGC.format(year=y)) for y in years}
@@ -301,6 +347,7 @@ MODELS = Step(
     "models",
     _models,
     needs=("plots", "features"),
+    raw=("plots",),
     makes=("products/models/cv_results.csv", "products/models/selected_features.csv",
            "products/models/oof_predictions.csv",
            "products/models/model_card.json", "work/models/*"),
@@ -314,7 +361,7 @@ MAPPING = Step(
     _mapping,
     needs=("models", "classify", "units"),
     raw=("damage", "reclamation"),
-    makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv", "work/agc/*"),
+    makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv", CALIBRATION, "work/agc/*"),
     config=("project", "mapping", "compute"),
     description="annual AGC maps (t C/ha) with each forest type's model; totals per unit and "
     "year (M6)",
