@@ -43,10 +43,12 @@ from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import COMPOSITE, STACK, composite_year, year_scenes
 from minecarbon.pipeline.landcover_series import (
+    PROBA,
     QUALITY,
     consistent_series,
     context_features,
     free_transitions,
+    sparse_forest,
     train_landcover_models,
     with_context,
     write_probabilities,
@@ -57,7 +59,7 @@ from minecarbon.pipeline.scope_steps import LANDCOVER as LANDCOVER  # re-exporte
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.extent import extent_mask
 from minecarbon.standard.species import by_key
-from minecarbon.types import LandCover, LeafHabit
+from minecarbon.types import ForestType, LandCover, LeafHabit
 
 LEAF_HABIT = "products/classification/leaf_habit_{year}.tif"
 LEAF_OFF = "work/features/leafoff_{year}.tif"
@@ -368,10 +370,16 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
             species = species.where(lc == int(LandCover.FOREST), 0).astype("uint8")
             ctx.publish(SPECIES.format(year=year), _tif(species.rio.write_crs(grid.crs), 0),
                         kind="product:species", time=str(year))
-        types.append(forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
-                                     sparse_min_cover=cfg.classify.sparse_min_cover,
-                                     dominant_share=cfg.classify.dominant_share,
-                                     window=cfg.classify.type_window).astype("uint8"))
+        ftype = forest_type_map(species, None, forest_min_cover=cfg.classify.forest_min_cover,
+                                sparse_min_cover=cfg.classify.sparse_min_cover,
+                                dominant_share=cfg.classify.dominant_share,
+                                window=cfg.classify.type_window).astype("uint8")
+        proba = ws.path(PROBA.format(year=year))
+        sparse = sparse_forest(proba, chunk) if proba.exists() else None
+        if sparse is not None:  # the land-cover forests' sparse subclass: 稀疏林
+            sparse = sparse.assign_coords(y=ftype["y"], x=ftype["x"])
+            ftype = ftype.where(~(sparse & (ftype > 0)), int(ForestType.SPARSE))
+        types.append(ftype.astype("uint8"))
         forest.append(lc == int(LandCover.FOREST))
     _publish_forest_types(ctx, grid, sorted(stacks), types, forest)
     return {**report.to_dict(), "held_out_share": cfg.classify.test_fraction,

@@ -308,6 +308,18 @@ def with_context(features: xr.Dataset, files: dict[str, Path], year: int,
     return features.assign(extra) if extra else features
 
 
+def sparse_forest(probability_file: Path, chunk: int) -> xr.DataArray | None:
+    """Where the sparse-forest subclass is more probable than dense forest (稀疏林).
+
+    None when the land-cover forests were trained without the subclass.
+    """
+    stack = read_stack(probability_file, chunks=chunk)
+    sparse, dense = f"p_{SPARSE_SUBCLASS}", "p_1"
+    if sparse not in stack or dense not in stack:
+        return None
+    return (stack[sparse] > stack[dense]).fillna(False)
+
+
 def write_probabilities(ctx: StepContext, year: int, probabilities: xr.Dataset,
                         grid: AnalysisGrid) -> Path:
     """Store a year's packed probabilities in ``work/`` (catalogued)."""
