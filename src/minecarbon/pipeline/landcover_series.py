@@ -287,8 +287,10 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
         layers = [read_stack(stacks[y], chunks=chunk)[name] for y in years]
         cube = xr.concat(layers, dim=pd.Index(years, name="year")).reindex(year=list(full))
         window = 2 * cfg.context_years + 1
-        median = cube.chunk({"year": -1}).rolling(year=window, center=True,
-                                                  min_periods=1).median()
+        windows = cube.chunk({"year": -1}).rolling(year=window, center=True,
+                                                   min_periods=1).construct("window")
+        median = xr.apply_ufunc(_quiet_median, windows, input_core_dims=[["window"]],
+                                dask="parallelized", output_dtypes=[np.float32])
         out = xr.Dataset({f"y{y}": median.sel(year=y, drop=True).astype("float32")
                           for y in years}).rio.write_crs(grid.crs)
         rel = CONTEXT.format(feature=name)
@@ -296,6 +298,16 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
                     kind="work:context_feature")
         files[name] = ctx.workspace.path(rel)
     return files
+
+
+def _quiet_median(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    """NaN-median over the last axis; all-NaN windows give NaN without a warning."""
+    empty = np.isnan(values).all(axis=-1)
+    if empty.any():
+        values = np.where(empty[..., None], 0.0, values)
+    out = np.asarray(np.nanmedian(values, axis=-1), dtype=np.float32)
+    out[empty] = np.nan
+    return out
 
 
 def with_context(features: xr.Dataset, files: dict[str, Path], year: int,
