@@ -58,3 +58,29 @@ def test_species_and_forest_type_maps_for_every_year(small_site: Path) -> None:
         ftype = _read(small_site / f"products/classification/forest_type_{year}.tif")
         landcover = _read(small_site / f"products/classification/landcover_{year}.tif")
         assert set(np.unique(ftype[landcover != 1])) <= {0}
+
+
+def test_land_cover_series_has_no_holes_no_flicker_and_says_where_classes_came_from(
+        small_site: Path) -> None:
+    """Issue 14, points 1–2: every pixel classified every year, no one-year flicker."""
+    years = range(2000, 2025)
+    lc = np.stack([_read(small_site / f"products/classification/landcover_{y}.tif")
+                   for y in years])
+    quality = np.stack([_read(small_site / f"products/classification/landcover_quality_{y}.tif")
+                        for y in years])
+    inside = (lc > 0).any(axis=0)
+    assert inside.sum() > 20_000
+    assert (lc[:, inside] == 0).mean() < 0.005
+    flicker = (lc[1:-1] != lc[:-2]) & (lc[:-2] == lc[2:])
+    assert flicker[:, inside].mean() < 0.002
+    assert set(np.unique(quality[:, inside])) <= {0, 1, 2, 3, 9, 10, 11}
+    assert ((quality[:, inside] == 3) == ((lc[:, inside] > 0) & (quality[:, inside] == 3))).all()
+    # a year with cloud gaps in its composite has classes filled from its neighbours (code 3)
+    assert (quality[:, inside] == 3).sum() > 100
+    assert ((quality & 7)[:, inside] == 1).mean() > 0.5  # mostly with the leaf-off forest
+    ftype = np.stack([_read(small_site / f"products/classification/forest_type_{y}.tif")
+                      for y in years])
+    steady = (lc[1:] == 1) & (lc[:-1] == 1) & inside
+    assert steady.sum() > 100_000
+    assert (ftype[1:][steady] == ftype[:-1][steady]).all()  # one forest type per span
+    assert 4 in set(np.unique(ftype))  # sparse forest from the land-cover subclass

@@ -144,7 +144,10 @@ def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features:
 def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
                        features: xr.Dataset, observed: xr.DataArray,
                        inside: xr.DataArray) -> xr.Dataset:
-    """One year's class probabilities (× 250) and the model each pixel used (1, 2, …; 0 none).
+    """One year's class probabilities (× 250) and where they came from (``source``).
+
+    ``source`` is 1 where the forest with the leaf-off features classified the pixel, 2 where
+    one without them did, 0 where none did (the quality codes of :data:`QUALITY`).
 
     The first model whose features are all finite at a pixel classifies it; pixels outside
     ``inside`` or not ``observed`` (no clear growing-season observation of their own) get NaN.
@@ -152,7 +155,8 @@ def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
     classes = sorted({int(c) for model, _ in models for c in model.classes_})
     proba: xr.DataArray | None = None
     source: xr.DataArray | None = None
-    for number, (model, names) in enumerate(models, start=1):
+    for model, names in models:
+        number = 1 if any(n.startswith("leafoff_") for n in names) else 2  # quality code
         done = None if proba is None else proba.notnull().all("class")
         todo = inside & observed if done is None else inside & observed & ~done
         part = predict_blocks(model, features[names], method="predict_proba", mask=todo)
