@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -56,6 +58,10 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     appendix = next(t for t in _docx_tables(doc) if "sha256" in t.columns)
     listed = set(appendix["sha256"])
     assert raw <= listed and products <= listed
+    # the inversion section states the time-series processing with the b of calibration.json
+    calibration = json.loads((small_site / "products/agc/calibration.json").read_text())
+    said = [p.text for p in doc.paragraphs if "衰减系数" in p.text]
+    assert len(said) == 1 and f"b = {calibration['attenuation']:.3f}" in said[0]
 
 
 def test_the_html_is_self_contained_and_renders(small_site: Path, tmp_path: Path) -> None:

@@ -103,6 +103,9 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
     inputs.model_card = _try(inputs, "model_card", lambda: json.loads(_file(p(
         "products/models/model_card.json")).read_text(encoding="utf-8")),
         "the models step has not run")
+    inputs.agc_calibration = _try(inputs, "agc_calibration", lambda: json.loads(_file(p(
+        "products/agc/calibration.json")).read_text(encoding="utf-8")),
+        "the mapping step has not run")
     inputs.assessment_summary = _try(inputs, "assessment_summary", lambda: json.loads(_file(p(
         f"{ASSESSMENT_OUT}summary.json")).read_text(encoding="utf-8")),
         "the assessment step has not run")

@@ -31,7 +31,7 @@ from minecarbon.report.suggestions import (
     last_year,
     suggestions_section,
 )
-from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, missing_reason, pick, tr
+from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, TEXTS, missing_reason, pick, tr
 from minecarbon.scope.units import unit_names
 from minecarbon.types import DamageForm, ForestType
 
@@ -382,6 +382,19 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
             layer = agc.sel(year=y, drop=True).rename(f"agc_{y}")
             _figure(s, lang, caption, f"products/agc/agc_{y}.tif",
                     partial(maps.map_figure, layer, title=caption, lang=lang, units="t C/ha"))
+    calibration = inputs.agc_calibration
+    if calibration and calibration.get("temporal_fit") and "reference_year" in calibration:
+        offsets = "; ".join(f"{_forest_type(k, lang) if k != '(all plots)' else k} "
+                            f"{float(v):+.2f} t C/ha"
+                            for k, v in (calibration.get("residual_offsets_t_per_ha")
+                                         or {}).items()) or "—"
+        s.blocks.append(Paragraph(tr(
+            "inv.temporal", lang, y=calibration["reference_year"],
+            b=f"{float(calibration['attenuation']):.3f}",
+            source=(tr(f"inv.src.{calibration['source']}", lang)
+                    if f"inv.src.{calibration.get('source')}" in TEXTS
+                    else str(calibration.get("source", ""))),
+            n=calibration.get("n_plots", "—"), offsets=offsets)))
     if _have(s, inputs, lang, "agc_totals"):
         from minecarbon.report import charts
 

@@ -47,7 +47,9 @@ class ReportInputs:
         predicted`` (out-of-fold, never the training fit).
     agc
         Annual AGC maps (year, y, x), t C/ha, NaN outside forest; ``agc_totals`` per level-2
-        unit and year (``year, unit_l2, agc_t_per_ha, area_ha, agc_t``).
+        unit and year (``year, unit_l2, agc_t_per_ha, area_ha, agc_t``);
+        ``agc_calibration`` the mapping step's ``products/agc/calibration.json`` (trajectory
+        fit, the attenuation b and its source, the residual offsets).
     change, change_degree
         Name (``change_2000_2024``) → map (y, x).
     trend_class, sen_slope, cumulative_effect, cumulative_grade
@@ -81,6 +83,7 @@ class ReportInputs:
     oof_predictions: pd.DataFrame | None = None
     agc: xr.DataArray | None = None
     agc_totals: pd.DataFrame | None = None
+    agc_calibration: dict[str, Any] | None = None
     change: dict[str, xr.DataArray] = field(default_factory=dict)
     change_degree: dict[str, xr.DataArray] = field(default_factory=dict)
     trend_class: xr.DataArray | None = None

@@ -139,6 +139,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "inv.totals_chart": ("各单元森林地上碳储量总量变化", "AGC totals per unit over time"),
     "inv.totals_table": ("各一级单元森林地上碳储量总量 (t C)", "AGC totals per level-1 unit (t C)"),
     "inv.base_end": ("{y}（基准期末）", "{y} (end of base period)"),
+    "inv.src.out-of-fold predictions of the plots": ("样地交叉验证预测",
+                                                     "out-of-fold predictions of the plots"),
+    "inv.src.re-measured plots": ("复测样地", "re-measured plots"),
+    "inv.src.configured": ("配置给定", "the configuration"),
+    "inv.temporal": (
+        "逐年碳储量按像元的时间序列处理：在每个森林时段内将各年预测值拟合为分段线性轨迹"
+        "（保留损毁等突变），无有效观测的年份取轨迹值；以 {y} 年样地为基准，将相对基准年的变化"
+        "除以模型的衰减系数 b = {b}（来源：{source}，{n} 个样地），以消除回归向样地均值收缩"
+        "对变化量的压缩；再加上各森林类型样地交叉验证残差均值（差值估计）{offsets}。",
+        "The annual carbon maps were processed per pixel as a time series: within each forest "
+        "span the yearly predictions were fitted as a piecewise-linear trajectory (abrupt "
+        "changes such as mining damage kept), and years without a usable observation took the "
+        "trajectory's value. Change from the plots' year {y} was divided by the model's "
+        "attenuation b = {b} (from {source}, {n} plots), which undoes the compression of change "
+        "by regression toward the plots' mean; each forest type's mean cross-validated residual "
+        "of its plots was then added (difference estimator): {offsets}."),
     # ------------------------------------------------------------------ 7 assessment
     "as.change_map": ("{y0}—{y1} 年地上碳储量变化量", "AGC change {y0}–{y1}"),
     "as.trend_map": ("地上碳储量变化趋势（Sen+MK）", "AGC trend class (Sen + Mann–Kendall)"),
