@@ -1,14 +1,19 @@
 """Pipeline step of the classification stage (C1, C2, C4): land cover and leaf habit per year.
 
-Training samples (``raw/samples``: points with ``sample_id, year, landcover, leaf_habit``) take
-their feature values from the feature stack of their year. A random forest is fitted on 70 % of
-the land-cover samples (stratified), its accuracy measured on the held-out 30 % only
-(``classify.test_fraction``), then it is refitted on all samples and applied to every year's stack →
-``products/classification/landcover_<year>.tif``. Within forest, the leaf-off (March)
-composite gives evergreen or deciduous by the RVI (NIR/Red) threshold combined with fully
-constrained unmixing; the threshold and the endmember spectra come from 70 % of the forest
-samples, and the accuracy from the other 30 % → ``leaf_habit_<year>.tif``. Both accuracies go
-to ``products/classification/accuracy.json``.
+Training samples (``raw/samples``: points with ``sample_id, year, landcover``, and in forest
+``leaf_habit``, ``species`` and optionally ``cover``) take their feature values from the feature
+stack of their year. Land cover: random forests (with and without the leaf-off composite and
+the window features; 70 % of the samples to fit, 30 % held out for the accuracy,
+``classify.test_fraction``; then refitted on all) give every year's class probabilities, which a
+per-pixel hidden Markov model decodes into a consistent series
+(:mod:`minecarbon.pipeline.landcover_series`, docs/time-series.md) →
+``products/classification/landcover_<year>.tif`` and ``landcover_quality_<year>.tif``. Within
+forest, the leaf-off (March) composite gives evergreen or deciduous by the RVI (NIR/Red)
+threshold combined with fully constrained unmixing; the threshold and the endmember spectra
+come from 70 % of the forest samples, and the accuracy from the other 30 % →
+``leaf_habit_<year>.tif``. Species from phenology and summer features, forest type from their
+shares (one per forest span) → ``species_<year>.tif``, ``forest_type_<year>.tif``. The
+accuracies go to ``products/classification/accuracy.json``.
 """
 
 from __future__ import annotations
@@ -153,11 +158,10 @@ def _classify(ctx: StepContext) -> None:
                    if n not in features}
         return features.assign(missing) if missing else features
 
-    base = [str(n) for n in read_stack(stacks[next(iter(stacks))], chunks=chunk).data_vars]
-    base += [f"ctx_{n}" for n in context]
-    table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
     first_stack = read_stack(stacks[next(iter(stacks))], chunks=chunk)
+    base = [str(n) for n in first_stack.data_vars] + [f"ctx_{n}" for n in context]
     groups = {str(n): str(v.attrs.get("group", "")) for n, v in first_stack.data_vars.items()}
+    table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
     models, lc_report = train_landcover_models(table, base, off_names, groups, cfg.classify)
     accuracy: dict[str, Any] = {"landcover": {**lc_report, "n_samples": len(table)}}
     probability_files: dict[int, Path] = {}

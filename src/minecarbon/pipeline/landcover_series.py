@@ -1,15 +1,20 @@
 """The classify step's land-cover series: per-year probabilities, then a consistent series.
 
-1. **No holes.** Two random forests are trained on the samples: one on the growing-season
-   features plus the leaf-off (March) composite, one on the growing-season features alone. A
-   pixel-year takes the first model's class probabilities where its leaf-off observation
-   exists and the second's where it does not, so a cloud in the one March scene no longer
-   leaves the pixel unclassified. A pixel-year without its own clear growing-season
-   observation (its features were gap-filled from another year's composite) counts as *not
-   observed*: it carries no evidence of its own.
-2. **The area's priors.** The forests are trained with balanced class weights (equal priors);
-   the probabilities are re-weighted to the class shares of the mapped area, estimated from
-   the probabilities themselves by EM (:func:`minecarbon.classify.priors.em_priors`).
+1. **No holes.** Up to three random forests are trained on the samples: on the growing-season
+   features plus the leaf-off (March) composite, on the growing-season features alone, and
+   without the moving-window features (texture, terrain), each on the samples whose features
+   it uses are finite. A pixel-year takes the probabilities of the first forest whose features
+   it has, so a cloud in the one March scene no longer leaves it unclassified. The features
+   include running medians of ±``classify.context_years`` (:func:`context_features`), and
+   sparse forest is trained as a subclass when the samples record cover
+   (:func:`training_labels`). A pixel-year without its own clear growing-season observation
+   (its features were gap-filled from another year's composite) counts as *not observed*: it
+   carries no evidence of its own.
+2. **The area's priors** (``classify.prior_adjustment``, off by default). The forests are
+   trained with balanced class weights (equal priors); the probabilities can be re-weighted to
+   the class shares of the mapped area, estimated from the probabilities themselves by EM
+   (:func:`minecarbon.classify.priors.em_priors`). On the demo it hurt sparse forest, which
+   overlaps shrubland (decision 33).
 3. **No flicker.** The probabilities of all years go into a hidden Markov model per pixel
    (:func:`minecarbon.classify.temporal.smooth_class_series`): a class changes only when the
    evidence of the following years says so, years without observation take the class of their

@@ -8,8 +8,11 @@ fitted model in ``work/models/agc_model.joblib``.
 
 ``mapping``: every year's feature stack is predicted with the model of each pixel's forest type
 (the classified map), block by block (:func:`minecarbon.mapping.predict_agc`) →
-``products/agc/agc_<year>.tif`` (t C/ha, NaN outside forest), optionally its conformal bounds,
-and the totals per assessment unit and year → ``products/agc/agc_totals.csv``.
+``work/agc/agc_raw_<year>.tif``; each pixel's series is fitted per forest span as a
+piecewise-linear trajectory, its change from the plots' year rescaled by 1/b and each forest
+type's mean out-of-fold residual added (docs/time-series.md) → ``products/agc/agc_<year>.tif``
+(t C/ha, NaN outside forest), ``agc_quality_<year>.tif``, ``calibration.json``, optionally the
+conformal bounds, and the totals per assessment unit and year → ``agc_totals.csv``.
 """
 
 from __future__ import annotations
