@@ -61,3 +61,23 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return code, captured.out, captured.err
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A delivered small demo workspace with the whole pipeline run, built once per session.
+
+    Shared by every test that needs the simulated site (tests/demo, the CLI's demo test), so
+    that the suite builds the demo once (≈ 3–4 min on 2 cores).
+    """
+    from minecarbon.demo.deliver import deliver
+    from minecarbon.demo.spec import SiteSpec
+    from minecarbon.pipeline import run_pipeline
+    from minecarbon.pipeline.steps import default_steps
+
+    root = tmp_path_factory.mktemp("site") / "demo"
+    with Workspace.init(root) as ws:
+        deliver(ws, SiteSpec())
+        run_pipeline(ws, default_steps(), until="plots")
+        run_pipeline(ws, default_steps(), until="report")
+    return root

@@ -151,12 +151,17 @@ def _classify(ctx: StepContext) -> None:
 
     context = context_features(ctx, grid, stacks, chunk)
 
+    cache: dict[int, xr.Dataset] = {}
+
     def inputs(year: int) -> xr.Dataset:
+        if year in cache:
+            return cache[year]
         features = _with_leaf_off(stacks[year], leaf_off.get(year) if use_off else None, chunk)
-        features = with_context(features, context, year, chunk)
+        features = with_context(features, context, year)
         missing = {n: xr.full_like(features[base[0]], np.nan) for n in off_names
                    if n not in features}
-        return features.assign(missing) if missing else features
+        cache[year] = features.assign(missing) if missing else features
+        return cache[year]
 
     first_stack = read_stack(stacks[next(iter(stacks))], chunks=chunk)
     base = [str(n) for n in first_stack.data_vars] + [f"ctx_{n}" for n in context]

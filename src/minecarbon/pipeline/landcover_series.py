@@ -272,7 +272,7 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
 
 
 def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path],
-                     chunk: int) -> dict[str, Path]:
+                     chunk: int) -> dict[str, xr.Dataset]:
     """Each context feature's running median over ``±classify.context_years`` (work/).
 
     A feature's value in one year carries that year's noise (haze, sun angle, a dry summer);
@@ -282,7 +282,8 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
     the multi-year series as well as on the year is the idea of CCDC (Zhu & Woodcock 2014,
     *Remote Sensing of Environment* 144: 152–171); a running median keeps a lasting change at
     its year (it switches when most of the window has changed). One file per feature holds
-    every year as a band ``y<year>``; all years of a block are computed once.
+    every year as a band ``y<year>``; all years of a block are computed once. Returns each
+    feature's written file, opened lazily.
     """
     cfg = ctx.config.classify
     if cfg.context_years == 0:
@@ -291,9 +292,10 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
     full = range(years[0], years[-1] + 1)
     first = read_stack(stacks[years[0]], chunks=chunk)
     names = [n for n in cfg.context_features if n in first.data_vars]
-    files: dict[str, Path] = {}
+    opened = {y: read_stack(stacks[y], chunks=chunk) for y in years}
+    files: dict[str, xr.Dataset] = {}
     for name in names:
-        layers = [read_stack(stacks[y], chunks=chunk)[name] for y in years]
+        layers = [opened[y][name] for y in years]
         cube = xr.concat(layers, dim=pd.Index(years, name="year")).reindex(year=list(full))
         window = 2 * cfg.context_years + 1
         windows = cube.chunk({"year": -1}).rolling(year=window, center=True,
@@ -305,7 +307,7 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
         rel = CONTEXT.format(feature=name)
         ctx.publish(rel, lambda tmp, o=out: write_stack(o, tmp),  # type: ignore[misc]
                     kind="work:context_feature")
-        files[name] = ctx.workspace.path(rel)
+        files[name] = read_stack(ctx.workspace.path(rel), chunks=chunk)
     return files
 
 
@@ -319,12 +321,11 @@ def _quiet_median(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     return out
 
 
-def with_context(features: xr.Dataset, files: dict[str, Path], year: int,
-                 chunk: int) -> xr.Dataset:
+def with_context(features: xr.Dataset, files: dict[str, xr.Dataset], year: int) -> xr.Dataset:
     """``features`` plus the year's context features (``ctx_<feature>``)."""
     extra = {}
-    for name, path in files.items():
-        band = read_stack(path, chunks=chunk)[f"y{year}"]
+    for name, stack in files.items():
+        band = stack[f"y{year}"]
         extra[f"ctx_{name}"] = band.assign_coords(y=features["y"], x=features["x"])
     return features.assign(extra) if extra else features
 
