@@ -19,7 +19,6 @@ accuracies go to ``products/classification/accuracy.json``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_on_grid, read_stack, write_cubes, write_geotiff, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
-from minecarbon.pipeline.feature_steps import COMPOSITE, STACK, composite_year, year_scenes
+from minecarbon.pipeline.feature_steps import STACK, composite_year, own_observation, year_scenes
 from minecarbon.pipeline.landcover_series import (
     PROBA,
     QUALITY,
@@ -61,7 +60,7 @@ from minecarbon.pipeline.landcover_series import (
 )
 from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid
 from minecarbon.pipeline.scope_steps import LANDCOVER as LANDCOVER  # re-exported
-from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.pipeline.step import Step, StepContext, moved_from
 from minecarbon.scope.extent import extent_mask
 from minecarbon.standard.species import by_key
 from minecarbon.types import ForestType, LandCover, LeafHabit
@@ -172,8 +171,7 @@ def _classify(ctx: StepContext) -> None:
     probability_files: dict[int, Path] = {}
     for year in stacks:
         features = inputs(year)
-        observed = _own_observation(ws.path(COMPOSITE.format(year=year)),
-                                    features[base[0]], chunk)
+        observed = own_observation(ctx, year, features[base[0]])
         proba = year_probabilities(models, features, observed, inside)
         probability_files[year] = write_probabilities(ctx, year, proba, grid)
     free = free_transitions(ctx, grid, sorted(stacks), chunk)
@@ -182,9 +180,9 @@ def _classify(ctx: StepContext) -> None:
                                                    final)
     accuracy["landcover"]["series"] = series_info
     for year in sorted(stacks):
-        ctx.publish(LANDCOVER.format(year=year), _mover(maps[year]), kind="product:landcover",
+        ctx.publish(LANDCOVER.format(year=year), moved_from(maps[year]), kind="product:landcover",
                     time=str(year))
-        ctx.publish(QUALITY.format(year=year), _mover(quality[year]),
+        ctx.publish(QUALITY.format(year=year), moved_from(quality[year]),
                     kind="product:landcover_quality", time=str(year))
     habit = _leaf_habit(ctx, grid, samples, leaf_off)
     if habit is not None:
@@ -202,17 +200,6 @@ def _leaf_off_names(leaf_off: dict[int, Path], chunk: int) -> list[str]:
     off = read_stack(next(iter(leaf_off.values())), chunks=chunk).drop_vars("clear_count")
     return [f"leafoff_{n}" for n in off.data_vars] + ["leafoff_ndvi"]
 
-
-def _own_observation(composite: Path, like: xr.DataArray, chunk: int) -> xr.DataArray:
-    """True where the year's growing-season composite had a clear observation of its own."""
-    if not composite.exists():  # the year's stack was filled from other years' composites
-        return xr.zeros_like(like, dtype=bool)
-    count = read_stack(composite, chunks=chunk)["clear_count"]
-    return (count > 0).fillna(False)
-
-
-def _mover(src: Path) -> Any:
-    return lambda tmp: os.replace(src, tmp)
 
 
 def _tif(da: xr.DataArray, nodata: float) -> Any:
@@ -412,7 +399,7 @@ def _publish_forest_types(ctx: StepContext, grid: AnalysisGrid, years: list[int]
     write_cubes({"forest_type": cube.rio.write_crs(grid.crs).rename("forest_type")},
                 {"forest_type": staged}, nodata=0)
     for year in years:
-        ctx.publish(FOREST_TYPE.format(year=year), _mover(staged[year]),
+        ctx.publish(FOREST_TYPE.format(year=year), moved_from(staged[year]),
                     kind="product:forest_type", time=str(year))
 
 

@@ -239,6 +239,19 @@ def _features(ctx: StepContext) -> None:
     _plot_features(ctx, grid, stacks)
 
 
+def own_observation(ctx: StepContext, year: int, like: xr.DataArray) -> xr.DataArray:
+    """True where the year's growing-season composite had a clear observation of its own.
+
+    Elsewhere the year's feature stack was gap-filled from other years' composites (or the
+    year has no composite at all), so its features are no observation of that year.
+    """
+    composite = ctx.workspace.path(COMPOSITE.format(year=year))
+    if not composite.exists():
+        return xr.zeros_like(like, dtype=bool)
+    count = read_stack(composite, chunks=ctx.config.compute.chunk_px)["clear_count"]
+    return (count > 0).fillna(False).assign_coords(y=like["y"], x=like["x"])
+
+
 def _read_composite(path: Path, chunk: int) -> xr.Dataset:
     comp = read_stack(path, chunks=chunk).drop_vars("clear_count")
     return comp.rename({n: str(n).removeprefix("sr_") for n in comp.data_vars})

@@ -54,11 +54,11 @@ from minecarbon.modeling.persistence import (
 )
 from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
-from minecarbon.pipeline.feature_steps import COMPOSITE, STACK
+from minecarbon.pipeline.feature_steps import STACK, own_observation
 from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
-from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.pipeline.step import Step, StepContext, moved_from
 from minecarbon.types import LandCover
 
 MODEL_FILE = "work/models/agc_model.joblib"
@@ -178,20 +178,18 @@ def _models(ctx: StepContext) -> None:
     shutil.rmtree(staging.parent, ignore_errors=True)
 
 
-def _window_medians(ctx: StepContext, stack: Any, bands: list[str]) -> dict[str, float]:
+def _window_medians(table: pd.DataFrame, stack: Any, bands: list[str]) -> dict[str, float]:
     """The plots' median of each moving-window feature (texture, terrain) the model reads."""
-    table = read_table(ctx.workspace.path("products/features/plot_features.csv"))
     return {b: float(pd.to_numeric(table[b], errors="coerce").median()) for b in bands
             if b in table.columns and stack[b].attrs.get("group") in WINDOW_GROUPS}
 
 
-def _reference_year(ctx: StepContext) -> int:
+def _reference_year(table: pd.DataFrame) -> int:
     """The plots' survey year (the most common one when plots come from several)."""
-    table = read_table(ctx.workspace.path("products/features/plot_features.csv"))
     return int(table["year"].mode().max())
 
 
-def _attenuation(ctx: StepContext) -> dict[str, Any]:
+def _attenuation(ctx: StepContext, oof: pd.DataFrame) -> dict[str, Any]:
     """``b`` of :mod:`minecarbon.mapping.calibration` as ``mapping.change_calibration`` says.
 
     From the plots' observed and predicted changes where at least 5 plots were measured in
@@ -203,7 +201,6 @@ def _attenuation(ctx: StepContext) -> dict[str, Any]:
         return {"attenuation": 1.0, "source": "none"}
     if not isinstance(choice, str):
         return {"attenuation": float(choice), "source": "configured"}
-    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
     changes = remeasured_changes(oof) if {"site", "year"} <= set(oof.columns) else None
     if changes is not None and len(changes) >= 5:
         b = attenuation_from_remeasurements(changes["observed_change"],
@@ -214,11 +211,10 @@ def _attenuation(ctx: StepContext) -> dict[str, Any]:
             "n_plots": len(oof)}
 
 
-def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray
-             ) -> tuple[dict[str, float], xr.DataArray]:
+def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray,
+             oof: pd.DataFrame) -> tuple[dict[str, float], xr.DataArray]:
     """The residual offsets (:func:`residual_offsets`) and each pixel-year's by forest type."""
     chunk = ctx.config.compute.chunk_px
-    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
     offsets = residual_offsets(oof["stratum"], oof["observed"], oof["predicted"],
                                min_plots=ctx.config.modeling.min_plots_per_stratum // 2 or 1)
     types = xr.concat([read_on_grid(ctx.workspace.path(FOREST_TYPE.format(year=y)), grid,
@@ -233,7 +229,8 @@ def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray
     return offsets, out
 
 
-def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) -> Path | None:
+def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int,
+              plots: pd.DataFrame) -> Path | None:
     """The model's AGC of one year where the pixel has its own observation → work/."""
     ws = ctx.workspace
     chunk = ctx.config.compute.chunk_px
@@ -244,7 +241,7 @@ def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) ->
         return None
     stack = read_stack(stack_path, chunks=chunk)  # only the bands the model reads
     bands = model_inputs(model)
-    medians = _window_medians(ctx, stack, bands)
+    medians = _window_medians(plots, stack, bands)
     spectral = [b for b in bands if b not in medians]
     if medians and spectral:  # window features are empty at the edges of the grid and extent
         seen = stack[spectral[0]].notnull()
@@ -253,12 +250,7 @@ def _raw_year(ctx: StepContext, grid: Any, model: StratifiedModel, year: int) ->
     ftype = read_on_grid(ftype_path, grid, chunks=chunk, masked=False)
     lc = read_on_grid(ws.path(LANDCOVER.format(year=year)), grid, chunks=chunk, masked=False)
     agc = predict_agc(model, stack, ftype, lc == int(LandCover.FOREST))
-    composite = ws.path(COMPOSITE.format(year=year))
-    if composite.exists():  # a gap-filled pixel's features are another year's: no observation
-        count = read_stack(composite, chunks=chunk)["clear_count"]
-        agc = agc.where(count.assign_coords(y=agc["y"], x=agc["x"]) > 0)
-    else:
-        agc = agc.where(False)
+    agc = agc.where(own_observation(ctx, year, agc))  # gap-filled features: not observed
     rel = AGC_RAW.format(year=year)
     data = agc.astype("float32").rio.write_crs(grid.crs)
     ctx.publish(rel, lambda tmp: write_geotiff(data, tmp), kind="work:agc_raw",
@@ -272,8 +264,10 @@ def _mapping(ctx: StepContext) -> None:
     chunk = cfg.compute.chunk_px
     grid = load_grid(ws.root)
     model = load_agc_model(ws.path(MODEL_FILE))
+    plots = read_table(ws.path("products/features/plot_features.csv"))
+    oof = read_table(ws.path("products/models/oof_predictions.csv"))
     raw = {y: p for y in range(cfg.project.first_year, cfg.project.last_year + 1)
-           if (p := _raw_year(ctx, grid, model, y)) is not None}
+           if (p := _raw_year(ctx, grid, model, y, plots)) is not None}
     if not raw:
         return
     years = sorted(raw)
@@ -288,14 +282,14 @@ def _mapping(ctx: StepContext) -> None:
         free = free_transitions(ctx, grid, years, chunk)
         fit = fit_trajectories(values, forest, free, max_segments=cfg.mapping.max_segments,
                                penalty_factor=cfg.mapping.segment_penalty)["fitted"]
-        calibration = {"reference_year": _reference_year(ctx), **_attenuation(ctx)}
+        calibration = {"reference_year": _reference_year(plots), **_attenuation(ctx, oof)}
         agc = calibrate_change(fit, forest, calibration["reference_year"],
                                calibration["attenuation"])
     else:
         agc = values.where(forest)
         calibration = {"attenuation": 1.0, "source": "no temporal fit"}
     if cfg.mapping.bias_correction:
-        offsets, by_pixel = _offsets(ctx, grid, years, agc)
+        offsets, by_pixel = _offsets(ctx, grid, years, agc, oof)
         agc = (agc + by_pixel).clip(min=0.0).where(agc.notnull())
         calibration["residual_offsets_t_per_ha"] = {k or "(all plots)": round(v, 4)
                                                     for k, v in offsets.items()}
@@ -315,8 +309,8 @@ def _mapping(ctx: StepContext) -> None:
     totals: list[pd.DataFrame] = []
     for year in years:
         rel = AGC.format(year=year)
-        ctx.publish(rel, _mover(staged["agc"][year]), kind="product:agc", time=str(year))
-        ctx.publish(AGC_QUALITY.format(year=year), _mover(staged["quality"][year]),
+        ctx.publish(rel, moved_from(staged["agc"][year]), kind="product:agc", time=str(year))
+        ctx.publish(AGC_QUALITY.format(year=year), moved_from(staged["quality"][year]),
                     kind="product:agc_quality", time=str(year))
         if cfg.mapping.prediction_intervals:
             ftype = read_on_grid(ws.path(FOREST_TYPE.format(year=year)), grid, chunks=chunk,
@@ -332,9 +326,6 @@ def _mapping(ctx: StepContext) -> None:
     ctx.publish("products/agc/agc_totals.csv", lambda tmp: write_csv(table, tmp),
                 kind="product:agc_totals")
 
-
-def _mover(src: Path) -> Any:
-    return lambda tmp: os.replace(src, tmp)
 
 
 def _totals(root: Path, agc_path: Path, grid: Any, year: int, chunk: int) -> pd.DataFrame:

@@ -10,10 +10,8 @@ units step runs after classification.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -26,7 +24,7 @@ from minecarbon.io.raster import read_on_grid, write_cubes
 from minecarbon.io.tables import write_csv
 from minecarbon.io.vector import read_vector, write_vector
 from minecarbon.pipeline.records import read_plot_records
-from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.pipeline.step import Step, StepContext, moved_from
 from minecarbon.scope.events import clean_events
 from minecarbon.scope.extent import extent_mask, monitoring_extent, project_grid
 from minecarbon.scope.units import assessment_units, plot_units, rasterize_events, unit_areas
@@ -195,7 +193,7 @@ def _units(ctx: StepContext) -> None:
     write_cubes(cubes, staged, nodata=0)
     for level, paths in final.items():
         for y in years:
-            ctx.publish(paths[y].relative_to(ws.root).as_posix(), _mover(staged[level][y]),
+            ctx.publish(paths[y].relative_to(ws.root).as_posix(), moved_from(staged[level][y]),
                         kind=f"product:units_{level}", time=str(y))
     written = load_units(ws.root, grid, years)
     areas = unit_areas(written, grid.pixel_area_ha)
@@ -210,9 +208,6 @@ def _units(ctx: StepContext) -> None:
         ctx.publish("products/units/plot_units.csv", lambda tmp: write_csv(table, tmp),
                     kind="product:plot_units", time=str(survey_year))
 
-
-def _mover(src: Path) -> Any:
-    return lambda tmp: os.replace(src, tmp)
 
 
 SCOPE = Step(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,3 +103,8 @@ class StepContext:
         )
         self.published.append(rel)
         return rec
+
+
+def moved_from(staged: Path) -> Callable[[Path], None]:
+    """A ``publish`` writer that moves an already written temporary file into place."""
+    return lambda tmp: os.replace(staged, tmp)
