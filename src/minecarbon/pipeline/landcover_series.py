@@ -292,6 +292,11 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
     full = range(years[0], years[-1] + 1)
     first = read_stack(stacks[years[0]], chunks=chunk)
     names = [n for n in cfg.context_features if n in first.data_vars]
+    unknown = [n for n in cfg.context_features if n not in first.data_vars]
+    if unknown:
+        warn(f"classify.context_features names {unknown}, which the feature stacks do not "
+             f"hold; they are left out (features: {sorted(map(str, first.data_vars))})",
+             stacklevel=3)
     opened = {y: read_stack(stacks[y], chunks=chunk) for y in years}
     files: dict[str, xr.Dataset] = {}
     for name in names:
