@@ -4,7 +4,7 @@ Every dataset — raw input or product — is recorded in ``catalog.sqlite`` wit
 sha256, CRS, extent, time and lineage (inputs, step, parameters, package versions).
 """
 
-from minecarbon.catalog.database import Catalog, DatasetRecord, Problem
+from minecarbon.catalog.database import Catalog, DatasetRecord, Problem, Withdrawal
 from minecarbon.catalog.workspace import RAW_KINDS, Workspace
 
-__all__ = ["RAW_KINDS", "Catalog", "DatasetRecord", "Problem", "Workspace"]
+__all__ = ["RAW_KINDS", "Catalog", "DatasetRecord", "Problem", "Withdrawal", "Workspace"]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from minecarbon.errors import CatalogError
 
@@ -38,6 +41,18 @@ CREATE TABLE IF NOT EXISTS lineage (
     input_path TEXT NOT NULL,
     input_sha256 TEXT NOT NULL,
     PRIMARY KEY (dataset_id, input_path)
+);
+CREATE TABLE IF NOT EXISTS withdrawals (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    time TEXT,
+    source TEXT,
+    recorded_at TEXT NOT NULL,
+    withdrawn_at TEXT NOT NULL,
+    moved_to TEXT NOT NULL,
+    reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS step_runs (
     step TEXT PRIMARY KEY,
@@ -76,6 +91,21 @@ class DatasetRecord:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """A raw dataset taken out of the workspace: what it was, when, why and where it is kept."""
+
+    path: str
+    kind: str
+    sha256: str
+    time: str | None
+    source: str | None
+    recorded_at: str
+    withdrawn_at: str
+    moved_to: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Problem:
     """A disagreement between the catalogue and the files."""
 
@@ -88,6 +118,97 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# ------------------------------------------------------------------ storage errors, explained
+# SQLite and the OS name the same few causes in their own words; each becomes one CatalogError
+# that says what is wrong with the workspace and what to do. A damaged file is the only cause
+# for which moving the catalogue away is the right advice.
+_NOT_WRITABLE = ("attempt to write a readonly database", "unable to open database file",
+                 "readonly database", "read-only file system")
+_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_LOCKED = ("database is locked", "database table is locked", "database schema is locked")
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+
+
+def not_writable_error(path: Path | str, detail: str = "") -> CatalogError:
+    """``path`` (the catalogue, a folder or a file of the workspace) cannot be written."""
+    note = f" ({detail})" if detail else ""
+    folder = Path(path).parent if Path(path).name == "catalog.sqlite" else Path(path)
+    return CatalogError(
+        f"{path} is not writable{note}, so the workspace cannot be changed",
+        fix=f"give yourself write permission (e.g. chmod -R u+w {folder}) or copy the "
+            "workspace to a folder you can write to and use the copy; the catalogue is intact, "
+            "and catalog list, show, verify and export (to a folder outside it) work as it is",
+    )
+
+
+def disk_full_error(path: Path | str, detail: str = "") -> CatalogError:
+    """The disk holding ``path`` is full."""
+    note = f" ({detail})" if detail else ""
+    return CatalogError(
+        f"the disk is full: {path} cannot be written{note}",
+        fix="free space on that disk (or move the workspace to a larger one) and run again; "
+            "the catalogue is intact and nothing half-written was kept",
+    )
+
+
+def sqlite_cause(error: sqlite3.Error) -> str | None:
+    """``"not writable"``, ``"disk full"``, ``"locked"``, ``"damaged"`` or None (other)."""
+    text = str(error).lower()
+    for cause, phrases in (("not writable", _NOT_WRITABLE), ("disk full", _FULL),
+                           ("locked", _LOCKED), ("damaged", _DAMAGED)):
+        if any(phrase in text for phrase in phrases):
+            return cause
+    return None
+
+
+def explain_sqlite_error(path: Path | str, error: sqlite3.Error) -> CatalogError | None:
+    """The :class:`CatalogError` for a SQLite error on ``path`` by its cause, or None.
+
+    Causes (:func:`sqlite_cause`): not writable, disk full, locked by another process, damaged
+    file. None for any other error (a bug, which should keep its traceback).
+    """
+    cause = sqlite_cause(error)
+    if cause == "not writable":
+        return not_writable_error(path, str(error))
+    if cause == "disk full":
+        return disk_full_error(path, str(error))
+    if cause == "locked":
+        return CatalogError(
+            f"{path} is locked by another process ({error})",
+            fix="wait for the other minecarbon run (or the program holding the catalogue, e.g. "
+                "a database browser) to finish, then run again",
+        )
+    if cause == "damaged":
+        return CatalogError(
+            f"{path} is not a minecarbon monitoring database ({error})",
+            fix="restore it from a backup, or move it away and re-import the raw data",
+        )
+    return None
+
+
+def explain_os_error(error: OSError) -> CatalogError | None:
+    """The :class:`CatalogError` for a file-system error while writing, or None.
+
+    Permission denied or a read-only file system: not writable. No space left or quota
+    exceeded: disk full. None for any other error.
+    """
+    where = error.filename if error.filename is not None else "a file of the workspace"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return not_writable_error(str(where), str(error.strerror))
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return disk_full_error(str(where), str(error.strerror))
+    return None
+
+
+def writable(path: Path) -> bool:
+    """Whether the catalogue ``path`` (and its folder, for SQLite's journal files) can be written.
+
+    A user without write permission (or a read-only file system) gets a read-only catalogue.
+    """
+    folder_ok = os.access(path.parent, os.W_OK)
+    return folder_ok and (not path.exists() or os.access(path, os.W_OK))
+
+
 class Catalog:
     """Access to ``catalog.sqlite``. Each write is one transaction.
 
@@ -96,23 +217,88 @@ class Catalog:
     path
         The database file; created (with its schema) if absent.
 
+    Notes
+    -----
+    A catalogue this user cannot write (:func:`writable`) is opened read-only: it can be read
+    (``catalog list``, ``verify``), and every write raises a :class:`CatalogError` saying the
+    workspace is not writable. SQLite errors are explained by their cause
+    (:func:`explain_sqlite_error`): not writable, disk full, locked, damaged.
+
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.read_only = not writable(path)
         try:
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        except sqlite3.DatabaseError as error:
-            raise CatalogError(
+            if self.read_only:
+                self._conn = self._connect_read_only()
+            else:
+                self._conn = self._connect()
+        except sqlite3.Error as error:
+            if sqlite_cause(error) == "not writable" and path.exists() and not self.read_only:
+                self.read_only = True  # e.g. a read-only mount that os.access did not see
+                try:
+                    self._conn = self._connect_read_only()
+                    return
+                except sqlite3.Error:
+                    pass
+            raise explain_sqlite_error(path, error) or CatalogError(
                 f"{path} is not a minecarbon monitoring database ({error})",
                 fix="restore it from a backup, or move it away and re-import the raw data",
             ) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything; ``immutable`` when SQLite cannot share the WAL."""
+        if not self.path.exists():
+            raise sqlite3.OperationalError("unable to open database file")
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        last: sqlite3.Error | None = None
+        # mode=ro needs the WAL's -shm file (or a writable folder to create it); a folder
+        # nobody may write to has neither, and there no writer can change the file anyway.
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None,
+                                   timeout=30.0)
+            try:
+                conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            except sqlite3.Error as error:
+                conn.close()
+                last = error
+                if "unable to open" in str(error) or "readonly" in str(error):
+                    continue
+                raise
+            return conn
+        assert last is not None
+        raise last
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """Turn a SQLite error of a known cause into a :class:`CatalogError` saying so."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            explained = explain_sqlite_error(self.path, error)
+            if explained is None:
+                raise
+            raise explained from None
+
+    def require_writable(self) -> None:
+        """Raise a :class:`CatalogError` if the catalogue was opened read-only."""
+        if self.read_only:
+            raise not_writable_error(self.path, "no write permission")
 
     def close(self) -> None:
         """Close the connection."""
@@ -120,14 +306,34 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        self._conn.execute("BEGIN IMMEDIATE")
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Raises
+        ------
+        CatalogError
+            If the catalogue cannot be written (read-only, disk full, locked).
+
+        """
+        self.require_writable()
+        with self._explained():
+            self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+        except BaseException as error:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            explained = (explain_sqlite_error(self.path, error)
+                         if isinstance(error, sqlite3.Error) else None)
+            if explained is not None:
+                raise explained from None
             raise
-        self._conn.execute("COMMIT")
+        with self._explained():
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                with suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
 
     # ---------------------------------------------------------------- datasets
     def upsert(self, conn: sqlite3.Connection, rec: DatasetRecord) -> int:
@@ -162,6 +368,10 @@ class Catalog:
         conn.executemany("DELETE FROM datasets WHERE path = ?", [(p,) for p in paths])
 
     def _records(self, where: str = "", args: tuple[Any, ...] = ()) -> list[DatasetRecord]:
+        with self._explained():
+            return self._read_records(where, args)
+
+    def _read_records(self, where: str, args: tuple[Any, ...]) -> list[DatasetRecord]:
         rows = self._conn.execute(
             "SELECT id, path, kind, sha256, size_bytes, mtime_ns, crs, bbox, time, step, "
             f"parameters, versions, source, recorded_at FROM datasets {where} ORDER BY id",
@@ -202,11 +412,12 @@ class Catalog:
         """sha256 of each catalogued path (one query); unknown paths are left out."""
         wanted = sorted(set(paths))
         out: dict[str, str] = {}
-        for i in range(0, len(wanted), 500):
-            part = wanted[i:i + 500]
-            out.update(self._conn.execute(
-                f"SELECT path, sha256 FROM datasets WHERE path IN ({','.join('?' * len(part))})",
-                part).fetchall())
+        with self._explained():
+            for i in range(0, len(wanted), 500):
+                part = wanted[i:i + 500]
+                out.update(self._conn.execute(
+                    f"SELECT path, sha256 FROM datasets WHERE path IN "
+                    f"({','.join('?' * len(part))})", part).fetchall())
         return out
 
     def get(self, key: str | int) -> DatasetRecord:
@@ -232,9 +443,10 @@ class Catalog:
     # ---------------------------------------------------------------- step runs
     def step_signature(self, step: str) -> str | None:
         """The input signature of the step's last completed run, or None."""
-        row = self._conn.execute(
-            "SELECT signature FROM step_runs WHERE step = ?", (step,)
-        ).fetchone()
+        with self._explained():
+            row = self._conn.execute(
+                "SELECT signature FROM step_runs WHERE step = ?", (step,)
+            ).fetchone()
         return None if row is None else str(row[0])
 
     def forget_step(self, step: str) -> None:
@@ -250,3 +462,22 @@ class Catalog:
             "INSERT OR REPLACE INTO step_runs VALUES (?,?,?,?)",
             (step, signature, _now(), seconds),
         )
+
+    # ---------------------------------------------------------------- withdrawals
+    def record_withdrawal(self, conn: sqlite3.Connection, rec: DatasetRecord, moved_to: str,
+                          reason: str) -> None:
+        """Delete the row of ``rec`` and record its withdrawal, inside an open transaction."""
+        conn.execute(
+            "INSERT INTO withdrawals (path, kind, sha256, time, source, recorded_at, withdrawn_at,"
+            " moved_to, reason) VALUES (?,?,?,?,?,?,?,?,?)",
+            (rec.path, rec.kind, rec.sha256, rec.time, rec.source, rec.recorded_at, _now(),
+             moved_to, reason),
+        )
+        conn.execute("DELETE FROM datasets WHERE path = ?", (rec.path,))
+
+    def withdrawals(self) -> list[Withdrawal]:
+        """Every withdrawal, oldest first."""
+        rows = self._conn.execute(
+            "SELECT path, kind, sha256, time, source, recorded_at, withdrawn_at, moved_to, reason"
+            " FROM withdrawals ORDER BY id").fetchall()
+        return [Withdrawal(*row) for row in rows]

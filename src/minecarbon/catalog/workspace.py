@@ -307,6 +307,63 @@ class Workspace:
         target.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         return self.catalog.get(rel)
 
+    def raw_files(self, rel: str) -> list[DatasetRecord]:
+        """The catalogued raw dataset at ``rel`` with its shapefile sidecars, or those under it.
+
+        Raises
+        ------
+        CatalogError
+            If ``rel`` is not a catalogued raw dataset nor a folder of them.
+
+        """
+        rel = rel.strip().removeprefix("./").rstrip("/")
+        raws = self.catalog.datasets(kind="raw")
+        found = [r for r in raws if r.path == rel or r.path.startswith(f"{rel}/")]
+        if len(found) == 1 and rel.lower().endswith(".shp"):
+            stem = rel[:-4]
+            found += [r for r in raws if r.path != rel and r.path[:-4] == stem
+                      and r.path[-4:].lower() in _SHAPEFILE_SIDECARS]
+        if not found or not rel.startswith("raw/"):
+            listing = "`minecarbon catalog list --kind raw`"
+            raise CatalogError(
+                f"{rel} is not an imported raw dataset of this workspace",
+                fix=f"give a path under raw/ as {listing} shows it (products are re-made by "
+                "`minecarbon run`, not withdrawn)",
+            )
+        return sorted(found, key=lambda r: r.path)
+
+    def withdraw(self, rel: str, *, reason: str = "") -> list[str]:
+        """Take imported raw data out of use, keeping the bytes and recording why.
+
+        The files move to ``withdrawn/<timestamp>/<their raw path>``; their catalogue rows
+        become rows of the ``withdrawals`` table, so the history stays in the catalogue and the
+        steps that read them re-run. Nothing is deleted.
+
+        Returns
+        -------
+        The workspace-relative paths the files were moved to.
+
+        """
+        from datetime import UTC, datetime
+
+        records = self.raw_files(rel)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        moved: list[tuple[Path, Path]] = []
+        try:
+            with self.catalog.transaction() as conn:
+                for rec in records:
+                    target = self.root / "withdrawn" / stamp / rec.path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    self.catalog.record_withdrawal(conn, rec, self.rel(target),
+                                                   reason or "withdrawn")
+                    os.replace(self.root / rec.path, target)
+                    moved.append((self.root / rec.path, target))
+        except BaseException:
+            for back, target in moved:  # the rows were rolled back: put the files back too
+                os.replace(target, back)
+            raise
+        return [self.rel(target) for _, target in moved]
+
     def _known(self, rel: str) -> bool:
         return any(d.path == rel for d in self.catalog.datasets(kind="raw"))
 

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from minecarbon import __version__
 from minecarbon.catalog import RAW_KINDS, Workspace
+from minecarbon.catalog.database import (
+    disk_full_error,
+    explain_os_error,
+    explain_sqlite_error,
+)
 from minecarbon.cli import catalog as catalog_cli
 from minecarbon.cli import demo as demo_cli
 from minecarbon.cli import plots as plots_cli
 from minecarbon.cli import tls as tls_cli
-from minecarbon.cli._common import OUT, WorkspaceOption, emit_json, err_console, open_workspace, say
+from minecarbon.cli._common import (
+    LANG_HELP,
+    OUT,
+    SCHEDULER_HELP,
+    WorkspaceOption,
+    check_configured_scheduler,
+    check_lang,
+    check_scheduler_option,
+    check_year,
+    emit_json,
+    err_console,
+    open_workspace,
+    say,
+)
 from minecarbon.cli.progress import run_with_progress
 from minecarbon.errors import MinecarbonError
+from minecarbon.pipeline.admission import admit
 from minecarbon.pipeline.steps import default_steps
 
 app = typer.Typer(
@@ -65,14 +86,26 @@ def import_(
     kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(RAW_KINDS)}.")],
     path: Annotated[Path, typer.Argument(help="File or folder to import.")],
     workspace: WorkspaceOption = Path("."),
-    year: Annotated[str | None, typer.Option(help="Year or date the data describe.")] = None,
+    year: Annotated[str | None, typer.Option(
+        help="The time the data describe: a year 1900–2100 (2020), an ISO date YYYY-MM-DD "
+             "(2020-07-15) or a period YYYY/YYYY (2000/2024).")] = None,
     allow_geographic: Annotated[
         bool, typer.Option(help="Accept a raster in a geographic CRS (reprojected later).")
     ] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Withdraw the dataset this one replaces (same name, or the "
+                           "land-cover map of the same year).")
+    ] = False,
 ) -> None:
-    """Copy raw inputs into raw/KIND/ (read-only) and record them with their sha256."""
+    """Check raw inputs for their kind, then copy them into raw/KIND/ (read-only) with sha256.
+
+    A file that fails its checks is refused with one line naming it and the fix; nothing is
+    written.
+    """
+    year = check_year(year)
     with open_workspace(workspace) as ws:
-        records = ws.import_raw(kind, path, time=year, allow_geographic=allow_geographic)
+        records = admit(ws, kind, path, time=year, allow_geographic=allow_geographic,
+                        replace=replace)
     if OUT.json:
         emit_json([r.as_dict() for r in records])
     for r in records:
@@ -80,14 +113,30 @@ def import_(
 
 
 @app.command()
+def remove(
+    paths: Annotated[list[str], typer.Argument(help="raw/KIND/FILE (or a folder of them).")],
+    workspace: WorkspaceOption = Path("."),
+    reason: Annotated[str, typer.Option(help="Why (kept in the catalogue).")] = "",
+) -> None:
+    """Withdraw imported raw data: moved to withdrawn/, recorded; the steps that read it re-run."""
+    moved: list[str] = []
+    with open_workspace(workspace) as ws:
+        for rel in paths:
+            ws.raw_files(rel)  # every path is checked before anything moves
+        for rel in paths:
+            moved += ws.withdraw(rel, reason=reason)
+    if OUT.json:
+        emit_json({"withdrawn": moved})
+    for m in moved:
+        say(f"withdrawn: kept as {m}")
+
+
+@app.command()
 def run(
     workspace: WorkspaceOption = Path("."),
     until: Annotated[str | None, typer.Option(help="Stop after this step.")] = None,
     force: Annotated[list[str] | None, typer.Option(help="Re-run this step (repeatable).")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="threads | processes | synchronous | tcp://host:port (dask)."),
-    ] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
     list_steps: Annotated[bool, typer.Option("--list", help="List the steps and exit.")] = False,
 ) -> None:
     """Run the pipeline: every step that is out of date, in order; resumes after interruption."""
@@ -96,7 +145,9 @@ def run(
         for s in steps:
             say(f"[bold]{s.name}[/bold]  needs {', '.join(s.needs) or '—'}  — {s.description}")
         return
+    check_scheduler_option(scheduler)
     with open_workspace(workspace) as ws:
+        check_configured_scheduler(ws, scheduler)
         outcomes = run_with_progress(
             ws, steps, until=until, force=force or [], scheduler=scheduler, show=not (
                 OUT.quiet or OUT.json)
@@ -108,14 +159,14 @@ def run(
 @app.command()
 def report(
     workspace: WorkspaceOption = Path("."),
-    lang: Annotated[str | None, typer.Option(help="zh (default of report.lang) or en.")] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="threads | processes | synchronous | tcp://host:port (dask)."),
-    ] = None,
+    lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Write the report (DOCX and HTML), running whatever it needs that is out of date."""
+    check_lang(lang)
+    check_scheduler_option(scheduler)
     with open_workspace(workspace) as ws:
+        check_configured_scheduler(ws, scheduler)
         if lang is not None:
             ws.override_config("report", lang=lang)
         outcomes = run_with_progress(ws, default_steps(), until="report", force=[],
@@ -134,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
 
     def show_warning(message: Warning | str, category: type[Warning], *_: object) -> None:
-        err_console.print(f"[yellow]warning:[/yellow] {message}")
+        err_console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
 
     warnings.showwarning = show_warning  # type: ignore[assignment]
     try:
@@ -142,17 +193,50 @@ def main(argv: list[str] | None = None) -> int:
     except MinecarbonError as error:
         if debug:
             raise
-        err_console.print(f"[red]error:[/red] {error}", soft_wrap=True)
-        return error.exit_code
+        return _error_line(error)
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         return 130
-    except typer.TyperException as error:  # usage errors: typer prints them with the fix
-        error.show()  # type: ignore[attr-defined]
-        return int(getattr(error, "exit_code", 2))
+    except typer.TyperException as error:  # usage errors: one line, and where to read more
+        if debug:
+            raise
+        return _usage_error_line(error)
+    except (OSError, sqlite3.Error) as error:  # the workspace cannot be written: say why
+        explained = (explain_os_error(error) if isinstance(error, OSError)
+                     else explain_sqlite_error("the workspace catalogue", error))
+        if explained is None or debug:
+            raise
+        return _error_line(explained)
+    except Exception as error:  # GDAL and others word a full disk in their own errors
+        if debug or "no space left on device" not in str(error).lower():
+            raise
+        return _error_line(disk_full_error("the workspace", str(error).splitlines()[0]))
     return result if isinstance(result, int) else 0
+
+
+def _error_line(error: MinecarbonError) -> int:
+    """Print a :class:`MinecarbonError` as one line on stderr; return its exit code."""
+    err_console.print(f"[red]error:[/red] {_one_line(str(error))}", soft_wrap=True)
+    return error.exit_code
+
+
+def _usage_error_line(error: typer.TyperException) -> int:
+    """A usage error of typer/click as one line: what is wrong and where the help is."""
+    format_message = getattr(error, "format_message", None)
+    message = str(format_message() if callable(format_message) else error)
+    message = message.replace("Value error, ", "")  # typer's pydantic-style prefix
+    ctx = getattr(error, "ctx", None)
+    where = ctx.command_path if ctx is not None else "minecarbon"
+    err_console.print(f"[red]error:[/red] {_one_line(message)} — fix: see `{where} --help`",
+                      soft_wrap=True)
+    return int(getattr(error, "exit_code", 2) or 2)
+
+
+def _one_line(text: str) -> str:
+    """Whitespace (newlines included) collapsed: the CLI's errors are one line."""
+    return escape(" ".join(text.split()))
 
 
 if __name__ == "__main__":  # pragma: no cover

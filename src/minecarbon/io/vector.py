@@ -74,9 +74,22 @@ def read_vector(path: Path, *, layer: str | None = None) -> Any:
     return gdf
 
 
+#: The ``last_change`` written into GeoPackages: fixed, so that equal layers give equal bytes.
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
 def write_vector(frame: Any, path: Path, *, layer: str | None = None) -> None:
-    """Write a GeoDataFrame to a GeoPackage (or the driver the suffix names), atomically."""
+    """Write a GeoDataFrame to a GeoPackage (or the driver the suffix names), atomically.
+
+    The bytes depend only on the frame: GDAL stamps a GeoPackage's ``gpkg_contents`` with the
+    current time unless ``OGR_CURRENT_DATE`` is set, so it is set to a fixed date here. Without
+    it every re-run made a new extent file and every later step re-ran (issue 15).
+    """
+    import pyogrio
+
     from minecarbon.io.files import atomic_path
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
 
     if frame.crs is None:
         raise InputDataError(f"cannot write {path}: the layer has no CRS", fix="set its CRS")

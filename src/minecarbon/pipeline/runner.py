@@ -51,7 +51,7 @@ def order_steps(steps: Sequence[Step], until: str | None = None) -> list[Step]:
             raise PipelineError(f"two steps are named {s.name!r}", fix="rename one of them")
         by_name[s.name] = s
     for s in steps:
-        for need in s.needs:
+        for need in (*s.needs, *s.after):
             if need not in by_name:
                 raise PipelineError(
                     f"step {s.name!r} needs unknown step {need!r}", fix="check the step list"
@@ -72,7 +72,7 @@ def order_steps(steps: Sequence[Step], until: str | None = None) -> list[Step]:
                 fix="remove one of the needs",
             )
         state[name] = "visiting"
-        for need in by_name[name].needs:
+        for need in (*by_name[name].needs, *by_name[name].after):
             visit(need, (*chain, name))
         state[name] = "done"
         ordered.append(by_name[name])

@@ -213,7 +213,7 @@ def _units(ctx: StepContext) -> None:
 SCOPE = Step(
     "scope",
     _scope,
-    needs=("import",),
+    after=("import",),
     raw=("boundary", "influence"),
     makes=(GRID_FILE, EXTENT_FILE),
     config=("project", "scope"),

@@ -23,6 +23,10 @@ class Step:
         ``run(ctx)`` makes the products through :meth:`StepContext.publish`.
     needs
         Names of the steps whose products it reads (they run first).
+    after
+        Names of steps that must run first but whose products it does not read: a change in
+        their products does not re-run it (the scope runs after the import check, but reads
+        only the boundaries, not the inventory of every raw file).
     raw
         Raw kinds it reads (``raw/<kind>/``), e.g. ``("scene", "dem")``.
     makes
@@ -42,6 +46,7 @@ class Step:
     name: str
     run: Callable[[StepContext], None]
     needs: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
     raw: tuple[str, ...] = ()
     makes: tuple[str, ...] = ()
     config: tuple[str, ...] = ()

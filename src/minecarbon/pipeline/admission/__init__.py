@@ -1,0 +1,134 @@
+"""Admission of raw data: every input is checked for its kind before it enters ``raw/``.
+
+``minecarbon import KIND PATH`` calls :func:`admit`. It reads each file the way the pipeline
+will read it — tables with the survey validators, vectors with the scope's, rasters to their
+last block, point clouds to their last point — and refuses it with one line naming the file
+(and the row, column, band or year) and the fix, before anything is copied or catalogued.
+Usable but suspicious input (a scene that covers part of the extent, unknown land-cover codes
+beside known ones) is admitted with a warning naming it. Replacing the dataset of a year is
+explicit: ``replace=True`` withdraws the old one (see :meth:`Workspace.withdraw`).
+
+Any error a reading library raises (pandas, GDAL, laspy) becomes an :class:`InputDataError`
+naming the file, so an import never ends in a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from minecarbon.catalog import DatasetRecord, Workspace
+from minecarbon.catalog.workspace import RAW_KINDS
+from minecarbon.errors import InputDataError, MinecarbonError, PathNotFoundError
+from minecarbon.pipeline.admission.clouds import check_cloud
+from minecarbon.pipeline.admission.context import Project, files_of, year_of_import
+from minecarbon.pipeline.admission.rasters import check_raster
+from minecarbon.pipeline.admission.tables import check_table
+from minecarbon.pipeline.admission.vectors import check_vector
+
+__all__ = ["admit", "check_files"]
+
+_Checker = Callable[[Project, str, Path, str | None], None]
+
+
+def _checker(kind: str, path: Path) -> _Checker | None:
+    from minecarbon.io.pointcloud import is_pointcloud
+    from minecarbon.io.raster import is_raster
+    from minecarbon.io.vector import is_vector
+
+    if kind == "other":
+        return None
+    if is_raster(path):
+        return check_raster
+    if is_vector(path):
+        return check_vector
+    if is_pointcloud(path):
+        return check_cloud
+    return check_table
+
+
+def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *,
+                replace: bool = False, allow_geographic: bool = False) -> list[DatasetRecord]:
+    """Check every file of one import; return the datasets that ``replace`` would withdraw.
+
+    Raises
+    ------
+    InputDataError
+        Naming the first bad file, what is wrong and the fix.
+
+    """
+    import warnings
+
+    project = Project(ws, allow_geographic=allow_geographic)
+    with warnings.catch_warnings(record=True) as caught:  # said only if the files are admitted
+        warnings.simplefilter("always")
+        replaced = project.replaced(kind, files, time, replace=replace)
+        for path in files:
+            _check_one(project, kind, path, time)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return replaced
+
+
+def _check_one(project: Project, kind: str, path: Path, time: str | None) -> None:
+    if path.stat().st_size == 0:
+        raise InputDataError(f"{path} is empty (0 bytes)",
+                             fix=f"export the {RAW_KINDS[kind][1]} again and import that file")
+    check = _checker(kind, path)
+    if check is None:
+        return
+    try:
+        check(project, kind, path, time)
+    except MinecarbonError:
+        raise
+    except Exception as error:  # a reading library's own error: name the file, no traceback
+        text = " ".join(str(error).split()) or type(error).__name__
+        raise InputDataError(
+            f"{path} cannot be read as {RAW_KINDS[kind][1]} ({type(error).__name__}: "
+            f"{text[:300]})",
+            fix="check that the file is complete and of this kind; export it again",
+        ) from None
+
+
+def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
+          allow_geographic: bool = False, replace: bool = False,
+          reason: str = "") -> list[DatasetRecord]:
+    """Check ``source`` (a file or folder) as ``kind`` and import it; nothing is written on refusal.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    kind
+        One of :data:`~minecarbon.catalog.workspace.RAW_KINDS`.
+    source
+        A file, or a folder whose files are all of ``kind``.
+    time
+        The year (or date, or period) the data describe.
+    allow_geographic
+        Accept rasters in a geographic CRS.
+    replace
+        Withdraw the dataset this one replaces (the land-cover map of the same year).
+    reason
+        Recorded with the withdrawal.
+
+    Raises
+    ------
+    InputDataError, PathNotFoundError
+        For an unknown kind, a missing path, or a file that fails its checks.
+
+    """
+    if kind not in RAW_KINDS:
+        raise InputDataError(f"unknown import kind {kind!r}",
+                             fix=f"use one of {', '.join(RAW_KINDS)}")
+    if not source.exists():
+        raise PathNotFoundError(f"{source} does not exist", fix="check the path")
+    files = files_of(source)
+    if not files:
+        raise InputDataError(f"{source} holds no files", fix="give a file or a folder of files")
+    year_of_import(kind, files, time)
+    replaced = check_files(ws, kind, files, time, replace=replace,
+                           allow_geographic=allow_geographic)
+    for rec in replaced:
+        ws.withdraw(rec.path, reason=reason or f"replaced by {source.name}")
+    return ws.import_raw(kind, source, time=time, allow_geographic=allow_geographic)
