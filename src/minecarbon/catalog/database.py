@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from minecarbon.errors import CatalogError
+from minecarbon.errors import CatalogError, MinecarbonError
 
 SCHEMA_VERSION = 1
 
@@ -129,6 +129,13 @@ _LOCKED = ("database is locked", "database table is locked", "database schema is
 _DAMAGED = ("file is not a database", "database disk image is malformed")
 
 
+class CatalogStorageError(CatalogError, sqlite3.OperationalError):
+    """A SQLite error of the catalogue, explained by its cause.
+
+    Still a :class:`sqlite3.OperationalError`, for code that catches those.
+    """
+
+
 def not_writable_error(path: Path | str, detail: str = "") -> CatalogError:
     """``path`` (the catalogue, a folder or a file of the workspace) cannot be written."""
     note = f" ({detail})" if detail else ""
@@ -162,28 +169,30 @@ def sqlite_cause(error: sqlite3.Error) -> str | None:
 
 
 def explain_sqlite_error(path: Path | str, error: sqlite3.Error) -> CatalogError | None:
-    """The :class:`CatalogError` for a SQLite error on ``path`` by its cause, or None.
+    """The :class:`CatalogStorageError` for a SQLite error on ``path`` by its cause, or None.
 
     Causes (:func:`sqlite_cause`): not writable, disk full, locked by another process, damaged
     file. None for any other error (a bug, which should keep its traceback).
     """
     cause = sqlite_cause(error)
+    if isinstance(error, MinecarbonError) or cause is None:
+        return None
     if cause == "not writable":
-        return not_writable_error(path, str(error))
-    if cause == "disk full":
-        return disk_full_error(path, str(error))
-    if cause == "locked":
-        return CatalogError(
+        plain = not_writable_error(path, str(error))
+    elif cause == "disk full":
+        plain = disk_full_error(path, str(error))
+    elif cause == "locked":
+        plain = CatalogError(
             f"{path} is locked by another process ({error})",
             fix="wait for the other minecarbon run (or the program holding the catalogue, e.g. "
                 "a database browser) to finish, then run again",
         )
-    if cause == "damaged":
-        return CatalogError(
+    else:  # damaged
+        plain = CatalogError(
             f"{path} is not a minecarbon monitoring database ({error})",
             fix="restore it from a backup, or move it away and re-import the raw data",
         )
-    return None
+    return CatalogStorageError(plain.message, fix=plain.fix)
 
 
 def explain_os_error(error: OSError) -> CatalogError | None:
@@ -194,7 +203,11 @@ def explain_os_error(error: OSError) -> CatalogError | None:
     """
     where = error.filename if error.filename is not None else "a file of the workspace"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return not_writable_error(str(where), str(error.strerror))
+        return CatalogError(
+            f"{where} cannot be written ({error.strerror})",
+            fix=f"give yourself write permission on {where} or its folder (chmod u+w), or copy "
+                "the workspace to a folder you can write to and work in the copy",
+        )
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return disk_full_error(str(where), str(error.strerror))
     return None

@@ -1,4 +1,9 @@
-"""Export the catalogued rasters as a STAC catalogue (pystac)."""
+"""Export the catalogued rasters as a STAC catalogue (pystac).
+
+The catalogue is self-contained and relative: its links and every asset href are relative to
+the JSON file that holds them, so a catalogue written inside the workspace moves with it (and
+one written elsewhere stays valid while it keeps its place relative to the workspace).
+"""
 
 from __future__ import annotations
 
@@ -29,11 +34,30 @@ def _time_range(rec: DatasetRecord) -> tuple[datetime | None, datetime | None, d
     return datetime.fromisoformat(rec.recorded_at), None, None
 
 
+def stac_folder(ws: Workspace, out_dir: Path) -> Path:
+    """Where the STAC catalogue goes: a relative ``out_dir`` lies inside the workspace root."""
+    return (out_dir if out_dir.is_absolute() else ws.root / out_dir).resolve()
+
+
 def export_stac(ws: Workspace, out_dir: Path) -> Path:
-    """Write a self-contained STAC catalogue of every catalogued raster; return catalog.json.
+    """Write a self-contained, relative STAC catalogue of every catalogued raster.
 
     Each item carries the dataset's geometry (in WGS 84), its time, its CRS (projection
     extension), the sha256, kind, step and lineage, and one asset pointing at the file.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    out_dir
+        The catalogue's folder; a relative path is taken inside the workspace root (``stac``
+        → ``<workspace>/stac``), so that the catalogue moves with the workspace.
+
+    Returns
+    -------
+    The path of ``catalog.json``. Links (catalogue type ``SELF_CONTAINED``) and asset hrefs are
+    relative to the file that holds them.
+
     """
     import pystac
     from pyproj import Transformer
@@ -90,7 +114,9 @@ def export_stac(ws: Workspace, out_dir: Path) -> Path:
             ),
         )
         catalog.add_item(item)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    catalog.normalize_hrefs(str(out_dir))
+    folder = stac_folder(ws, out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    catalog.normalize_hrefs(str(folder))
+    catalog.make_all_asset_hrefs_relative()  # relative to each item's JSON file
     catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    return out_dir / "catalog.json"
+    return folder / "catalog.json"

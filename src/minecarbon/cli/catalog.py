@@ -20,7 +20,7 @@ def list_(
     kind: Annotated[str | None, typer.Option(help="Only this kind (prefix), e.g. raw.")] = None,
 ) -> None:
     """List the catalogued datasets."""
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace, write=False) as ws:
         records = ws.catalog.datasets(kind=kind)
     if OUT.json:
         emit_json([r.as_dict() for r in records])
@@ -39,7 +39,7 @@ def show(
     workspace: WorkspaceOption = Path("."),
 ) -> None:
     """Show one dataset with its lineage."""
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace, write=False) as ws:
         rec = ws.catalog.get(dataset)
     if OUT.json:
         emit_json(rec.as_dict())
@@ -53,7 +53,7 @@ def show(
 @app.command()
 def verify(workspace: WorkspaceOption = Path(".")) -> None:
     """Re-hash every catalogued file; exit 1 if any is missing or changed."""
-    with open_workspace(workspace) as ws:
+    with open_workspace(workspace, write=False) as ws:
         problems = ws.verify()
         total = len(ws.catalog.datasets())
     failing = [p for p in problems if p.status in ("missing", "changed")]
@@ -71,11 +71,18 @@ def verify(workspace: WorkspaceOption = Path(".")) -> None:
 
 @app.command()
 def export(
-    stac: Annotated[Path, typer.Option("--stac", help="Folder for the STAC catalogue.")],
+    stac: Annotated[Path, typer.Option("--stac", help=(
+        "Folder for the STAC catalogue. A relative folder is inside the workspace "
+        "(--stac stac writes WORKSPACE/stac), so the catalogue moves with the workspace."))],
     workspace: WorkspaceOption = Path("."),
 ) -> None:
-    """Export the catalogued rasters as a STAC catalogue."""
-    with open_workspace(workspace) as ws:
+    """Export the catalogued rasters as a STAC catalogue (self-contained, relative hrefs).
+
+    Links and asset hrefs are relative to the JSON file holding them: a catalogue inside the
+    workspace stays valid when the workspace is moved or copied. Works on a read-only
+    workspace when the folder is outside it.
+    """
+    with open_workspace(workspace, write=False) as ws:
         path = export_stac(ws, stac)
     if OUT.json:
         emit_json({"catalog": str(path)})

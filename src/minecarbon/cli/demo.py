@@ -12,7 +12,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from minecarbon.catalog import Workspace
-from minecarbon.cli._common import OUT, console, emit_json, say
+from minecarbon.cli._common import (
+    LANG_HELP,
+    OUT,
+    SCHEDULER_HELP,
+    check_lang,
+    check_scheduler_option,
+    console,
+    emit_json,
+    open_workspace,
+    say,
+)
 from minecarbon.cli.progress import run_with_progress
 from minecarbon.demo.deliver import already_delivered, deliver
 from minecarbon.demo.spec import Sensor, SiteSpec, Size
@@ -32,22 +42,23 @@ def demo(
     size: Annotated[Size | None, typer.Option(
         help="Size of the simulated site [default: the workspace's site, else small].")] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed of the simulated site [default: the workspace's site, else 0].")] = None,
+        min=0, help="Seed of the simulated site, ≥ 0 [default: the workspace's site, else 0]."
+    )] = None,
     sensor: Annotated[Sensor | None, typer.Option(
         help="oli (Landsat 8/9) or s2 (Sentinel-2) [default: the workspace's, else oli].")] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="threads | processes | synchronous | tcp://host:port.")
-    ] = None,
-    lang: Annotated[str | None, typer.Option(help="Report language: zh (default) or en.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
     score: Annotated[bool, typer.Option(
         "--score", help="Then score the AGC maps against truth/ (issue 14's measures and "
                         "targets): writes truth_comparison.json in the workspace.")] = False,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
+    check_lang(lang)  # every option is checked before the site is simulated
+    check_scheduler_option(scheduler)
     base = recorded_site_spec(workspace) or SiteSpec()
     spec = replace(base, size=size or base.size, seed=base.seed if seed is None else seed,
                    sensor=sensor.value if sensor is not None else base.sensor)
-    ws = Workspace.open(workspace) if (workspace / "minecarbon.toml").exists() else (
+    ws = open_workspace(workspace) if (workspace / "minecarbon.toml").exists() else (
         Workspace.init(workspace))
     show = not (OUT.quiet or OUT.json)
     with ws:

@@ -8,22 +8,33 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from minecarbon.cli._common import OUT, WorkspaceOption, console, emit_json, open_workspace, say
+from minecarbon.cli._common import (
+    OUT,
+    WorkspaceOption,
+    console,
+    emit_json,
+    existing_file,
+    open_workspace,
+    say,
+)
 from minecarbon.cli.progress import run_with_progress
+from minecarbon.io.timespec import YEAR_MAX, YEAR_MIN
 from minecarbon.pipeline import survey_steps
 from minecarbon.pipeline.steps import default_steps
 
 app = typer.Typer(help="Plots (样地): plan, check, and plot carbon (P1, P5, P6).")
 
-YearOption = Annotated[int | None, typer.Option(help="Survey year (default: last project year).")]
+YearOption = Annotated[int | None, typer.Option(
+    min=YEAR_MIN, max=YEAR_MAX, help="Survey year (default: last project year).")]
 
 
 @app.command()
 def plan(
     workspace: WorkspaceOption = Path("."),
     year: YearOption = None,
-    total: Annotated[int | None, typer.Option(help="Total plots to aim for.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default allometry.seed).")] = None,
+    total: Annotated[int | None, typer.Option(min=1, help="Total plots to aim for (≥ 1).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Seed, ≥ 0 (default allometry.seed).")] = None,
 ) -> None:
     """Propose stratified plot centres per assessment unit (GeoPackage and CSV)."""
     with open_workspace(workspace) as ws:
@@ -52,6 +63,7 @@ def check(
 
     Exit code 1 when a unit is short of plots.
     """
+    existing_file(plan_file, "--plan")
     with open_workspace(workspace) as ws:
         report = survey_steps.check(ws, year=year, plan_file=plan_file)
     if OUT.json:
@@ -80,6 +92,7 @@ def agc(
     skip_invalid: Annotated[bool, typer.Option(help="Drop invalid tree rows (reported).")] = False,
 ) -> None:
     """Tree and plot AGB/AGC/CO2e with 95 % intervals: products/plots/*.csv."""
+    existing_file(models, "--models")
     with open_workspace(workspace) as ws:
         if models is not None:
             ws.config.allometry.models_file = str(models.resolve())

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from minecarbon.cli._common import OUT, WorkspaceOption, emit_json, open_workspace, say
+from minecarbon.cli._common import (
+    OUT,
+    WorkspaceOption,
+    check_name,
+    emit_json,
+    existing_file,
+    open_workspace,
+    say,
+)
+from minecarbon.errors import InputDataError
+from minecarbon.io.pointcloud import ASCII_SUFFIXES, POINTCLOUD_SUFFIXES
 from minecarbon.pipeline.tls_steps import process_cloud
 
 
@@ -24,6 +34,13 @@ def tls(
     The cloud (and the tally) are imported into raw/tls/ first, like any input. Products:
     products/tls/<plot>_trees.csv, <plot>_validation.json (with a tally), <plot>_stem_map.png.
     """
+    existing_file(cloud, "CLOUD")  # every argument is checked before anything is imported
+    suffixes = POINTCLOUD_SUFFIXES + ASCII_SUFFIXES
+    if cloud.suffix.lower() not in suffixes:
+        raise InputDataError(f"CLOUD {cloud} is not a point cloud ({cloud.suffix or 'no suffix'})",
+                             fix=f"give a {', '.join(suffixes)} file")
+    existing_file(tally, "--tally")
+    check_name(plot_id, "--plot-id")
     with open_workspace(workspace) as ws:
         (cloud_rec,) = ws.import_raw("tls", cloud)[:1]
         inputs = [cloud_rec.path]
