@@ -404,6 +404,36 @@ def _(tmp, good):
     return imp("als", write_las(tmp / "als_d.laz", xyz, crs_epsg=4546)), "als_d.laz"
 
 
+# ---- `minecarbon tls`: the cloud and tally are checked first, taken back if measuring fails
+case("tls-command-truncated-cloud")(lambda tmp, good: (
+    ["tls", str(truncated(good["tls"], tmp, "tls_P1.laz"))], "tls_P1.laz"))
+case("tls-command-text-cloud")(lambda tmp, good: (
+    ["tls", str(text(tmp, "tls_P1.laz", "no points"))], "tls_P1.laz"))
+case("tls-command-bad-tally")(lambda tmp, good: (
+    ["tls", str(good["tls"]), "--tally", str(text(tmp, "tally_P1.csv", TREES_HEAD
+                                                   + "P1,X1,刺槐,big,9\n"))], "tally_P1.csv"))
+
+
+@case("tls-command-cloud-without-ground")
+def _(tmp, good):
+    from minecarbon.io.pointcloud import write_las
+
+    rng = np.random.default_rng(5)  # a cloud over plot P1 (centre X0 + 450, Y0 + 600)
+    xyz = np.column_stack([rng.uniform(-15, 15, 3000) + X0 + 450,
+                           rng.uniform(-15, 15, 3000) + Y0 + 600, rng.uniform(0, 15, 3000)])
+    cloud = write_las(tmp / "P1.laz", xyz, crs_epsg=4546)
+    tally = text(tmp, "tally_P1.csv", TREES_HEAD + "P1,X1,刺槐,12,9\n")
+    return ["tls", str(cloud), "--tally", str(tally)], "P1.laz"
+
+
+@case("tls-command-cloud-of-another-plot-name")
+def _(tmp, good):
+    path = tmp / "tls_P2.laz"
+    shutil.copy(good["tls"], path)
+    tally = text(tmp, "tally_P2.csv", TREES_HEAD + "P1,X1,刺槐,12,9\n")
+    return ["tls", str(path), "--tally", str(tally)], "tls_P2.laz"
+
+
 # ---- options and commands
 case("import-year-abc")(lambda tmp, good: (imp("climate", good["climate"], "--year", "abc"), "abc"))
 case("import-year-3024")(lambda tmp, good: (imp("dem", good["dem"], "--year", "3024"), "3024"))

@@ -16,6 +16,7 @@ from minecarbon.config import CONFIG_FILE, Config, config_template, load_config
 from minecarbon.errors import CatalogError, InputDataError, NotAWorkspaceError, PathNotFoundError
 from minecarbon.io.files import TMP_MARKER, atomic_path, sha256_file
 from minecarbon.io.raster import SpatialInfo, check_raster_crs, describe_raster, is_raster
+from minecarbon.io.timespec import parse_time
 from minecarbon.io.vector import describe_vector, is_vector
 
 CATALOG_FILE = "catalog.sqlite"
@@ -268,6 +269,8 @@ class Workspace:
             raise InputDataError(
                 f"unknown import kind {kind!r}", fix=f"use one of {', '.join(RAW_KINDS)}"
             )
+        if time is not None:
+            time = parse_time(time)
         if not source.exists():
             raise PathNotFoundError(f"{source} does not exist", fix="check the path")
         files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
@@ -363,6 +366,18 @@ class Workspace:
                 os.replace(target, back)
             raise
         return [self.rel(target) for _, target in moved]
+
+    def undo_import(self, paths: Iterable[str]) -> None:
+        """Take back raw files imported by a command that then failed (file and row).
+
+        Only for the command's own imports, in the same session: anything imported earlier is
+        withdrawn with :meth:`withdraw`, which keeps a record.
+        """
+        paths = [p for p in paths if p.startswith("raw/")]
+        with self.catalog.transaction() as conn:
+            self.catalog.remove(conn, paths)
+        for p in paths:
+            (self.root / p).unlink(missing_ok=True)
 
     def _known(self, rel: str) -> bool:
         return any(d.path == rel for d in self.catalog.datasets(kind="raw"))

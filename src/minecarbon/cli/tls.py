@@ -18,7 +18,7 @@ from minecarbon.cli._common import (
 )
 from minecarbon.errors import InputDataError
 from minecarbon.io.pointcloud import ASCII_SUFFIXES, POINTCLOUD_SUFFIXES
-from minecarbon.pipeline.tls_steps import process_cloud
+from minecarbon.pipeline.tls_steps import measure_cloud
 
 
 def tls(
@@ -31,7 +31,8 @@ def tls(
 ) -> None:
     """Detect stems, measure DBH (1.3 m), lean and height; validate against a tally.
 
-    The cloud (and the tally) are imported into raw/tls/ first, like any input. Products:
+    The cloud (and the tally) are checked and imported into raw/tls/ first, like any input;
+    if the measurement fails they are taken back out. Products:
     products/tls/<plot>_trees.csv, <plot>_validation.json (with a tally), <plot>_stem_map.png.
     """
     existing_file(cloud, "CLOUD")  # every argument is checked before anything is imported
@@ -42,15 +43,7 @@ def tls(
     existing_file(tally, "--tally")
     check_name(plot_id, "--plot-id")
     with open_workspace(workspace) as ws:
-        (cloud_rec,) = ws.import_raw("tls", cloud)[:1]
-        inputs = [cloud_rec.path]
-        tally_path = None
-        if tally is not None:
-            (tally_rec,) = ws.import_raw("tls", tally)[:1]
-            inputs.append(tally_rec.path)
-            tally_path = ws.path(tally_rec.path)
-        outcome = process_cloud(ws, ws.path(cloud_rec.path), plot_id=plot_id, tally=tally_path,
-                                step="tls-cli", inputs=inputs)
+        outcome = measure_cloud(ws, cloud, plot_id=plot_id, tally=tally)
     trees = outcome.trees
     if OUT.json:
         emit_json({"plot_id": outcome.plot_id, "trees": len(trees),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from minecarbon.catalog import DatasetRecord, Workspace
-from minecarbon.compute import use_scheduler
+from minecarbon.compute import check_scheduler, use_scheduler
 from minecarbon.errors import PipelineError, warning_filters_guard
 from minecarbon.io.files import remove_stale_temporaries
 from minecarbon.pipeline.step import Step, StepContext
@@ -169,7 +169,8 @@ def run_pipeline(
             fix=f"use one of: {', '.join(s.name for s in steps)}",
         )
     outcomes = []
-    chosen = scheduler or ws.config.compute.scheduler  # validates the config before any write
+    chosen = check_scheduler(scheduler or ws.config.compute.scheduler,
+                             name="--scheduler" if scheduler else "compute.scheduler")
     with workspace_lock(ws), use_scheduler(chosen), warning_filters_guard():
         remove_stale_temporaries(ws.root)
         for step in plan:

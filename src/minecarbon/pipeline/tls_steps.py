@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,35 @@ def plot_id_of(cloud: Path) -> str:
     return re.sub(r"^(tls|TLS)[_-]", "", cloud.stem)
 
 
+def measure_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
+                  tally: Path | None = None) -> TlsOutcome:
+    """Check and import one plot's cloud (and tally), then measure it (``minecarbon tls``).
+
+    Both files pass the import checks first. If the measurement fails, the files this call
+    imported are taken back, so a failed command leaves the workspace as it was.
+    """
+    from minecarbon.pipeline.admission import check_files
+
+    files = [cloud] + ([tally] if tally is not None else [])
+    for f in files:
+        check_files(ws, "tls", [f], None)
+    before = {r.path for r in ws.catalog.datasets(kind="raw:tls")}
+    records = [ws.import_raw("tls", f)[0] for f in files]
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # said only if it succeeds
+            warnings.simplefilter("always")
+            outcome = process_cloud(
+                ws, ws.path(records[0].path), plot_id=plot_id,
+                tally=ws.path(records[1].path) if tally is not None else None,
+                step="tls-cli", inputs=[r.path for r in records])
+    except BaseException:
+        ws.undo_import([r.path for r in records if r.path not in before])
+        raise
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return outcome
+
+
 def process_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
                   tally: Path | None = None, step: str = TLS_STEP,
                   inputs: list[str] | None = None) -> TlsOutcome:
@@ -96,7 +126,12 @@ def process_cloud(ws: Workspace, cloud: Path, *, plot_id: str | None = None,
                                         square[2] + CROP_MARGIN_M, square[3] + CROP_MARGIN_M)
     points = read_points(cloud, crop=crop, expected_crs=cfg.project.crs,
                          what=f"TLS cloud of plot {pid}")
-    result = process_plot(points.xyz, centre_xy=centre, side_m=side, seed=cfg.allometry.seed)
+    try:
+        result = process_plot(points.xyz, centre_xy=centre, side_m=side, seed=cfg.allometry.seed)
+    except InputDataError as error:  # name the cloud: the kernels only see its points
+        if cloud.name in error.message:
+            raise
+        raise InputDataError(f"{cloud.name} (plot {pid}): {error.message}", fix=error.fix) from None
     trees = fill_overtopped_heights(result.trees)
     trees.insert(0, "plot_id", pid)
     for message in result.messages:

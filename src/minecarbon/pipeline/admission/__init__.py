@@ -20,6 +20,7 @@ from pathlib import Path
 from minecarbon.catalog import DatasetRecord, Workspace
 from minecarbon.catalog.workspace import RAW_KINDS
 from minecarbon.errors import InputDataError, MinecarbonError, PathNotFoundError
+from minecarbon.io.timespec import parse_time
 from minecarbon.pipeline.admission.clouds import check_cloud
 from minecarbon.pipeline.admission.context import Project, files_of, year_of_import
 from minecarbon.pipeline.admission.rasters import check_raster
@@ -121,6 +122,8 @@ def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
     if kind not in RAW_KINDS:
         raise InputDataError(f"unknown import kind {kind!r}",
                              fix=f"use one of {', '.join(RAW_KINDS)}")
+    if time is not None:
+        time = parse_time(time, name="--year")
     if not source.exists():
         raise PathNotFoundError(f"{source} does not exist", fix="check the path")
     files = files_of(source)
