@@ -305,7 +305,8 @@ def _mapping(ctx: StepContext) -> None:
                           for y in years}}
     write_cubes({"agc": agc.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha"),
                  "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")},
-                {"agc": staged["agc"], "quality": staged["quality"]}, nodata=None)
+                {"agc": staged["agc"], "quality": staged["quality"]},
+                nodata={"agc": float("nan"), "quality": 0})  # quality 0: no AGC (outside forest)
     totals: list[pd.DataFrame] = []
     for year in years:
         rel = AGC.format(year=year)
