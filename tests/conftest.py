@@ -63,6 +63,16 @@ def cli(capsys: pytest.CaptureFixture[str]):
     return invoke
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the demo site (``small_site``) ``slow``.
+
+    ``pytest -m "not slow"`` then never builds it (see README, "Quick start").
+    """
+    for item in items:
+        if "small_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A delivered small demo workspace with the whole pipeline run, built once per session.

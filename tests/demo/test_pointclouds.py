@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import laspy
@@ -51,10 +50,9 @@ def _plot_trees(seed: int = 3, n: int = 45) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def plot() -> tuple[np.ndarray, np.ndarray, pd.DataFrame, float]:
-    start = time.perf_counter()
-    xyz, cls, truth = pc.simulate_tls(_plot_trees(), (CX, CY), SIDE, GROUND, seed=11)
-    return xyz, cls, truth, time.perf_counter() - start
+def plot() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    # its time (under 20 s on 2 cores) is measured by benchmarks/bench_tls_simulation.py
+    return pc.simulate_tls(_plot_trees(), (CX, CY), SIDE, GROUND, seed=11)
 
 
 def _plane(xyz: np.ndarray) -> np.ndarray:
@@ -69,12 +67,11 @@ def _axis(row: pd.Series) -> np.ndarray:
 # ------------------------------------------------------------------------------------ TLS
 
 
-def test_size_time_and_classes(plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float]) -> None:
-    xyz, cls, truth, seconds = plot
+def test_size_and_classes(plot: tuple[np.ndarray, np.ndarray, pd.DataFrame]) -> None:
+    xyz, cls, truth = plot
     assert xyz.dtype == np.float64 and xyz.shape[1] == 3
     assert cls.dtype == np.uint8 and cls.shape == (len(xyz),)
     assert 1_000_000 <= len(xyz) <= 3_000_000
-    assert seconds < 20
     assert set(np.unique(cls)) == {1, 2, 7}
     assert 0.0005 < np.mean(cls == 7) < 0.01
     assert len(truth) == 45
@@ -84,7 +81,7 @@ def test_size_time_and_classes(plot: tuple[np.ndarray, np.ndarray, pd.DataFrame,
 
 
 def test_missing_lean_and_crown_are_drawn(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float],
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame],
 ) -> None:
     truth = plot[2]
     others = truth[truth["tree_id"] != LEANING]
@@ -96,9 +93,9 @@ def test_missing_lean_and_crown_are_drawn(
 
 
 def test_ground_points_follow_the_plane(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float],
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame],
 ) -> None:
-    xyz, cls, _, _ = plot
+    xyz, cls, _ = plot
     ground = xyz[cls == 2]
     residual = ground[:, 2] - _plane(ground)
     assert np.median(np.abs(residual)) < 0.02
@@ -113,9 +110,9 @@ def test_ground_points_follow_the_plane(
 
 
 def test_stem_slice_lies_at_half_the_dbh(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float],
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame],
 ) -> None:
-    xyz, cls, truth, _ = plot
+    xyz, cls, truth = plot
     veg = xyz[cls == 1]
     checked = 0
     for _, row in truth.iterrows():
@@ -136,9 +133,9 @@ def test_stem_slice_lies_at_half_the_dbh(
 
 
 def test_leaning_stem_is_not_vertical(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float],
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame],
 ) -> None:
-    xyz, cls, truth, _ = plot
+    xyz, cls, truth = plot
     row = truth.set_index("tree_id").loc[LEANING]
     veg = xyz[cls == 1]
     d = veg - np.array([row["x_m"], row["y_m"], row["ground_z_m"]])
@@ -152,9 +149,9 @@ def test_leaning_stem_is_not_vertical(
 
 
 def test_highest_point_in_crown_footprint_is_the_height(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float],
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame],
 ) -> None:
-    xyz, cls, truth, _ = plot
+    xyz, cls, truth = plot
     veg = xyz[cls == 1]
     lean = np.radians(truth["lean_deg"].to_numpy())
     az = np.radians(truth["lean_azimuth_deg"].to_numpy())
@@ -286,9 +283,9 @@ def test_laz_round_trip_with_crs(tmp_path: Path) -> None:
 
 
 def test_simulated_plot_written_as_laz(
-    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame, float], tmp_path: Path
+    plot: tuple[np.ndarray, np.ndarray, pd.DataFrame], tmp_path: Path
 ) -> None:
-    xyz, cls, _, _ = plot
+    xyz, cls, _ = plot
     path = pcio.write_las(tmp_path / "tls.laz", xyz, cls, crs_epsg=4546)
     las = laspy.read(path)
     assert len(las.points) == len(xyz)

@@ -1,8 +1,6 @@
-"""The four regressors (M3) and their grids; the nested-CV time budget (slow)."""
+"""The four regressors (M3) and their grids; nested CV at the size of a real plot set."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -56,12 +54,16 @@ def test_unknown_kind_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_nested_cv_of_the_four_kinds_on_200_plots_runs_in_under_a_minute() -> None:
+def test_nested_cv_of_the_four_kinds_on_200_plots_and_40_features() -> None:
+    # its time (under a minute on 2 cores) is measured by benchmarks/bench_nested_cv.py
     plots = synthetic_plots({"coniferous": 200}, seed=5)
     for i in range(30):  # 40 features in all, as a real feature table
         plots[f"noise_{i}"] = np.random.default_rng(i).normal(size=len(plots))
     x = plots[[*FEATURES, *(f"noise_{i}" for i in range(30))]]
-    start = time.perf_counter()
     for kind in ModelKind:
-        nested_cv(x, plots["agc_t_ha"], kind, CorrelationSelector(k=10), seed=0)
-    assert time.perf_counter() - start < 60.0
+        result = nested_cv(x, plots["agc_t_ha"], kind, CorrelationSelector(k=10), seed=0)
+        assert result.kind == kind
+        assert sorted(np.unique(result.fold)) == [0, 1, 2, 3, 4]  # every plot tested once
+        assert len(result.predicted) == len(plots) and np.isfinite(result.predicted).all()
+        assert len(result.folds) == 5 and len(result.best_params) == 5
+        assert all(len(chosen) == 10 for chosen in result.selected_features)
