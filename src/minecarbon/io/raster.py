@@ -478,7 +478,8 @@ def write_cubes(cubes: dict[str, xr.DataArray], paths: dict[str, dict[Any, Path]
         for name, cube in cubes.items():
             for k in cube[dim].values:
                 writers[(name, k)] = BlockWriter(paths[name][k], grid, cube.dtype.name,
-                                                 (str(cube.name or name),),
+                                                 (str(cube.name or Path(paths[name][k]).stem
+                                                      if name == "cube" else cube.name or name),),
                                                  nodata_of(name, cube))
         data = first.data
         chunked = getattr(data, "chunks", None)
