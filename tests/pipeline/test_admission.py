@@ -145,3 +145,13 @@ def test_admit_is_the_library_api_of_the_checks(copy: Path, tmp_path: Path) -> N
         with pytest.raises(InputDataError, match="row 2, column temperature_c"):
             admit(ws, "climate", bad)
         assert not ws.path("raw/climate/c.csv").exists()
+
+
+def test_a_species_of_no_group_is_named_in_a_warning(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trees = tmp_path / "more_trees.csv"
+    trees.write_text("plot_id,tree_id,species,dbh_cm,height_m\nP0,Z1,外星树,12,9\n"
+                     "P0,Z2,刺槐,14,10\n", encoding="utf-8")
+    code, err = run_cli(capsys, "import", "trees", trees, "-w", copy)
+    assert code == 0, err
+    assert "外星树" in err and "刺槐" not in err and "generic" in err

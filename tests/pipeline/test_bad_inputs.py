@@ -179,6 +179,17 @@ def _(tmp, good):
     return imp("plots", text(tmp, "p.csv", PLOTS_HEAD + plots_row(crs="EPSG:999999"))), "p.csv"
 
 
+@case("plots-semicolon-separated")
+def _(tmp, good):
+    return imp("plots", text(tmp, "p.csv", "plot_id;x;y\nQ1;587300;4093300\n")), "p.csv"
+
+
+@case("climate-tab-separated")
+def _(tmp, good):
+    return imp("climate", text(tmp, "c.csv", "year\ttemperature_c\tprecipitation_mm\n"
+                               "2030\t9\t500\n")), "c.csv"
+
+
 @case("plots-given-as-raster")
 def _(tmp, good):
     return imp("plots", good["dem"]), "dem.tif"

@@ -43,6 +43,13 @@ def one_line(error: InputDataError, path: Path) -> InputDataError:
 
 def _read(path: Path) -> pd.DataFrame:
     frame = read_table(path, as_text=True)
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header:
+                raise InputDataError(
+                    f"{path}: its columns are separated by {name} ({header[:60]!r})",
+                    fix="save it as a comma-separated CSV (Excel: CSV UTF-8)")
     if frame.columns.empty or frame.dropna(how="all").empty or all(
             str(v).strip() == "" for v in frame.to_numpy().ravel()):
         raise InputDataError(f"{path} has no data rows", fix="check that this is the right file")
@@ -117,7 +124,22 @@ def _trees(project: Project, path: Path, frame: pd.DataFrame) -> None:
     if known is None:
         warn(f"{path}: no plot table is imported yet, so its plot ids are checked at "
              "`minecarbon run` (import the plots first to check them now)")
-    validate_tree_list(frame, path.name, known_plots=known)
+    trees = validate_tree_list(frame, path.name, known_plots=known)
+    _generic_species(path, trees)
+
+
+def _generic_species(path: Path, trees: pd.DataFrame) -> None:
+    """Warn about species names that resolve to no species, genus or group (generic model)."""
+    from minecarbon.standard.species import resolve_model_key
+
+    if "species" not in trees:
+        return
+    names = sorted({str(n) for n in trees["species"].dropna() if str(n).strip()})
+    generic = [n for n in names if resolve_model_key(n).level == "generic"]
+    if generic:
+        warn(f"{path}: species {', '.join(generic[:10])}{' …' if len(generic) > 10 else ''} "
+             "match no species, genus or group of the species table; their trees get the "
+             "generic biomass model")
 
 
 def _tally(project: Project, path: Path, frame: pd.DataFrame) -> None:
