@@ -108,6 +108,9 @@ class FeaturesConfig(_Section):
     """Remote-sensing features (F1–F8)."""
 
     sensor: str = "auto"  # sensor id, or "auto" = from the scene file names
+    harmonise_to: Literal["oli", "off"] = Field(
+        "oli", description="express every sensor's surface reflectance as Landsat 8 OLI's "
+        "(TM/ETM+: Roy et al. 2016) before indices, so a mixed archive has no sensor step")
     product_level: Literal["auto", "sr", "toa"] = "auto"
     growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     composite: Literal["median", "mean"] = "median"

@@ -45,7 +45,9 @@ def demo(
         min=0, help="Seed of the simulated site, ≥ 0 [default: the workspace's site, else 0]."
     )] = None,
     sensor: Annotated[Sensor | None, typer.Option(
-        help="oli (Landsat 8/9) or s2 (Sentinel-2) [default: the workspace's, else oli].")] = None,
+        help="landsat (the Landsat 5/7/8/9 archive as it exists, SLC-off gaps included), oli "
+             "(Landsat 8-like every year) or s2 (Sentinel-2) [default: the workspace's, else "
+             "landsat].")] = None,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
     score: Annotated[bool, typer.Option(

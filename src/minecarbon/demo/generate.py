@@ -102,16 +102,9 @@ def generate_site(spec: SiteSpec, root: Path,
             tpath = root / "truth" / f"{name}_{year}.tif"
             open_writer(f"{name}{year}", tpath, dtype, (name,), nodata)
             out.truth.append((tpath, f"truth:{name}", str(year)))
-    if spec.sensor == "s2":
-        band_names: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A",
-                                       "B11", "B12", "SCL")
-        tags = {"SENSOR": "MSI (simulated)", "QUANTIFICATION_VALUE": "10000",
-                "BOA_ADD_OFFSET": "-1000"}
-    else:
-        band_names = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "QA_PIXEL")
-        tags = {"SENSOR": "OLI (simulated)", "SR_SCALE": "2.75e-05", "SR_OFFSET": "-0.2"}
     for s in scenes:
         path = root / "scenes" / s.file_name
+        band_names, tags = SCENE_BANDS[s.sensor]
         open_writer(s.file_name, path, "uint16", band_names, 0, {
             **tags, "ACQUISITION_DATE": s.date, "ROLE": s.role, "SIMULATED": "minecarbon demo"})
         out.raw.append(("scene", path, s.date))
@@ -171,6 +164,21 @@ def generate_site(spec: SiteSpec, root: Path,
     return out
 
 
+_C2 = {"SR_SCALE": "2.75e-05", "SR_OFFSET": "-0.2"}
+_TM_BANDS = ("SR_B1", "SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B7", "QA_PIXEL")
+_OLI_BANDS = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7", "QA_PIXEL")
+#: Band descriptions and tags of a delivered scene, per sensor code of :class:`Scene`.
+SCENE_BANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "tm": (_TM_BANDS, {"SENSOR": "TM (simulated)", **_C2}),
+    "etm": (_TM_BANDS, {"SENSOR": "ETM+ (simulated)", **_C2}),
+    "oli": (_OLI_BANDS, {"SENSOR": "OLI (simulated)", **_C2}),
+    "oli2": (_OLI_BANDS, {"SENSOR": "OLI-2 (simulated)", **_C2}),
+    "s2": (("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"),
+           {"SENSOR": "MSI (simulated)", "QUANTIFICATION_VALUE": "10000",
+            "BOA_ADD_OFFSET": "-1000"}),
+}
+
+
 def _render(spec: SiteSpec, s: Scene, truth: dict[str, np.ndarray], illum: np.ndarray,
             x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """One block of one scene: the SR bands as delivered digital numbers, and the QA layer.
@@ -180,17 +188,26 @@ def _render(spec: SiteSpec, s: Scene, truth: dict[str, np.ndarray], illum: np.nd
     """
     i = s.year - spec.first_year
     lc = truth["landcover"][i]
+    optics = "s2" if s.sensor == "s2" else "oli"
     rho = imagery.surface_reflectance(
         lc, truth["cover"][i], truth["species"][i], truth["agc"][i], illum,
-        s.month, x, y, spec.seed, s.year, sensor=spec.sensor)
+        s.month, x, y, spec.seed, s.year, sensor=optics)
     cloud, shadow = imagery.cloud_and_shadow(x, y, spec.seed, s.year, s.month, s.cloud_fraction)
     dilated = imagery.dilated_cloud(x, y, spec.seed, s.year, s.month, s.cloud_fraction)
     rho = imagery.apply_clouds(rho, cloud, shadow, x, y, spec.seed, s.year, s.month,
-                               sensor=spec.sensor)
-    if spec.sensor == "s2":
+                               sensor=optics)
+    if s.sensor == "s2":
         scl = imagery.scene_classification(lc, cloud, shadow, dilated)
         return np.concatenate([imagery.to_sentinel2_l2a(rho), scl[None].astype(np.uint16)])
-    qa = imagery.qa_pixel(cloud, shadow, truth["water"], dilated=dilated)
+    rho = imagery.to_sensor(rho, s.sensor)
+    gap = None
+    if s.slc_off:
+        g = spec.grid
+        half = g.width * g.pixel_size_m / 2
+        centre = (g.x_min_m + half, g.y_max_m - g.height * g.pixel_size_m / 2)
+        gap = imagery.slc_off_gaps(x, y, centre, spec.seed, s.year, s.month, s.day)
+        rho = np.where(gap[None], np.nan, rho)
+    qa = imagery.qa_pixel(cloud, shadow, truth["water"], fill=gap, dilated=dilated)
     return np.concatenate([imagery.to_landsat_c2_l2(rho), qa[None]], axis=0)
 
 

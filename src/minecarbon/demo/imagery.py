@@ -519,6 +519,69 @@ def _apply_clouds_broadcast(rho_in: np.ndarray, cl: Bool, sh: Bool, xs: Float, y
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
+# ---------------------------------------------------------------- other Landsat sensors
+#: Landsat 7 ETM+ SLC-off gaps (after 31 May 2003). Without the scan-line corrector each
+#: 16-line scan (480 m along track) zigzags, leaving wedge-shaped gaps that are absent in a
+#: strip about 22 km wide at nadir and widen linearly toward the swath edges, where about half
+#: of each scan period is lost; about 22 % of a scene is missing (USGS, "Landsat 7 SLC-off
+#: products: background"; Storey et al. 2005). Our model of that geometry: gap share
+#: f(d) = 0.5 · clip((|d| − 11 km) / (92.5 km − 11 km), 0, 1) at across-track distance d, the
+#: gap occupying a fraction f of every 480 m scan period, at a phase that differs per scene.
+SLC_SCAN_PERIOD_M = 480.0
+SLC_GAP_FREE_HALF_WIDTH_M = 11_000.0
+SLC_HALF_SWATH_M = 92_500.0
+SLC_EDGE_GAP_SHARE = 0.5
+#: Across-track distance of the simulated site's centre from the nadir of WRS-2 path 125, and
+#: the azimuth of the descending ground track at 37° N (clockwise from north).
+SITE_ACROSS_TRACK_M = 55_000.0
+TRACK_AZIMUTH_DEG = 193.0
+_S_SLC = 6_000
+
+
+def slc_gap_share(across_track_m: ArrayLike) -> Float:
+    """Share of each scan period lost in an SLC-off gap at an across-track distance."""
+    d = np.abs(np.asarray(across_track_m, dtype=np.float64))
+    ramp = (d - SLC_GAP_FREE_HALF_WIDTH_M) / (SLC_HALF_SWATH_M - SLC_GAP_FREE_HALF_WIDTH_M)
+    out: Float = SLC_EDGE_GAP_SHARE * np.clip(ramp, 0.0, 1.0)
+    return out
+
+
+def slc_off_gaps(x: ArrayLike, y: ArrayLike, centre: tuple[float, float], seed: int,
+                 year: int, month: int, day: int) -> Bool:
+    """Pixels of an SLC-off ETM+ scene that fall in a gap (map metres; the site centre given)."""
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    az = np.deg2rad(TRACK_AZIMUTH_DEG)
+    dx, dy = xs - centre[0], ys - centre[1]
+    along = dx * np.sin(az) + dy * np.cos(az)
+    across = SITE_ACROSS_TRACK_M + dx * np.cos(az) - dy * np.sin(az)
+    stream = _S_SLC + (year % 5000) * 400 + month * 32 + day
+    phase = float(hash_uniform(np.zeros(1, np.int64), np.zeros(1, np.int64), seed, stream)[0])
+    position = np.mod(along / SLC_SCAN_PERIOD_M + phase, 1.0)
+    out: Bool = position < slc_gap_share(across)
+    return out
+
+
+def to_sensor(reflectance: ArrayLike, sensor: str) -> NDArray[np.float32]:
+    """OLI-like reflectance (bands of :data:`OLI_BANDS`) as another Landsat sensor records it.
+
+    TM and ETM+ surface reflectance is the inverse of the published ETM+ → OLI functions
+    (Roy et al. 2016, Table 2; ``standard/data/harmonisation.csv``): the simulator's own
+    relation between the sensors, which harmonisation must undo. OLI-2 equals OLI.
+    """
+    from minecarbon.standard.harmonisation import transforms
+
+    rho = np.asarray(reflectance, dtype=np.float64)
+    source = {"tm": "landsat5", "etm": "landsat7"}.get(sensor)
+    if source is None:
+        return rho.astype(np.float32)
+    table = transforms(source, "landsat8") or {}
+    out = np.empty_like(rho)
+    for i, role in enumerate(OLI_BANDS):
+        t = table[role]
+        out[i] = (rho[i] - t.intercept) / t.slope
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def to_landsat_c2_l2(reflectance: ArrayLike) -> NDArray[np.uint16]:
     """Collection-2 Level-2 SR numbers: round((ρ + 0.2) / 2.75e-5) in 1–65535; NaN → 0 (fill)."""
     rho = np.asarray(reflectance)

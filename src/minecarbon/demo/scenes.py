@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -14,6 +15,27 @@ WRS_PATH_ROW = "125034"
 MGRS_TILE = "T49SFB"
 
 
+#: Landsat missions over the site: sensor code → (platform prefix, first and last day of
+#: acquisitions, day of the year 2000 on the 16-day repeat of path 125). Landsat 5 TM imaged
+#: until 18 November 2011, Landsat 7 ETM+ (launched April 1999) until its science mission ended
+#: in April 2022, Landsat 8 OLI from 11 April 2013, Landsat 9 OLI-2 from 31 October 2021
+#: (USGS mission pages). Satellites of a pair fly 8 days apart: Landsat 8 took Landsat 5's
+#: slot in the constellation and Landsat 9 took Landsat 7's.
+MISSIONS: dict[str, tuple[str, date, date, int]] = {
+    "tm": ("LT05", date(1984, 3, 1), date(2011, 11, 18), 13),
+    "etm": ("LE07", date(1999, 4, 15), date(2022, 4, 6), 5),
+    "oli": ("LC08", date(2013, 4, 11), date(2100, 1, 1), 13),
+    "oli2": ("LC09", date(2021, 10, 31), date(2100, 1, 1), 5),
+}
+#: The scan-line corrector of Landsat 7 ETM+ failed on 31 May 2003: every later scene has gaps.
+SLC_FAILURE = date(2003, 5, 31)
+#: Share of Landsat 5 acquisitions over the site held in the USGS archive (before 2012, images
+#: of China were received by ground stations outside the USGS and the US archive holds
+#: fewer of them; our figure, for "fewer clear acquisitions in the TM years").
+TM_ARCHIVED_SHARE = 0.6
+REPEAT_DAYS = 16
+
+
 @dataclass(frozen=True)
 class Scene:
     """One delivered scene."""
@@ -23,7 +45,7 @@ class Scene:
     day: int
     cloud_fraction: float
     role: str  # "summer" (growing season), "leaf-off" (for the RVI rule), "monthly" (phenology)
-    sensor: str = "oli"
+    sensor: str = "oli"  # tm, etm, oli, oli2 (Landsat 5, 7, 8, 9) or s2
 
     @property
     def date(self) -> str:
@@ -31,34 +53,82 @@ class Scene:
         return f"{self.year}-{self.month:02d}-{self.day:02d}"
 
     @property
+    def slc_off(self) -> bool:
+        """Whether this is a Landsat 7 ETM+ scene with scan-line-corrector gaps."""
+        return self.sensor == "etm" and date(self.year, self.month, self.day) >= SLC_FAILURE
+
+    @property
     def file_name(self) -> str:
         """A Landsat- or Sentinel-2-like name; the ``SIM`` prefix says it is simulated."""
         stamp = f"{self.year}{self.month:02d}{self.day:02d}"
         if self.sensor == "s2":
             return f"SIM_S2A_MSIL2A_{stamp}_{MGRS_TILE}.tif"
-        return f"SIM_LC08_L2SP_{WRS_PATH_ROW}_{stamp}_SR.tif"
+        return f"SIM_{MISSIONS[self.sensor][0]}_L2SP_{WRS_PATH_ROW}_{stamp}_SR.tif"
+
+
+def _roles(spec: SiteSpec, year: int) -> dict[int, str]:
+    large = spec.size is Size.LARGE
+    summer = (7,) if large else (7, 8)
+    months = {m: "summer" for m in summer}
+    months[3] = "leaf-off"
+    if year in spec.phenology_years and (not large or year == spec.phenology_years[-1]):
+        for m in spec.monthly:
+            months.setdefault(m, "monthly")
+    return dict(sorted(months.items()))
+
+
+def acquisitions(year: int, month: int, seed: int) -> list[tuple[str, date]]:
+    """The Landsat acquisitions over the site in a month that the archive holds: (sensor, day)."""
+    out = []
+    first = date(year, month, 1)
+    last = date(year + (month == 12), month % 12 + 1, 1)
+    for sensor, (_, start, end, offset) in MISSIONS.items():
+        day0 = date(2000, 1, 1).toordinal() + offset - 1
+        k = -((day0 - first.toordinal()) // REPEAT_DAYS)
+        while (d := date.fromordinal(day0 + k * REPEAT_DAYS)) < last:
+            if start <= d <= end and d >= first:
+                held = sensor != "tm" or np.random.default_rng(
+                    [seed, 9191, d.toordinal()]).uniform() < TM_ARCHIVED_SHARE
+                if held:
+                    out.append((sensor, d))
+            k += 1
+    return out
 
 
 def scene_schedule(spec: SiteSpec) -> list[Scene]:
-    """Scenes per year, as a provider would deliver them.
+    """Scenes per year, as a provider (or a user choosing from the archive) would deliver them.
 
-    Two growing-season scenes, one leaf-off scene (March), and a monthly series
-    (March–November) in the phenology years. The large site gets one growing-season scene a
+    Two growing-season scenes (July, August), one leaf-off scene (March), and a monthly series
+    (March–November) in the phenology years; the large site gets one growing-season scene a
     year and monthly scenes only in its last phenology year (disk size).
+
+    ``spec.sensor == "landsat"`` (the default) delivers the Landsat archive as it exists: each
+    month's scene is one of the acquisitions of the satellites flying then (16-day repeat each,
+    8 days apart), picked as a user would — a gap-free sensor before Landsat 7 after its SLC
+    failure, then the clearest. 2012 has only Landsat 7 ETM+ (SLC-off); part of the Landsat 5
+    acquisitions are missing from the archive, so some TM-era months have no scene. ``oli``
+    and ``s2`` deliver one sensor for every year (Landsat 8-like or Sentinel-2), as no archive
+    does; they are kept for tests of single-sensor inputs.
     """
     rng = np.random.default_rng([spec.seed, 9090])
     out: list[Scene] = []
-    large = spec.size is Size.LARGE
     for year in spec.years:
-        summer = (7,) if large else (7, 8)
-        months = {m: "summer" for m in summer}
-        months[3] = "leaf-off"
-        if year in spec.phenology_years and (not large or year == spec.phenology_years[-1]):
-            for m in spec.monthly:
-                months.setdefault(m, "monthly")
-        for month in sorted(months):
-            role = months[month]
+        for month, role in _roles(spec, year).items():
             cloud = float(rng.uniform(0.0, 0.30 if role == "summer" else 0.15))
-            out.append(Scene(year, month, int(rng.integers(3, 27)), round(cloud, 3), role,
-                             spec.sensor))
+            day = int(rng.integers(3, 27))
+            if spec.sensor != "landsat":
+                out.append(Scene(year, month, day, round(cloud, 3), role, spec.sensor))
+                continue
+            found = acquisitions(year, month, spec.seed)
+            if not found:
+                continue
+            pick = np.random.default_rng([spec.seed, 9292, year, month])
+            # cloud cover of each acquisition: summer is the monsoon season on the Loess
+            # Plateau; the user picks the clearest of the month, so the drawn range is wider
+            # than that of a single delivered scene of the single-sensor schedules
+            clouds = {a: float(pick.uniform(0.0, 0.60 if role == "summer" else 0.30))
+                      for a in found}
+            best = min(found, key=lambda a: (a[0] == "etm" and a[1] >= SLC_FAILURE, clouds[a]))
+            sensor, d = best
+            out.append(Scene(year, month, d.day, round(clouds[best], 3), role, sensor))
     return out

@@ -23,8 +23,9 @@ class Size(StrEnum):
 
 
 class Sensor(StrEnum):
-    """Sensors the simulator can deliver."""
+    """Imagery the simulator can deliver: the Landsat archive, or one sensor every year."""
 
+    LANDSAT = "landsat"
     OLI = "oli"
     S2 = "s2"
 
@@ -55,8 +56,11 @@ class SiteSpec:
     chunk_px
         Block side for chunked generation.
     sensor
-        ``oli``: Landsat 8/9 OLI Collection-2 Level-2 scenes (default); ``s2``: Sentinel-2 MSI
-        Level-2A scenes (10 bands and SCL), simulated at the site's pixel size.
+        ``landsat`` (default): the Landsat archive as it exists — TM, ETM+ (SLC-off after
+        May 2003), OLI and OLI-2 Collection-2 Level-2 scenes by their mission dates
+        (:func:`minecarbon.demo.scenes.scene_schedule`); ``oli``: Landsat 8-like scenes every
+        year; ``s2``: Sentinel-2 MSI Level-2A scenes (10 bands and SCL), simulated at the site's
+        pixel size.
 
     """
 
@@ -69,7 +73,7 @@ class SiteSpec:
     buffer_m: float = 500.0
     phenology_years: tuple[int, ...] = (2004, 2014, 2024)
     chunk_px: int = 512
-    sensor: str = "oli"  # "oli" (Landsat 8/9) or "s2" (Sentinel-2 MSI, at the site's pixel size)
+    sensor: str = "landsat"  # the Landsat 5/7/8/9 archive; "oli" or "s2": one sensor every year
     monthly: tuple[int, ...] = field(default=(3, 4, 5, 6, 7, 8, 9, 10, 11))
 
     @property

@@ -146,12 +146,44 @@ def cloud_mask(qa: xr.DataArray, product: str, *,
     return hidden.rename("cloud_mask")
 
 
+def harmonise(refl: xr.Dataset, to_sensor: str | None, *, what: str = "scene") -> xr.Dataset:
+    """Surface reflectance of one sensor expressed as another's (Roy et al. 2016 for ETM+/TM).
+
+    Applied after scaling and before any index: ``to = intercept + slope × from`` per band role
+    (:mod:`minecarbon.standard.harmonisation`). The result's ``sensor`` attribute becomes
+    ``to_sensor`` and ``harmonised_from`` names the original; a sensor the table has no
+    functions for is returned unchanged with ``harmonised_from`` unset. ``to_sensor`` None:
+    unchanged.
+    """
+    from minecarbon.standard.harmonisation import transforms
+
+    sensor_id = str(refl.attrs.get("sensor", ""))
+    if to_sensor is None or not sensor_id:
+        return refl
+    table = transforms(sensor_id, to_sensor)
+    if table is None:
+        return refl
+    out = refl.copy()
+    for role, t in table.items():
+        if role in out:
+            out[role] = (out[role] * t.slope + t.intercept).astype("float32")
+    out.attrs["sensor"] = to_sensor
+    if sensor_id != to_sensor:
+        out.attrs["harmonised_from"] = sensor_id
+    return out
+
+
 def clear_reflectance(raw: xr.DataArray | xr.Dataset, *, what: str = "scene",
-                      masked: Sequence[str] | None = None) -> xr.Dataset:
-    """Reflectance with cloudy, shadowed and fill pixels set to NaN (see :func:`cloud_mask`)."""
+                      masked: Sequence[str] | None = None,
+                      harmonise_to: str | None = None) -> xr.Dataset:
+    """Reflectance with cloudy, shadowed and fill pixels set to NaN (see :func:`cloud_mask`).
+
+    With ``harmonise_to`` (a sensor id, e.g. ``landsat8``) the reflectance is transformed to
+    that sensor's (:func:`harmonise`) before anything is computed from it.
+    """
     if not isinstance(raw, xr.Dataset):
         raise InputDataError(f"{what} must be a Dataset of bands", fix="use io.scenes.read_scene")
-    refl = scene_reflectance(raw, what=what)
+    refl = harmonise(scene_reflectance(raw, what=what), harmonise_to, what=what)
     if "qa" in raw:
         product = str(raw.attrs.get("qa_product") or QA_PRODUCT.get(str(raw.attrs["sensor"]), ""))
         if product:

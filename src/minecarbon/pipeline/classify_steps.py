@@ -45,7 +45,13 @@ from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_on_grid, read_stack, write_cubes, write_geotiff, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.vector import read_vector
-from minecarbon.pipeline.feature_steps import STACK, composite_year, own_observation, year_scenes
+from minecarbon.pipeline.feature_steps import (
+    STACK,
+    composite_year,
+    harmonise_target,
+    own_observation,
+    year_scenes,
+)
 from minecarbon.pipeline.landcover_series import (
     PROBA,
     QUALITY,
@@ -276,7 +282,8 @@ def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int,
         return None
     layers = []
     for sf in scenes:
-        refl = clear_reflectance(read_scene(sf, grid, chunks=chunk), what=f"scene {sf.scene_id}")
+        refl = clear_reflectance(read_scene(sf, grid, chunks=chunk), what=f"scene {sf.scene_id}",
+                                 harmonise_to=harmonise_target(ctx.config))
         layers.append((refl["nir"] - refl["red"]) / (refl["nir"] + refl["red"]))
     times = pd.DatetimeIndex([np.datetime64(s.date.isoformat()) for s in scenes], name="time")
     return xr.concat(layers, dim=times).chunk({"time": -1}).rename("ndvi")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
 from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid, year_of
 from minecarbon.pipeline.step import Step, StepContext
 from minecarbon.scope.extent import extent_mask
+from minecarbon.standard.harmonisation import transforms
 from minecarbon.survey.plots import plot_squares
 
 COMPOSITE = "work/features/composite_{year}.tif"
@@ -118,6 +120,14 @@ def _forest_mask(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArra
     return None
 
 
+def harmonise_target(cfg: Any) -> str | None:
+    """The sensor every scene's reflectance is expressed as (``features.harmonise_to``)."""
+    from minecarbon.standard.harmonisation import target_sensor
+
+    target = cfg.features.harmonise_to
+    return None if target == "off" else target_sensor(target)
+
+
 def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
                    scenes: list[SceneFiles], inside: xr.DataArray,
                    rel: str | None = None) -> dict[str, Any]:
@@ -128,11 +138,15 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
     clear = []
+    target = harmonise_target(cfg)
+    gaps = []
     for sf in scenes:
         raw = read_scene(sf, grid, chunks=chunk)
-        refl = clear_reflectance(raw, what=f"scene {sf.scene_id}")
+        refl = clear_reflectance(raw, what=f"scene {sf.scene_id}", harmonise_to=target)
         check_reflectance(refl, f"scene {sf.scene_id}")  # DN passed as reflectance
         clear.append(refl)
+        if is_slc_off(sf) and "qa" in raw:
+            gaps.append(((raw["qa"] & 1) == 1) & inside)  # C2 QA_PIXEL bit 0: fill
     comp, count = composite(clear, what=f"composite {year}", method=cfg.features.composite)
     comp = comp.where(inside)
     out = xr.Dataset({f"sr_{r}": comp[r] for r in comp.data_vars})
@@ -146,16 +160,35 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
                                         for p in s.files])
     written = read_stack(ctx.workspace.path(rel), chunks=chunk)
     counts = written["clear_count"]
-    n_inside, n_clear, mean_count = compute(  # type: ignore[no-untyped-call]
-        inside.sum().data, (counts > 0).sum().data, counts.mean().data)
+    any_gap = xr.concat(gaps, dim="scene").any("scene") if gaps else xr.zeros_like(inside)
+    n_inside, n_clear, mean_count, n_gap, n_gap_clear, gap_shares = compute(  # type: ignore[no-untyped-call]
+        inside.sum().data, (counts > 0).sum().data, counts.mean().data, any_gap.sum().data,
+        (any_gap & (counts > 0)).sum().data, [g.sum().data for g in gaps])
     share = int(n_clear) / int(n_inside) if n_inside else 0.0
     sensors = Counter(s.sensor for s in scenes)
-    return {"year": year, "sensor": sensors.most_common(1)[0][0],
+    harmonised = sorted(s for s in sensors if target is not None and s != target
+                        and transforms(s, target) is not None)
+    as_target = target is not None and all(transforms(s, target) is not None for s in sensors)
+    return {"year": year, "sensor": target if as_target else sensors.most_common(1)[0][0],
             "sensors": ";".join(sorted(sensors)), "levels": ";".join(sorted({
                 s.product_level for s in scenes})),
+            "harmonised": ";".join(harmonised), "harmonised_to": target or "off",
             "scenes": len(scenes), "scene_ids": " ".join(s.scene_id for s in scenes),
             "clear_share": round(share, 4),
-            "mean_clear_count": round(float(mean_count), 3)}
+            "mean_clear_count": round(float(mean_count), 3),
+            "slc_off_scenes": len(gaps),
+            "slc_gap_share": round(float(np.mean(gap_shares)) / int(n_inside), 4)
+            if gaps and n_inside else 0.0,
+            "slc_gap_filled_share": round(int(n_gap_clear) / int(n_gap), 4) if n_gap else None}
+
+
+#: The scan-line corrector of Landsat 7 ETM+ failed on this day; every later scene has gaps.
+SLC_FAILURE = date(2003, 5, 31)
+
+
+def is_slc_off(scene: SceneFiles) -> bool:
+    """Whether a scene is a Landsat 7 ETM+ scene with scan-line-corrector gaps (SLC-off)."""
+    return scene.sensor == "landsat7" and scene.date >= SLC_FAILURE
 
 
 def _features(ctx: StepContext) -> None:
