@@ -93,7 +93,8 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
     inputs.accuracy = _try(inputs, "accuracy", lambda: json.loads(_file(p(
         "products/classification/accuracy.json")).read_text(encoding="utf-8")),
         "the classify step has not run (no training samples?)")
-    for name, rel in (("cv_results", "products/models/cv_results.csv"),
+    for name, rel in (("composite_quality", "products/features/composite_quality.csv"),
+                      ("cv_results", "products/models/cv_results.csv"),
                       ("selected_features", "products/models/selected_features.csv"),
                       ("oof_predictions", "products/models/oof_predictions.csv"),
                       ("agc_totals", "products/agc/agc_totals.csv"),

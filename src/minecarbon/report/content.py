@@ -5,7 +5,8 @@ neutral :class:`~minecarbon.report.document.Report`. Each section reads only wha
 :class:`~minecarbon.report.inputs.ReportInputs`; a part whose product is missing is left out
 and the reason goes to ``Section.missing`` (the renderers print it), so a partial workspace gives
 a partial report, never a crash. Table numbers are the product values rounded for display only
-(each table's note states the rounding). Sections 7–8 are built in
+(each table's note states the rounding). The remote-sensing data part that opens
+section 6 is built in :mod:`minecarbon.report.remote_sensing`, sections 7–8 in
 :mod:`minecarbon.report.suggestions` and the appendix in :mod:`minecarbon.report.appendix`.
 Where each number comes from is in ``docs/report.md``.
 """
@@ -26,6 +27,7 @@ from minecarbon.report.appendix import appendix_section
 from minecarbon.report.charts import model_label, stratum_label
 from minecarbon.report.document import Figure, Lang, Paragraph, Report, Section, Table
 from minecarbon.report.inputs import ReportInputs
+from minecarbon.report.remote_sensing import remote_sensing_part
 from minecarbon.report.suggestions import (
     assessment_section,
     last_year,
@@ -370,6 +372,7 @@ def level1_totals(agc_totals: pd.DataFrame, years: list[int]) -> pd.DataFrame:
 
 def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
     s = Section(tr("sec.inversion", lang), key="inversion")
+    remote_sensing_part(s, inputs, lang)  # the data the annual maps come from
     y0, y1 = _first_year(inputs), last_year(inputs)
     if _have(s, inputs, lang, "agc"):
         from minecarbon.report import maps

@@ -42,6 +42,11 @@ class ReportInputs:
         agb_t_per_ha, agc_t_per_ha, agc_ci_low, agc_ci_high, co2e_t_per_ha, species_group, …``).
     accuracy
         ``products/classification/accuracy.json`` (land cover, leaf habit, species reports).
+    composite_quality
+        ``products/features/composite_quality.csv``, one row per project year: ``year,
+        sensor, sensors, scenes, clear_share, filled_share, valid_share`` and, in workspaces
+        written since issue 16, ``harmonised, harmonised_to, slc_off_scenes, slc_gap_share,
+        slc_gap_filled_share`` (the report's remote-sensing data part).
     cv_results, selected_features, model_card, oof_predictions
         The models step's products; ``oof_predictions`` has ``plot_id, stratum, observed,
         predicted`` (out-of-fold, never the training fit).
@@ -77,6 +82,7 @@ class ReportInputs:
     plot_units: pd.DataFrame | None = None
     plot_agc: pd.DataFrame | None = None
     accuracy: dict[str, Any] | None = None
+    composite_quality: pd.DataFrame | None = None
     cv_results: pd.DataFrame | None = None
     selected_features: pd.DataFrame | None = None
     model_card: dict[str, Any] | None = None

@@ -134,6 +134,82 @@ TEXTS: dict[str, tuple[str, str]] = {
     "acc.landcover": ("土地覆盖", "land cover"),
     "acc.leaf_habit": ("常绿/落叶", "leaf habit"),
     "acc.species": ("优势树种", "species"),
+    # ------------------------------------------------------------------ 6 remote-sensing data
+    "rs.intro": ("遥感数据：各年的特征变量来自当年生长季影像的合成影像，{y0}—{y1} 年共使用影像 "
+                 "{n} 景，传感器为 {sensors}。",
+                 "Remote-sensing data: each year's features come from a composite of that year's "
+                 "growing-season scenes; {y0}–{y1}: {n} scenes from {sensors}."),
+    "rs.sensor_years": ("{name}（{years} 年）", "{name} ({years})"),
+    "rs.no_scene_years": ("{years} 年没有生长季影像，其特征由相邻年份的合成影像填补。",
+                          "No growing-season scene in {years}: the features were filled from "
+                          "neighbouring years' composites."),
+    "rs.harm_roy": ("{sensors} 的地表反射率按 Roy 等（2016，Remote Sensing of Environment 185: "
+                    "57–70，表 2）的 ETM+→OLI 普通最小二乘函数逐波段转换至 {target}{tm}。",
+                    "Surface reflectance of {sensors} was transformed band by band to {target} "
+                    "with the ETM+ → OLI ordinary-least-squares functions of Roy et al. (2016, "
+                    "Remote Sensing of Environment 185: 57–70, Table 2){tm}."),
+    "rs.harm_tm": ("（TM 采用同一组函数）", "; TM uses the same functions"),
+    "rs.harm_identity": ("{sensors} 与 OLI 波段和定标一致，按恒等变换视为 {target}。",
+                         "{sensors} shares OLI's bands and calibration and was taken as {target} "
+                         "(identity)."),
+    "rs.harm_unknown": ("{sensors} 没有到 {target} 的转换函数，保持原反射率，"
+                        "其年份的特征可能因传感器更替出现阶跃。",
+                        "No function to {target} is tabled for {sensors}: its reflectance was "
+                        "left as delivered, and its years may show a step from the change of "
+                        "sensor."),
+    "rs.harm_table": ("转换函数见 {table}；它们消除传感器间反射率的系统差异，"
+                      "不能消除单次观测的观测几何与大气残差。",
+                      "The functions are those of {table}; they remove the systematic "
+                      "difference between the sensors' reflectance, not the scatter of single "
+                      "observations from view geometry and residual atmosphere."),
+    "rs.harm_none_needed": ("所用影像均为 {target}，无需传感器间转换。",
+                            "Every scene is {target}; no cross-sensor transformation was needed."),
+    "rs.harm_off": ("未进行传感器间反射率归一化（features.harmonise_to = off），"
+                    "各年特征以其所用传感器的原反射率计算。",
+                    "Surface reflectance was not harmonised between sensors "
+                    "(features.harmonise_to = off): each year's features use its own sensors' "
+                    "reflectance."),
+    "rs.harm_off_step": ("所用传感器在 {years} 年发生变化，碳储量时间序列在这些年份可能出现"
+                         "由传感器更替而非森林变化引起的阶跃，解读变化时应注意。",
+                         "The sensors change in {years}: the carbon series may show a step there "
+                         "caused by the change of sensor rather than by the forest; read the "
+                         "changes across these years with care."),
+    "rs.harm_partly_off": ("{years} 年的合成影像未做归一化。",
+                           "The composites of {years} were not harmonised."),
+    "rs.slc": ("2003 年 5 月 31 日起 Landsat 7 ETM+ 扫描行校正器（SLC）失效，其影像存在条带缺失。"
+               "本次使用 SLC-off 影像 {n} 景（{years} 年），每景平均 {gap} % 的监测范围位于条带内；"
+               "条带内的像元中 {filled} 由同年生长季其他日期的晴空观测填补，"
+               "其余由相邻年份的合成影像填补。",
+               "From 31 May 2003 the scan-line corrector (SLC) of Landsat 7 ETM+ has failed and "
+               "its scenes have gaps. {n} SLC-off scenes were used ({years}); on average {gap} % "
+               "of the extent lies in the gaps of a scene. Of the pixels in a gap, {filled} got "
+               "a clear observation from another date of the same growing season; the rest were "
+               "filled from neighbouring years' composites."),
+    "rs.slc_none": ("所用影像中没有 SLC-off 影像（2003 年 5 月 31 日后的 Landsat 7 ETM+）。",
+                    "None of the scenes is an SLC-off scene (Landsat 7 ETM+ after 31 May 2003)."),
+    "rs.range": ("各年 {low} %—{high} %", "{low} %–{high} % (per year)"),
+    "rs.table": ("各年遥感数据与合成影像质量",
+                 "Remote-sensing data and composite quality per year"),
+    "rs.sensors": ("传感器", "sensors"),
+    "rs.scenes": ("影像数", "scenes"),
+    "rs.slc_scenes": ("SLC-off 影像数", "SLC-off scenes"),
+    "rs.gap": ("条带缺失平均比例 (%)", "mean gap share (%)"),
+    "rs.gap_filled": ("条带由同年其他日期填补 (%)", "gaps filled from other dates (%)"),
+    "rs.clear": ("有效观测比例 (%)", "clear share (%)"),
+    "rs.filled": ("由相邻年份填补 (%)", "filled from neighbouring years (%)"),
+    "rs.none": ("无影像", "no scene"),
+    "rs.note": ("有效观测比例为监测范围内当年有晴空观测的像元比例，由相邻年份填补为其余像元中"
+                "由相邻年份合成影像填补的部分占监测范围的比例。",
+                " Clear share: share of the extent with a clear observation in the year; filled "
+                "from neighbouring years: share of the extent filled from neighbouring years' "
+                "composites."),
+    "rs.note_slc": ("条带缺失平均比例为各景 SLC-off 影像监测范围内条带像元比例的平均；"
+                    "条带由同年其他日期填补为至少一景条带内的像元中获得同年其他日期晴空观测的"
+                    "比例（— 为当年无条带）。",
+                    " Mean gap share: mean over the year's SLC-off scenes of the share of the "
+                    "extent in their gaps; gaps filled from other dates: share of the pixels in a "
+                    "gap of at least one scene that got a clear observation from another date of "
+                    "the year (— where the year has no gap)."),
     # ------------------------------------------------------------------ 6 inversion
     "inv.map": ("{y} 年森林地上碳储量", "Forest above-ground carbon in {y}"),
     "inv.totals_chart": ("各单元森林地上碳储量总量变化", "AGC totals per unit over time"),
@@ -218,6 +294,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p.model_card": ("模型卡 model_card.json", "the model card (model_card.json)"),
     "p.oof_predictions": ("外层交叉验证预测值", "the out-of-fold predictions"),
     "p.agc": ("地上碳储量图", "the AGC maps"),
+    "p.composite_quality": ("合成影像质量表 composite_quality.csv",
+                            "the composite quality (composite_quality.csv)"),
     "p.agc_totals": ("碳储量总量表 agc_totals.csv", "the AGC totals (agc_totals.csv)"),
     "p.change": ("变化量图", "the change maps"),
     "p.trend_class": ("趋势类型图", "the trend-class map"),
