@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from minecarbon.demo import imagery
