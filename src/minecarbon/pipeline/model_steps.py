@@ -141,8 +141,8 @@ def _models(ctx: StepContext) -> None:
     if len(forest) < table.shape[0]:
         warn(f"{table.shape[0] - len(forest)} plots without a forest type are left out of the "
              "AGC models (non-forest plots)", stacklevel=2)
-    features = [c for c in table.columns if c not in {
-        "plot_id", "year", "agc_t_per_ha", "forest_type", "stratum", "valid_fraction", "site"}]
+    features = common_features(ctx, [c for c in table.columns if c not in {
+        "plot_id", "year", "agc_t_per_ha", "forest_type", "stratum", "valid_fraction", "site"}])
     remeasured = bool(forest["site"].duplicated().any())
     params: dict[str, Any] = {}
     if cfg.selection_method in ("correlation", "rf_importance"):
@@ -176,6 +176,32 @@ def _models(ctx: StepContext) -> None:
     ctx.publish(side, lambda tmp: os.replace(sidecar_path(staging), tmp),
                 kind="work:agc_model_card")
     shutil.rmtree(staging.parent, ignore_errors=True)
+
+
+def common_features(ctx: StepContext, candidates: list[str]) -> list[str]:
+    """The candidates that every year's feature stack has (issue 16).
+
+    A year whose sensor lacks a band (GF WFV has no SWIR) has no feature of that band; a model
+    reading it could not map that year. Such features are left out of the models, and a
+    warning names them and the years without them.
+    """
+    from minecarbon.io.raster import raster_bands
+
+    stacks = sorted(ctx.workspace.path("products/features").glob("features_*.tif"))
+    if not stacks:
+        return candidates
+    lacking: dict[str, list[str]] = {}
+    for path in stacks:
+        have = set(raster_bands(path).descriptions)
+        for name in candidates:
+            if name not in have:
+                lacking.setdefault(name, []).append(path.stem.removeprefix("features_"))
+    if lacking:
+        years = sorted({y for ys in lacking.values() for y in ys})
+        warn(f"features {', '.join(sorted(lacking))} are missing from the stacks of years "
+             f"{', '.join(years)} (a sensor without those bands): the AGC models use only the "
+             "features every year has", stacklevel=2)
+    return [c for c in candidates if c not in lacking]
 
 
 def _window_medians(table: pd.DataFrame, stack: Any, bands: list[str]) -> dict[str, float]:
