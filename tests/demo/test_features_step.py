@@ -26,7 +26,10 @@ def test_every_year_has_a_mostly_clear_composite_and_a_stack(small_site: Path) -
     # years are left out so that every year's composite has the same seasonal make-up
     assert quality["scenes"].tolist() == [2] * len(YEARS)
     assert (quality["months"] == "7 8").all()
-    assert (quality["clear_share"] > 0.7).all()  # two scenes of up to 30 % cloud + shadow
+    # two scenes, each the clearest of its month (up to 60 % cloud in the monsoon) or an
+    # SLC-off ETM+ scene that lost 27 % of the site to gaps (issue 16)
+    assert (quality["clear_share"] > 0.45).all()
+    assert (quality["clear_share"] > 0.7).mean() > 0.6
     assert (quality["valid_share"] > 0.99).all()  # gaps filled from the nearest years
     gained = (quality["valid_share"] - quality["clear_share"]).round(4)
     assert (quality["filled_share"] == gained).all()
