@@ -71,7 +71,12 @@ def test_bad_tree_rows_stop_the_step_naming_row_and_column(site_copy: Path, tmp_
     late = tmp_path / "late_trees.csv"
     late.write_text("样地号,树号,树种,胸径,树高\nP001,X1,油松,21.5,12.0\nP001,X2,油松,-3,11.0\n"
                     "P999,X3,栎类,18.0,\n", encoding="utf-8")
-    assert main(["import", "trees", str(late), "-w", str(site_copy)]) == 0
+    assert main(["import", "trees", str(late), "-w", str(site_copy)]) == 2  # refused at the door
+    refused = capsys.readouterr().err
+    assert "late_trees.csv: 2 invalid rows" in refused and "row 3, column 胸径" in refused
+    assert not (site_copy / "raw/trees/late_trees.csv").exists()
+    # a file put into raw/ by hand is catalogued by the next run, and the step refuses it
+    shutil.copy(late, site_copy / "raw/trees/late_trees.csv")
     before = (site_copy / "products/plots/plot_agc.csv").read_bytes()
     code = main(["plots", "agc", "-w", str(site_copy)])
     err = capsys.readouterr().err
