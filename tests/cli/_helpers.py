@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+@contextmanager
+def open_folder(prefix: str, mode: int) -> Iterator[Path]:
+    """A temporary folder other users may enter (pytest's tmp_path parents are private)."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    base.chmod(mode)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def single_error_line(err: str) -> str:

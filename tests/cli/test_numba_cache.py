@@ -7,14 +7,14 @@ minecarbon sets it to a user cache folder first (unless the user set it).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.cli._helpers import open_folder
 
 PRINT = "import minecarbon, os; print(os.environ.get('NUMBA_CACHE_DIR'))"
 
@@ -82,12 +82,8 @@ def test_a_cached_kernel_compiles_into_the_cache_folder(tmp_path: Path) -> None:
 
 @pytest.fixture
 def open_tmp() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="mc-numba-"))
-    base.chmod(0o1777)
-    try:
+    with open_folder("mc-numba-", 0o1777) as base:
         yield base
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_cli_starts_for_a_user_who_cannot_write_the_package_or_home(open_tmp: Path) -> None:

@@ -19,7 +19,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import pytest
 from minecarbon.catalog import Workspace, database
 from minecarbon.catalog.database import Catalog, explain_os_error, explain_sqlite_error
 from minecarbon.errors import CatalogError
-from tests.cli._helpers import single_error_line, snapshot
+from tests.cli._helpers import open_folder, single_error_line, snapshot
 from tests.conftest import write_tif
 
 NOBODY = 65534
@@ -61,12 +60,8 @@ def _can_run_as_nobody() -> bool:
 @pytest.fixture
 def shared_tmp() -> Iterator[Path]:
     """A folder others may enter (tmp_path's parents are private to root)."""
-    base = Path(tempfile.mkdtemp(prefix="mc-ro-"))
-    base.chmod(0o755)
-    try:
+    with open_folder("mc-ro-", 0o755) as base:
         yield base
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 _DRIVER = """
