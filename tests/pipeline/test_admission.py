@@ -155,3 +155,16 @@ def test_a_species_of_no_group_is_named_in_a_warning(
     code, err = run_cli(capsys, "import", "trees", trees, "-w", copy)
     assert code == 0, err
     assert "外星树" in err and "刺槐" not in err and "generic" in err
+
+
+def test_a_tree_list_with_invalid_rows_is_admitted_only_on_request(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trees = tmp_path / "late.csv"
+    trees.write_text("plot_id,tree_id,species,dbh_cm,height_m\nP0,Z1,刺槐,12,9\n"
+                     "P0,Z2,刺槐,9999,10\n", encoding="utf-8")
+    code, err = run_cli(capsys, "import", "trees", trees, "-w", copy)
+    assert code == 2 and "--skip-invalid" in err and "row 3" in err
+    code, err = run_cli(capsys, "import", "trees", trees, "-w", copy, "--skip-invalid")
+    assert code == 0, err
+    assert "row 3" in err and "plots agc" in err
+    assert (copy / "raw/trees/late.csv").exists()

@@ -96,6 +96,10 @@ def import_(
         bool, typer.Option(help="Withdraw the dataset this one replaces (same name, or the "
                            "land-cover map of the same year).")
     ] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Admit a tree list with invalid rows (named in a warning); "
+                           "`plots agc --skip-invalid` leaves them out.")
+    ] = False,
 ) -> None:
     """Check raw inputs for their kind, then copy them into raw/KIND/ (read-only) with sha256.
 
@@ -105,7 +109,7 @@ def import_(
     year = check_year(year)
     with open_workspace(workspace) as ws:
         records = admit(ws, kind, path, time=year, allow_geographic=allow_geographic,
-                        replace=replace)
+                        replace=replace, skip_invalid=skip_invalid)
     if OUT.json:
         emit_json([r.as_dict() for r in records])
     for r in records:

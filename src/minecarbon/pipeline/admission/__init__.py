@@ -49,7 +49,8 @@ def _checker(kind: str, path: Path) -> _Checker | None:
 
 
 def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *,
-                replace: bool = False, allow_geographic: bool = False) -> list[DatasetRecord]:
+                replace: bool = False, allow_geographic: bool = False,
+                skip_invalid: bool = False) -> list[DatasetRecord]:
     """Check every file of one import; return the datasets that ``replace`` would withdraw.
 
     Raises
@@ -60,7 +61,7 @@ def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *
     """
     import warnings
 
-    project = Project(ws, allow_geographic=allow_geographic)
+    project = Project(ws, allow_geographic=allow_geographic, skip_invalid=skip_invalid)
     with warnings.catch_warnings(record=True) as caught:  # said only if the files are admitted
         warnings.simplefilter("always")
         replaced = project.replaced(kind, files, time, replace=replace)
@@ -93,7 +94,7 @@ def _check_one(project: Project, kind: str, path: Path, time: str | None) -> Non
 
 def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
           allow_geographic: bool = False, replace: bool = False,
-          reason: str = "") -> list[DatasetRecord]:
+          reason: str = "", skip_invalid: bool = False) -> list[DatasetRecord]:
     """Check ``source`` (a file or folder) as ``kind`` and import it; nothing is written on refusal.
 
     Parameters
@@ -112,6 +113,9 @@ def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
         Withdraw the dataset this one replaces (the land-cover map of the same year).
     reason
         Recorded with the withdrawal.
+    skip_invalid
+        Admit a tree list with invalid rows, naming them in a warning; ``plots agc
+        --skip-invalid`` then leaves them out.
 
     Raises
     ------
@@ -131,7 +135,7 @@ def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
         raise InputDataError(f"{source} holds no files", fix="give a file or a folder of files")
     year_of_import(kind, files, time)
     replaced = check_files(ws, kind, files, time, replace=replace,
-                           allow_geographic=allow_geographic)
+                           allow_geographic=allow_geographic, skip_invalid=skip_invalid)
     for rec in replaced:
         ws.withdraw(rec.path, reason=reason or f"replaced by {source.name}")
     return ws.import_raw(kind, source, time=time, allow_geographic=allow_geographic)

@@ -51,9 +51,11 @@ def year_of_import(kind: str, files: list[Path], time: str | None) -> None:
 class Project:
     """The workspace as the checks see it; everything is read lazily, nothing is written."""
 
-    def __init__(self, ws: Workspace, *, allow_geographic: bool = False) -> None:
+    def __init__(self, ws: Workspace, *, allow_geographic: bool = False,
+                 skip_invalid: bool = False) -> None:
         self.ws = ws
         self.allow_geographic = allow_geographic
+        self.skip_invalid = skip_invalid
 
     @property
     def crs(self) -> str:

@@ -70,7 +70,11 @@ def check_table(project: Project, kind: str, path: Path, time: str | None) -> No
         {"plots": _plots, "trees": _trees, "climate": _climate, "models": _models,
          "tls": _tally}[kind](project, path, frame)
     except InputDataError as error:
-        raise one_line(error, path) from None
+        refusal = one_line(error, path)
+        if kind == "trees" and getattr(error, "issues", None):
+            refusal = InputDataError(refusal.message, fix=f"{refusal.fix}, or import it with "
+                                     "--skip-invalid to leave them out")
+        raise refusal from None
 
 
 def _plots(project: Project, path: Path, frame: pd.DataFrame) -> None:
@@ -124,7 +128,16 @@ def _trees(project: Project, path: Path, frame: pd.DataFrame) -> None:
     if known is None:
         warn(f"{path}: no plot table is imported yet, so its plot ids are checked at "
              "`minecarbon run` (import the plots first to check them now)")
-    trees = validate_tree_list(frame, path.name, known_plots=known)
+    if project.skip_invalid:
+        from minecarbon.survey.trees import skipped_summary
+
+        trees = validate_tree_list(frame, path.name, known_plots=known, skip_invalid=True)
+        if trees.attrs["skipped"]:
+            rows = " ".join(skipped_summary(trees.attrs["skipped"]).split())
+            warn(f"{path}: admitted with invalid rows, which `minecarbon plots agc "
+                 f"--skip-invalid` leaves out — {rows}")
+    else:
+        trees = validate_tree_list(frame, path.name, known_plots=known)
     _generic_species(path, trees)
 
 
