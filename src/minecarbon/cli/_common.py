@@ -115,7 +115,7 @@ def check_name(value: str | None, option: str) -> str | None:
 def say(message: str) -> None:
     """Print a line unless --quiet or --json."""
     if not (OUT.quiet or OUT.json):
-        console.print(message)
+        console.print(message, soft_wrap=True)  # paths are never broken
 
 
 def emit_json(value: Any) -> None:
