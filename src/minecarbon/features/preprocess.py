@@ -146,7 +146,7 @@ def cloud_mask(qa: xr.DataArray, product: str, *,
     return hidden.rename("cloud_mask")
 
 
-def harmonise(refl: xr.Dataset, to_sensor: str | None, *, what: str = "scene") -> xr.Dataset:
+def harmonise(refl: xr.Dataset, to_sensor: str | None) -> xr.Dataset:
     """Surface reflectance of one sensor expressed as another's (Roy et al. 2016 for ETM+/TM).
 
     Applied after scaling and before any index: ``to = intercept + slope × from`` per band role
@@ -183,7 +183,7 @@ def clear_reflectance(raw: xr.DataArray | xr.Dataset, *, what: str = "scene",
     """
     if not isinstance(raw, xr.Dataset):
         raise InputDataError(f"{what} must be a Dataset of bands", fix="use io.scenes.read_scene")
-    refl = harmonise(scene_reflectance(raw, what=what), harmonise_to, what=what)
+    refl = harmonise(scene_reflectance(raw, what=what), harmonise_to)
     if "qa" in raw:
         product = str(raw.attrs.get("qa_product") or QA_PRODUCT.get(str(raw.attrs["sensor"]), ""))
         if product:

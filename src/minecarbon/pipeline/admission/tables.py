@@ -78,15 +78,13 @@ def check_table(project: Project, kind: str, path: Path, time: str | None) -> No
 
 
 def _plots(project: Project, path: Path, frame: pd.DataFrame) -> None:
-    from minecarbon.pipeline.records import read_plot_records
     from minecarbon.survey.plots import validate_plots
 
     cfg = project.ws.config
     plots = validate_plots(frame, path.name, cfg.project.crs, cfg.scope.pixel_size_m)
-    known = read_plot_records(project.ws, [project.ws.path(r.path)
-                                           for r in project.imported("plots")])
+    known = _plot_ids(project)
     if known is not None:
-        again = sorted(set(plots["plot_id"]) & set(known["plot_id"]))
+        again = sorted(set(plots["plot_id"].astype(str)) & known)
         if again:
             shown = ", ".join(again[:LISTED]) + (" …" if len(again) > LISTED else "")
             raise InputDataError(
