@@ -50,8 +50,11 @@ def _can_run_as_nobody() -> bool:
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return False
     try:
-        done = subprocess.run(["true"], user=NOBODY, group=NOBODY, extra_groups=[],
-                              capture_output=True, timeout=30)
+        # nobody must also reach this interpreter and package (a checkout under a private
+        # folder, e.g. one made by mktemp -d, is closed to other users)
+        done = subprocess.run([sys.executable, "-c", "import minecarbon"], user=NOBODY,
+                              group=NOBODY, extra_groups=[], capture_output=True, timeout=60,
+                              cwd="/")
     except (OSError, subprocess.SubprocessError, ValueError):
         return False
     return done.returncode == 0
