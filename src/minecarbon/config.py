@@ -111,6 +111,13 @@ class FeaturesConfig(_Section):
     harmonise_to: Literal["oli", "off"] = Field(
         "oli", description="express every sensor's surface reflectance as Landsat 8 OLI's "
         "(TM/ETM+: Roy et al. 2016) before indices, so a mixed archive has no sensor step")
+    tm_calibration: Literal["archive", "table"] = Field(
+        "archive", description="how Landsat 4/5 TM is harmonised: 'archive' fits a per-band TM → "
+        "ETM+ gain on the archive's own TM/ETM+ scene pairs (features.crosscal) and chains the "
+        "table's ETM+ → OLI; 'table' (or too few pairs) uses the table's TM row")
+    calibration_max_days: int = Field(
+        32, ge=1, le=120, description="largest gap in days between the TM and the ETM+ scene "
+        "of a calibration pair (both in the growing-season months)")
     product_level: Literal["auto", "sr", "toa"] = "auto"
     growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     composite: Literal["median", "mean"] = "median"

@@ -92,4 +92,7 @@ def test_tm_and_etm_scenes_carry_the_inverse_of_the_harmonisation() -> None:
     etm = imagery.to_sensor(oli, "etm")
     assert etm[3, 0, 0] == pytest.approx((0.3 - 0.0412) / 0.8462, rel=1e-5)
     np.testing.assert_array_equal(imagery.to_sensor(oli, "oli2"), oli)
-    np.testing.assert_array_equal(imagery.to_sensor(oli, "tm"), etm)
+    tm = imagery.to_sensor(oli, "tm")  # ETM+'s over the measured ETM+/TM gain
+    np.testing.assert_allclose(tm[:, 0, 0], etm[:, 0, 0] / np.array(imagery.ETM_PER_TM_GAIN),
+                               rtol=1e-6)
+    assert tm[2, 0, 0] > etm[2, 0, 0] and tm[3, 0, 0] < etm[3, 0, 0]  # red up, NIR down

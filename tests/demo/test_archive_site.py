@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import rasterio
 
+from minecarbon.demo.imagery import ETM_PER_TM_GAIN
 from minecarbon.io.raster import read_stack
 
 YEARS = range(2000, 2025)
@@ -53,3 +55,19 @@ def test_no_step_in_persistent_forest_ndvi_at_the_sensor_changes(small_site: Pat
     for year in changes:
         assert abs(steps[year] - others.mean()) <= 2.5 * spread, (year, steps[year], spread)
     assert spread > 0  # the comparison is with a real year-to-year spread
+
+
+def test_tm_is_calibrated_to_etm_on_the_archives_pairs(small_site: Path) -> None:
+    doc = json.loads((small_site / "products/features/cross_calibration.json").read_text())
+    assert doc["method"] == "archive" and len(doc["pairs"]) >= 2
+    assert all("LT05" in t and "LE07" in e for t, e in doc["pairs"])
+    assert doc["n_pixels"] >= 2000
+    for role, truth in zip(("blue", "green", "red", "nir", "swir1", "swir2"), ETM_PER_TM_GAIN,
+                           strict=True):
+        g = doc["gains"][role]
+        # the simulator's gain recovered within the fit's own uncertainty (or 3 %)
+        assert abs(g["gain"] - truth) <= max(3 * g["stderr"], 0.03 * truth), (role, g, truth)
+    q = pd.read_csv(small_site / "products/features/composite_quality.csv").set_index("year")
+    tm_years = [y for y in q.index if "landsat5" in str(q.loc[y, "sensors"])]
+    assert tm_years and (q.loc[tm_years, "tm_calibration"] == "archive").all()
+    assert q.loc[2020, "tm_calibration"] != "archive"  # no TM in 2020

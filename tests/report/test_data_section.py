@@ -145,6 +145,34 @@ def test_harmonisation_on_names_roy_2016_and_the_function_table() -> None:
     assert "Roy 等（2016" in zh and "转换至 Landsat 8 OLI/TIRS" in zh and HARMONISATION_TABLE in zh
 
 
+CALIBRATION = {"method": "archive", "max_days": 32, "n_pixels": 48034,
+               "pairs": [["t1", "e1"], ["t2", "e2"], ["t3", "e3"], ["t4", "e4"]],
+               "gains": {"red": {"gain": 0.82931, "stderr": 0.04259},
+                         "nir": {"gain": 1.01365, "stderr": 0.01851}}}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_tm_calibrated_on_the_archive_is_stated_with_its_gains(lang: str) -> None:
+    section = Section("data")
+    remote_sensing_part(section, ReportInputs(composite_quality=quality(),
+                                              cross_calibration=CALIBRATION), lang)  # type: ignore[arg-type]
+    text = _text(section)
+    assert "0.829 (0.043)" in text and "1.014 (0.019)" in text
+    assert ("4 growing-season TM/ETM+ scene pairs at most 32 days apart (48034" in text
+            if lang == "en" else "4 对 TM/ETM+ 生长季影像（相隔不超过 32 天，48034" in text)
+    assert "TM uses the same functions" not in text
+
+
+def test_tm_left_on_the_table_says_why() -> None:
+    section = Section("data")
+    why = {"method": "table", "reason": "no TM and ETM+ scenes of months [6, 7, 8, 9] within 32 "
+           "days of each other"}
+    remote_sensing_part(section, ReportInputs(composite_quality=quality(),
+                                              cross_calibration=why), "en")
+    assert ("TM uses the same functions (no TM and ETM+ scenes of months [6, 7, 8, 9] within "
+            "32 days of each other)") in _text(section)
+
+
 def test_oli2_is_stated_as_identity_and_an_untabled_sensor_is_warned_about() -> None:
     q = pd.DataFrame({"year": [2022, 2023], "sensors": ["landsat8;landsat9", "sentinel2"],
                       "scenes": [4, 3], "harmonised": ["landsat9", ""],

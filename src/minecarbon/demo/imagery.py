@@ -561,12 +561,21 @@ def slc_off_gaps(x: ArrayLike, y: ArrayLike, centre: tuple[float, float], seed: 
     return out
 
 
+#: ETM+ / TM surface-reflectance gain per band (:data:`OLI_BANDS` order) of the simulated
+#: Landsat 5 TM: the ratio of means of clear growing-season pixels seen by both sensors at most
+#: 32 days apart (42 scene pairs, 4347 stable pixels, 1999–2011) in the real Harvard Forest
+#: series of ``../shared/data`` (yatsm, WRS-2 p013 r030), fitted with
+#: :func:`minecarbon.features.crosscal.fit_gains`; TM's NDVI there is 0.046 below ETM+'s.
+ETM_PER_TM_GAIN = (0.99, 0.92, 0.78, 1.04, 1.01, 0.97)
+
+
 def to_sensor(reflectance: ArrayLike, sensor: str) -> NDArray[np.float32]:
     """OLI-like reflectance (bands of :data:`OLI_BANDS`) as another Landsat sensor records it.
 
-    TM and ETM+ surface reflectance is the inverse of the published ETM+ → OLI functions
-    (Roy et al. 2016, Table 2; ``standard/data/harmonisation.csv``): the simulator's own
-    relation between the sensors, which harmonisation must undo. OLI-2 equals OLI.
+    ETM+ surface reflectance is the inverse of the published ETM+ → OLI functions (Roy et al.
+    2016, Table 2; ``standard/data/harmonisation.csv``); TM is ETM+'s divided by
+    :data:`ETM_PER_TM_GAIN` (measured on real TM/ETM+ pairs): the simulator's own relations
+    between the sensors, which harmonisation must undo. OLI-2 equals OLI.
     """
     from minecarbon.standard.harmonisation import transforms
 
@@ -574,11 +583,13 @@ def to_sensor(reflectance: ArrayLike, sensor: str) -> NDArray[np.float32]:
     source = {"tm": "landsat5", "etm": "landsat7"}.get(sensor)
     if source is None:
         return rho.astype(np.float32)
-    table = transforms(source, "landsat8") or {}
+    table = transforms("landsat7", "landsat8") or {}
     out = np.empty_like(rho)
     for i, role in enumerate(OLI_BANDS):
         t = table[role]
         out[i] = (rho[i] - t.intercept) / t.slope
+        if source == "landsat5":
+            out[i] /= ETM_PER_TM_GAIN[i]
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 

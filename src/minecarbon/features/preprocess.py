@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from minecarbon.errors import GridMismatchError, InputDataError, warn
+from minecarbon.standard.harmonisation import BandTransform
 from minecarbon.standard.sensors import QA_PRODUCT, qa_flags, sensor, sentinel2_offset
 
 #: Plausible surface reflectance: a little below 0 (atmospheric over-correction) to a little
@@ -146,21 +147,24 @@ def cloud_mask(qa: xr.DataArray, product: str, *,
     return hidden.rename("cloud_mask")
 
 
-def harmonise(refl: xr.Dataset, to_sensor: str | None) -> xr.Dataset:
+def harmonise(refl: xr.Dataset, to_sensor: str | None,
+              fitted: Mapping[str, Mapping[str, BandTransform]] | None = None) -> xr.Dataset:
     """Surface reflectance of one sensor expressed as another's (Roy et al. 2016 for ETM+/TM).
 
     Applied after scaling and before any index: ``to = intercept + slope × from`` per band role
     (:mod:`minecarbon.standard.harmonisation`). The result's ``sensor`` attribute becomes
     ``to_sensor`` and ``harmonised_from`` names the original; a sensor the table has no
     functions for is returned unchanged with ``harmonised_from`` unset. ``to_sensor`` None:
-    unchanged.
+    unchanged. ``fitted`` (sensor id → role → transform, e.g. a TM → OLI function fitted on
+    the archive by :mod:`minecarbon.features.crosscal`) takes the place of the table's rows
+    for the sensors it names.
     """
     from minecarbon.standard.harmonisation import transforms
 
     sensor_id = str(refl.attrs.get("sensor", ""))
     if to_sensor is None or not sensor_id:
         return refl
-    table = transforms(sensor_id, to_sensor)
+    table = (fitted or {}).get(sensor_id) or transforms(sensor_id, to_sensor)
     if table is None:
         return refl
     out = refl.copy()
@@ -175,15 +179,18 @@ def harmonise(refl: xr.Dataset, to_sensor: str | None) -> xr.Dataset:
 
 def clear_reflectance(raw: xr.DataArray | xr.Dataset, *, what: str = "scene",
                       masked: Sequence[str] | None = None,
-                      harmonise_to: str | None = None) -> xr.Dataset:
+                      harmonise_to: str | None = None,
+                      fitted: Mapping[str, Mapping[str, BandTransform]] | None = None,
+                      ) -> xr.Dataset:
     """Reflectance with cloudy, shadowed and fill pixels set to NaN (see :func:`cloud_mask`).
 
     With ``harmonise_to`` (a sensor id, e.g. ``landsat8``) the reflectance is transformed to
-    that sensor's (:func:`harmonise`) before anything is computed from it.
+    that sensor's (:func:`harmonise`, with the ``fitted`` functions where given) before
+    anything is computed from it.
     """
     if not isinstance(raw, xr.Dataset):
         raise InputDataError(f"{what} must be a Dataset of bands", fix="use io.scenes.read_scene")
-    refl = harmonise(scene_reflectance(raw, what=what), harmonise_to)
+    refl = harmonise(scene_reflectance(raw, what=what), harmonise_to, fitted)
     if "qa" in raw:
         product = str(raw.attrs.get("qa_product") or QA_PRODUCT.get(str(raw.attrs["sensor"]), ""))
         if product:

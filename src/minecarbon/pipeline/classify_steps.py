@@ -48,10 +48,10 @@ from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.feature_steps import (
     STACK,
     composite_year,
-    harmonise_target,
     own_observation,
     year_scenes,
 )
+from minecarbon.pipeline.harmonise_steps import fitted_transforms, harmonise_target
 from minecarbon.pipeline.landcover_series import (
     PROBA,
     QUALITY,
@@ -281,9 +281,11 @@ def _ndvi_series(ctx: StepContext, grid: AnalysisGrid, year: int,
     if len(scenes) < 6:
         return None
     layers = []
+    target = harmonise_target(ctx.config)
+    fitted = fitted_transforms(ctx.workspace) if target is not None else {}
     for sf in scenes:
         refl = clear_reflectance(read_scene(sf, grid, chunks=chunk), what=f"scene {sf.scene_id}",
-                                 harmonise_to=harmonise_target(ctx.config))
+                                 harmonise_to=target, fitted=fitted)
         layers.append((refl["nir"] - refl["red"]) / (refl["nir"] + refl["red"]))
     times = pd.DatetimeIndex([np.datetime64(s.date.isoformat()) for s in scenes], name="time")
     return xr.concat(layers, dim=times).chunk({"time": -1}).rename("ndvi")

@@ -38,6 +38,12 @@ from minecarbon.io.raster import read_on_grid, read_stack, write_stack
 from minecarbon.io.scenes import SceneFiles, find_scenes, read_scene
 from minecarbon.io.tables import write_csv
 from minecarbon.io.vector import read_vector
+from minecarbon.pipeline.harmonise_steps import (
+    TM_SENSORS,
+    calibrate_tm,
+    fitted_transforms,
+    harmonise_target,
+)
 from minecarbon.pipeline.records import TABLE_SUFFIXES, read_plot_records
 from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid, year_of
 from minecarbon.pipeline.step import Step, StepContext
@@ -120,14 +126,6 @@ def _forest_mask(ctx: StepContext, grid: AnalysisGrid, year: int) -> xr.DataArra
     return None
 
 
-def harmonise_target(cfg: Any) -> str | None:
-    """The sensor every scene's reflectance is expressed as (``features.harmonise_to``)."""
-    from minecarbon.standard.harmonisation import target_sensor
-
-    target = cfg.features.harmonise_to
-    return None if target == "off" else target_sensor(target)
-
-
 def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
                    scenes: list[SceneFiles], inside: xr.DataArray,
                    rel: str | None = None) -> dict[str, Any]:
@@ -139,10 +137,12 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
     chunk = cfg.compute.chunk_px
     clear = []
     target = harmonise_target(cfg)
+    fitted = fitted_transforms(ctx.workspace) if target is not None else {}
     gaps = []
     for sf in scenes:
         raw = read_scene(sf, grid, chunks=chunk)
-        refl = clear_reflectance(raw, what=f"scene {sf.scene_id}", harmonise_to=target)
+        refl = clear_reflectance(raw, what=f"scene {sf.scene_id}", harmonise_to=target,
+                                 fitted=fitted)
         check_reflectance(refl, f"scene {sf.scene_id}")  # DN passed as reflectance
         clear.append(refl)
         if is_slc_off(sf) and "qa" in raw:
@@ -173,6 +173,8 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
             "sensors": ";".join(sorted(sensors)), "levels": ";".join(sorted({
                 s.product_level for s in scenes})),
             "harmonised": ";".join(harmonised), "harmonised_to": target or "off",
+            "tm_calibration": ("archive" if any(s in fitted for s in sensors) else "table")
+            if any(s in TM_SENSORS for s in sensors) and target is not None else "",
             "scenes": len(scenes), "scene_ids": " ".join(s.scene_id for s in scenes),
             "clear_share": round(share, 4),
             "mean_clear_count": round(float(mean_count), 3),
@@ -207,6 +209,7 @@ def _features(ctx: StepContext) -> None:
     months = fcfg.growing_season_months
     years = range(cfg.project.first_year, cfg.project.last_year + 1)
     kept = consistent_months(scenes, years, months, fcfg.sensor, fcfg.season_consistency)
+    calibrate_tm(ctx, grid, scenes)
     for year in years:  # pass 1: a composite per year
         chosen = season_for_year(scenes, year, kept, months, fcfg.sensor)
         if not chosen:

@@ -104,6 +104,9 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
     inputs.model_card = _try(inputs, "model_card", lambda: json.loads(_file(p(
         "products/models/model_card.json")).read_text(encoding="utf-8")),
         "the models step has not run")
+    inputs.cross_calibration = _try(inputs, "cross_calibration", lambda: json.loads(_file(p(
+        "products/features/cross_calibration.json")).read_text(encoding="utf-8")),
+        "the features step has not run")
     inputs.agc_calibration = _try(inputs, "agc_calibration", lambda: json.loads(_file(p(
         "products/agc/calibration.json")).read_text(encoding="utf-8")),
         "the mapping step has not run")

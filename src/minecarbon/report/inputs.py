@@ -46,7 +46,9 @@ class ReportInputs:
         ``products/features/composite_quality.csv``, one row per project year: ``year,
         sensor, sensors, scenes, clear_share, filled_share, valid_share`` and, in workspaces
         written since issue 16, ``harmonised, harmonised_to, slc_off_scenes, slc_gap_share,
-        slc_gap_filled_share`` (the report's remote-sensing data part).
+        slc_gap_filled_share`` (the report's remote-sensing data part); ``cross_calibration``
+        the features step's ``products/features/cross_calibration.json`` (TM → ETM+ gains
+        fitted on the archive, or why the table's TM row was used).
     cv_results, selected_features, model_card, oof_predictions
         The models step's products; ``oof_predictions`` has ``plot_id, stratum, observed,
         predicted`` (out-of-fold, never the training fit).
@@ -83,6 +85,7 @@ class ReportInputs:
     plot_agc: pd.DataFrame | None = None
     accuracy: dict[str, Any] | None = None
     composite_quality: pd.DataFrame | None = None
+    cross_calibration: dict[str, Any] | None = None
     cv_results: pd.DataFrame | None = None
     selected_features: pd.DataFrame | None = None
     model_card: dict[str, Any] | None = None

@@ -7,8 +7,9 @@ to these composites). The part has
 - a lead paragraph: the scenes in all and each sensor with its years, and the years that had no
   growing-season scene (filled from neighbouring years);
 - the harmonisation applied (``harmonised``, ``harmonised_to``): to Landsat 8 OLI with the
-  functions of Roy et al. (2016) for TM/ETM+, identity for OLI-2, or ``off`` with a warning
-  naming the years where the sensors change;
+  functions of Roy et al. (2016) for TM/ETM+ (TM first calibrated to ETM+ with the gains of
+  ``products/features/cross_calibration.json`` when they were fitted), identity for OLI-2,
+  or ``off`` with a warning naming the years where the sensors change;
 - the SLC-off gaps of Landsat 7 ETM+ after 31 May 2003 (``slc_off_scenes``,
   ``slc_gap_share``, ``slc_gap_filled_share``) and how they were filled;
 - a table, one row per year: sensors, scenes, SLC-off scenes, mean gap share, share of the gaps
@@ -36,7 +37,8 @@ __all__ = ["HARMONISATION_TABLE", "SOURCE", "data_table", "remote_sensing_part",
 SOURCE = "products/features/composite_quality.csv"
 #: The table of the harmonisation functions, as the report names it.
 HARMONISATION_TABLE = "minecarbon/standard/data/harmonisation.csv"
-#: Sensors harmonised with Roy et al. (2016)'s ETM+ → OLI functions (TM uses the same).
+#: Sensors harmonised with Roy et al. (2016)'s ETM+ → OLI functions (TM after its own
+#: calibration to ETM+ when the features step fitted one: ``cross_calibration.json``).
 ROY_SENSORS = ("landsat4", "landsat5", "landsat7")
 
 
@@ -149,7 +151,27 @@ def _intro(quality: pd.DataFrame, lang: Lang) -> list[Paragraph]:
     return out
 
 
-def _harmonisation(quality: pd.DataFrame, lang: Lang) -> list[Paragraph]:
+def _gain(calibration: dict[str, Any], role: str) -> str:
+    g = calibration.get("gains", {}).get(role, {})
+    if "gain" not in g:
+        return "—"
+    se = g.get("stderr")
+    return f"{g['gain']:.3f}" + (f" ({se:.3f})" if se is not None else "")
+
+
+def _tm_text(calibration: dict[str, Any] | None, lang: Lang) -> str:
+    """How TM was harmonised: gains fitted on the archive, or the table's row (and why)."""
+    if calibration and calibration.get("method") == "archive":
+        return tr("rs.harm_tm_archive", lang, pairs=len(calibration.get("pairs", [])),
+                  days=calibration.get("max_days", "—"), n=calibration.get("n_pixels", "—"),
+                  red=_gain(calibration, "red"), nir=_gain(calibration, "nir"))
+    if calibration and calibration.get("reason"):
+        return tr("rs.harm_tm_table", lang, reason=calibration["reason"])
+    return tr("rs.harm_tm", lang)
+
+
+def _harmonisation(quality: pd.DataFrame, lang: Lang,
+                   calibration: dict[str, Any] | None = None) -> list[Paragraph]:
     """The sentences on the harmonisation (none for a table without ``harmonised_to``)."""
     if "harmonised_to" not in quality:
         return []
@@ -176,7 +198,7 @@ def _harmonisation(quality: pd.DataFrame, lang: Lang) -> list[Paragraph]:
         roy = [s for s in harmonised if s in ROY_SENSORS]
         identity = [s for s in harmonised if s not in ROY_SENSORS]
         if roy:
-            tm = tr("rs.harm_tm", lang) if set(roy) - {"landsat7"} else ""
+            tm = _tm_text(calibration, lang) if set(roy) - {"landsat7"} else ""
             texts.append(tr("rs.harm_roy", lang, sensors=_names(roy, lang), target=name, tm=tm))
         if identity:
             texts.append(tr("rs.harm_identity", lang, sensors=_names(identity, lang),
@@ -234,7 +256,7 @@ def remote_sensing_part(section: Section, inputs: ReportInputs, lang: Lang = "zh
         return
     quality = quality[_number(quality, "year").notna()].sort_values("year", kind="stable")
     section.blocks.extend(_intro(quality, lang))
-    section.blocks.extend(_harmonisation(quality, lang))
+    section.blocks.extend(_harmonisation(quality, lang, inputs.cross_calibration))
     section.blocks.extend(_slc(quality, lang))
     note = tr("rounding", lang, d=DECIMALS) + tr("rs.note", lang)
     if _has_slc(quality):

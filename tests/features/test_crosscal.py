@@ -1,0 +1,187 @@
+"""TM → ETM+ cross-calibration on the archive's overlap years (issue 16).
+
+Known answers on constructed pairs, the simulator's own TM/ETM+ relation recovered, and the
+real Harvard Forest Landsat 5/7 series: fitted on 1999–2005 pairs, the TM/ETM+ NDVI
+difference of the 2006–2011 pairs (not used in the fit) vanishes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import xarray as xr
+
+from minecarbon.demo import imagery
+from minecarbon.features import crosscal
+from minecarbon.features.preprocess import harmonise
+from minecarbon.standard.harmonisation import transforms
+from tests.conftest import shared_path
+
+ROLES = crosscal.ROLES
+
+
+def ndvi(x: np.ndarray) -> np.ndarray:
+    return (x[3] - x[2]) / (x[3] + x[2])
+
+
+def test_pairs_are_closest_first_within_the_gap_and_use_each_scene_once() -> None:
+    d = dt.date
+    tm = [d(2001, 7, 2), d(2001, 8, 3), d(2005, 7, 10)]
+    etm = [d(2001, 7, 10), d(2001, 7, 26), d(2009, 7, 1)]
+    # (0,0) 8 d, (1,1) 8 d, (0,1) 24 d, (1,0) 24 d; 2005 and 2009 have no partner
+    assert crosscal.pair_dates(tm, etm, 32) == [(0, 0), (1, 1)]
+    assert crosscal.pair_dates(tm, etm, 7) == []
+    assert crosscal.pair_dates(tm, etm, 32, most=1) == [(0, 0)]
+
+
+def test_gains_are_recovered_under_noise_where_least_squares_would_attenuate() -> None:
+    rng = np.random.default_rng(1)
+    gain = np.array([1.02, 0.95, 0.80, 1.05, 1.0, 0.97])
+    pairs = []
+    for _ in range(5):
+        surface = rng.uniform(0.02, 0.4, (6, 20_000))
+        tm = surface * (1 + rng.normal(0, 0.08, surface.shape))  # per-observation noise
+        etm = gain[:, None] * surface * (1 + rng.normal(0, 0.08, surface.shape))
+        pairs.append((tm, etm))
+    fitted = crosscal.fit_gains(pairs)
+    got = np.array([fitted[r].gain for r in ROLES])
+    np.testing.assert_allclose(got, gain, rtol=0.01)
+    assert all(fitted[r].stderr is not None and fitted[r].stderr < 0.01 for r in ROLES)
+    slope = np.polyfit(pairs[0][0][2], pairs[0][1][2], 1)[0]
+    assert slope < 0.97 * gain[2]  # an OLS slope of the same pixels is biased low
+
+
+def test_changed_pixels_are_left_out_and_do_not_bias_the_gain() -> None:
+    rng = np.random.default_rng(2)
+    surface = rng.uniform(0.03, 0.35, (6, 10_000))
+    surface[3] = rng.uniform(0.25, 0.4, 10_000)  # vegetated: NIR well above red
+    tm = surface.copy()
+    etm = surface * 1.0
+    etm[3, :800] *= 0.3  # harvested between the dates: NIR collapses
+    tm[:, :50] = np.nan  # an SLC-off stripe in one of the two
+    keep = crosscal.stable_pixels(tm, etm)
+    assert not keep[:800].any()
+    assert keep[800:].sum() == 9200
+    fitted = crosscal.fit_gains([(tm, etm)])
+    assert abs(fitted["nir"].gain - 1.0) < 1e-9 and fitted["nir"].n_pixels == 9200
+    assert fitted["nir"].stderr is None  # one pair: no spread over pairs
+
+
+def test_composed_transform_chains_the_gain_and_the_tables_etm_to_oli() -> None:
+    table = transforms("landsat7", "landsat8")
+    assert table is not None
+    gains = {r: crosscal.BandGain(r, 0.9, None, 1) for r in ROLES}
+    composed = crosscal.compose(gains, table, "test")
+    for r in ROLES:
+        x = 0.2
+        assert np.isclose(composed[r].intercept + composed[r].slope * x,
+                          table[r].intercept + table[r].slope * 0.9 * x)
+    values = np.stack([np.full((1, 2), 0.2)] * 6)
+    ds = xr.Dataset({r: (("y", "x"), values[i]) for i, r in enumerate(ROLES)},
+                    attrs={"sensor": "landsat5"})
+    out = harmonise(ds, "landsat8", {"landsat5": composed})
+    np.testing.assert_allclose(out["nir"].values, table["nir"].intercept
+                               + table["nir"].slope * 0.9 * 0.2, rtol=1e-6)
+    assert out.attrs["harmonised_from"] == "landsat5"
+    plain = harmonise(ds, "landsat8")  # no fitted functions: the table's TM row
+    assert not np.allclose(plain["nir"].values, out["nir"].values)
+
+
+def test_the_simulators_tm_relation_is_recovered_from_simulated_pairs() -> None:
+    n = 80
+    rng = np.random.default_rng(3)
+    lc = rng.choice([1, 2, 3, 4], (n, n), p=[0.6, 0.2, 0.1, 0.1])
+    cover = rng.uniform(0.3, 0.95, (n, n))
+    species = rng.choice([1, 3, 4, 5, 6], (n, n))
+    agc = rng.uniform(5, 90, (n, n))
+    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
+    pairs = []
+    for year, order in ((2001, (7, 8)), (2002, (8, 7)), (2007, (7, 8)), (2008, (8, 7))):
+        seen = []
+        for sensor, month in zip(("tm", "etm"), order, strict=True):
+            oli = imagery.surface_reflectance(lc, cover, species, agc, np.ones((n, n)), month,
+                                              x, y, 0, year)
+            dn = imagery.to_landsat_c2_l2(imagery.to_sensor(oli, sensor))
+            seen.append(imagery.from_landsat_c2_l2(dn).reshape(6, -1).astype(float))
+        pairs.append((seen[0], seen[1]))
+    fitted = crosscal.fit_gains(pairs)
+    got = np.array([fitted[r].gain for r in ROLES])
+    np.testing.assert_allclose(got, imagery.ETM_PER_TM_GAIN, rtol=0.03)
+    assert fitted["red"].n_pixels > 0.9 * 4 * n * n
+
+
+def _harvard_pairs() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dt.date], list[int]]:
+    """Growing-season (June–September) TM/ETM+ pairs ≤ 32 days apart of the real series."""
+    data = np.load(shared_path("yatsm_landsat_harvard_forest", "p013r030_r50_n423_b8.npz"))
+    y = data["Y"]
+    dates = [dt.date.fromordinal(int(o)) for o in data["dates"]]
+    phase = np.array([d.toordinal() % 16 for d in dates])
+    post = np.array([d >= dt.date(2003, 6, 1) for d in dates])
+    fill = (y[0] == -9999).mean(axis=1)
+    gapped = {int(p): float(fill[post & (phase == p)].mean()) for p in np.unique(phase[post])}
+    l7 = max(gapped, key=lambda p: gapped[p])  # the phase with SLC-off stripes is Landsat 7
+    season = [i for i, d in enumerate(dates) if 6 <= d.month <= 9 and d.year >= 1999]
+    tm = [i for i in season if phase[i] != l7]
+    etm = [i for i in season if phase[i] == l7 and dates[i] >= dt.date(1999, 4, 15)]
+
+    def clear(i: int) -> np.ndarray:  # Fmask 0 = clear land; -9999 = fill
+        bad = (y[:6, i] == -9999) | (y[7, i] != 0)[None]
+        return np.where(bad, np.nan, y[:6, i] * 1e-4)
+
+    pairs = crosscal.pair_dates([dates[i] for i in tm], [dates[i] for i in etm], 32, most=100)
+    return ([(clear(tm[i]), clear(etm[j])) for i, j in pairs],
+            [dates[etm[j]] for _, j in pairs],
+            [(dates[tm[i]] - dates[etm[j]]).days for i, j in pairs])
+
+
+def test_real_tm_etm_ndvi_difference_vanishes_on_pairs_not_fitted() -> None:
+    """Harvard Forest, leave one pair out: fit on the other pairs, check the one left out.
+
+    The check is averaged per direction (TM after / before ETM+) and the two averaged, so the
+    seasonal drift between the dates does not decide it.
+    """
+    pairs, _, days = _harvard_pairs()
+    assert min(days) < 0 < max(days)  # both orders: the seasonal drift is fitted
+    before: dict[int, list[float]] = {1: [], -1: []}
+    after: dict[int, list[float]] = {1: [], -1: []}
+    for q, (tm, etm) in enumerate(pairs):
+        keep = crosscal.stable_pixels(tm, etm)
+        if keep.sum() < 20:
+            continue
+        gains = crosscal.fit_gains([p for i, p in enumerate(pairs) if i != q],
+                                   [d for i, d in enumerate(days) if i != q])
+        assert all(gains[r].drift_per_day is not None for r in ROLES)
+        g = np.array([gains[r].gain for r in ROLES])[:, None]
+        side = int(np.sign(days[q]))
+        before[side].append(float(np.mean((ndvi(etm) - ndvi(tm))[keep])))
+        after[side].append(float(np.mean((ndvi(etm) - ndvi(tm * g))[keep])))
+    assert len(before[1]) >= 10 and len(before[-1]) >= 10
+    b = (np.mean(before[1]) + np.mean(before[-1])) / 2
+    a = (np.mean(after[1]) + np.mean(after[-1])) / 2
+    assert b > 0.02  # real TM NDVI is below ETM+'s
+    assert abs(a) <= 0.01
+    whole = crosscal.fit_gains(pairs, days)
+    assert whole["red"].gain < 0.95 and whole["nir"].gain > 1.0
+
+
+def test_pairs_of_both_orders_cancel_the_seasonal_drift() -> None:
+    """Reflectance drifting through the season biases a pooled ratio toward the direction
+    most pairs have; the per-pair regression on the day difference removes it."""
+    rng = np.random.default_rng(5)
+    gain = np.array([1.0, 0.95, 0.8, 1.04, 1.0, 0.97])
+    drift = np.array([0.0, 0.0, -0.004, 0.001, 0.0, 0.0])  # per day, log units (phenology)
+    pairs, days = [], []
+    for d in (24, 24, 24, -24, 8):
+        surface = rng.uniform(0.02, 0.4, (6, 5000))
+        # TM sees the surface d days after ETM+: its reflectance has drifted by exp(-drift·d)
+        tm = surface * np.exp(-drift * d)[:, None]
+        pairs.append((tm, gain[:, None] * surface))
+        days.append(d)
+    fitted = crosscal.fit_gains(pairs, days)
+    np.testing.assert_allclose([fitted[r].gain for r in ROLES], gain, rtol=1e-6)
+    np.testing.assert_allclose([fitted[r].drift_per_day for r in ROLES], drift, atol=1e-9)
+    pooled = crosscal.fit_gains(pairs)  # same pairs, no day differences
+    assert abs(pooled["red"].gain - gain[2]) > 0.03 * gain[2]  # the three TM-later pairs win
+    one_side = crosscal.fit_gains(pairs[:3], days[:3])  # one order only: pooled ratio
+    assert one_side["red"].drift_per_day is None
