@@ -71,3 +71,35 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
         "tcp://127.0.0.1:9"
     ):
         pass
+
+
+class _FlakyClient:
+    """A client whose scheduler refuses the first ``fail`` graphs with a KeyError."""
+
+    def __init__(self, fail: int, error: Exception | None = None) -> None:
+        self.fail, self.calls = fail, 0
+        self.error = error or KeyError(("rechunk-merge-getitem-abc", 0, 0))
+
+    def get(self, dsk: dict, keys: list, **kwargs: object) -> list:
+        self.calls += 1
+        if self.calls <= self.fail:
+            raise self.error
+        return [dsk[k] for k in keys]
+
+
+def test_a_graph_refused_with_a_key_error_is_submitted_again(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from minecarbon import compute
+
+    monkeypatch.setattr(compute.time, "sleep", lambda s: None)
+    client = _FlakyClient(fail=2)
+    assert compute._resubmitting_get(client)({"a": 1, "b": 2}, ["b", "a"]) == [2, 1]
+    assert client.calls == 3
+    always = _FlakyClient(fail=99)
+    with pytest.raises(KeyError, match="rechunk-merge-getitem-abc"):
+        compute._resubmitting_get(always)({"a": 1}, ["a"])
+    assert always.calls == compute.DISTRIBUTED_TRIES
+    other = _FlakyClient(fail=1, error=ValueError("bad block"))  # not retried
+    with pytest.raises(ValueError, match="bad block"):
+        compute._resubmitting_get(other)({"a": 1}, ["a"])
+    assert other.calls == 1

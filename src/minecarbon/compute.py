@@ -184,7 +184,36 @@ def use_scheduler(scheduler: str = "threads") -> Iterator[Any]:
             fix="start it (dask scheduler) or set compute.scheduler = 'threads'",
         ) from None
     try:
-        with client.as_current(), dask.config.set(scheduler=client.get):
+        with client.as_current(), dask.config.set(scheduler=_resubmitting_get(client)):
             yield client
     finally:
         client.close()  # type: ignore[no-untyped-call]
+
+
+#: Tries of one computation on a distributed cluster (see :func:`_resubmitting_get`).
+DISTRIBUTED_TRIES = 3
+
+
+def _resubmitting_get(client: Any) -> Any:
+    """``client.get`` that resubmits a graph the scheduler refused with a ``KeyError``.
+
+    Consecutive computations share task keys (the same file read, the same reduction). When
+    the scheduler is still releasing a previous computation's keys as the next graph arrives,
+    it can refuse the new graph with a ``KeyError`` on one of them (dask/dask#9888: "reuse of
+    keys … can cause spurious KeyErrors on distributed cluster"); the pipeline's steps hit it
+    intermittently. Such a graph is submitted again after a short pause, at most
+    :data:`DISTRIBUTED_TRIES` times in all; any other error, or the last ``KeyError``, is
+    raised as it came.
+    """
+
+    def get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, DISTRIBUTED_TRIES + 1):
+            try:
+                return client.get(dsk, keys, **kwargs)
+            except KeyError:
+                if attempt == DISTRIBUTED_TRIES:
+                    raise
+                time.sleep(0.5 * attempt)
+        return None  # pragma: no cover - the loop returns or raises
+
+    return get

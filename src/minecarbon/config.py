@@ -183,6 +183,9 @@ class ClassifyConfig(_Section):
     temporal_stay_probability: float = Field(0.95, gt=0.5, lt=1.0)  # keep the class a year
     temporal_mixing: float = Field(0.05, ge=0.0, lt=1.0)  # uniform share in each year's probs
     temporal_fill_years: int = Field(3, ge=0, le=25)  # unobserved years filled this far
+    # a change of land cover is also free this many years after a reclamation's year: planted
+    # trees close their canopy over years, so the change to forest comes after the record
+    reclamation_years: int = Field(3, ge=0, le=10)
     seed: int = 0
 
     @field_validator("species_window")

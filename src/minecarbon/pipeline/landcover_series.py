@@ -181,7 +181,12 @@ def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
 
 def free_transitions(ctx: StepContext, grid: AnalysisGrid, years: list[int],
                      chunk: int) -> xr.DataArray | None:
-    """(year, y, x) True in the year of recorded mining damage or reclamation at the pixel."""
+    """(year, y, x) True where a change of land cover is free.
+
+    That is the year of recorded mining damage at the pixel, and the year of a recorded
+    reclamation and the ``classify.reclamation_years`` after it (planted trees become forest
+    over years, not in the year the reclamation is recorded).
+    """
     from minecarbon.pipeline.scope_steps import read_layer
 
     crs = ctx.config.project.crs
@@ -193,9 +198,10 @@ def free_transitions(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     index = pd.Index(years, name="year")
     year = xr.DataArray(np.asarray(years, dtype=np.int16), coords={"year": index})
     free = xr.zeros_like(year, dtype=bool) & xr.zeros_like(events["damage_year"], dtype=bool)
+    after = {"damage": 0, "reclamation": ctx.config.classify.reclamation_years}
     for layer in layers:
-        when = events[f"{layer}_year"]
-        free = free | ((when == year) & (when != NONE_YEAR))
+        when = events[f"{layer}_year"].astype("int32")
+        free = free | ((year >= when) & (year <= when + after[layer]) & (when != NONE_YEAR))
     return free.transpose("year", "y", "x").chunk({"year": -1})
 
 
