@@ -84,3 +84,16 @@ def test_land_cover_series_has_no_holes_no_flicker_and_says_where_classes_came_f
     assert steady.sum() > 100_000
     assert (ftype[1:][steady] == ftype[:-1][steady]).all()  # one forest type per span
     assert 4 in set(np.unique(ftype))  # sparse forest from the land-cover subclass
+
+
+def test_reclaimed_dumps_become_forest_after_their_planting_year(small_site: Path) -> None:
+    """Trees planted on a reclaimed dump look like grassland for a year or two; the change to
+    forest is free in the reclamation year and the ``classify.reclamation_years`` after it."""
+    years = range(2000, 2025)
+    truth = np.stack([_read(small_site / f"raw/landcover/landcover_{y}.tif") for y in years])
+    mapped = np.stack([_read(small_site / f"products/classification/landcover_{y}.tif")
+                       for y in years])
+    reclaimed = (truth == 7).any(axis=0) & (truth[-1] == 1)  # mined, forest again by 2024
+    assert reclaimed.sum() > 200
+    share = float((mapped[-1][reclaimed] == 1).mean())
+    assert share >= 0.8, share  # 0.67 with the change free in the recorded year only
