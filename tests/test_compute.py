@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 import rasterio
@@ -73,33 +74,29 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
         pass
 
 
-class _FlakyClient:
-    """A client whose scheduler refuses the first ``fail`` graphs with a KeyError."""
+class _RecordingClient:
+    def __init__(self) -> None:
+        self.graphs: list[object] = []
 
-    def __init__(self, fail: int, error: Exception | None = None) -> None:
-        self.fail, self.calls = fail, 0
-        self.error = error or KeyError(("rechunk-merge-getitem-abc", 0, 0))
-
-    def get(self, dsk: dict, keys: list, **kwargs: object) -> list:
-        self.calls += 1
-        if self.calls <= self.fail:
-            raise self.error
-        return [dsk[k] for k in keys]
+    def get(self, dsk: object, keys: list, **kwargs: object) -> list:
+        self.graphs.append(dsk)
+        return keys
 
 
-def test_a_graph_refused_with_a_key_error_is_submitted_again(monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
+def test_graphs_reach_the_cluster_as_plain_dicts_the_scheduler_culls() -> None:
+    """An expression is sent materialised as a dict (the scheduler culls dict graphs)."""
+    import dask.array as da
+
     from minecarbon import compute
 
-    monkeypatch.setattr(compute.time, "sleep", lambda s: None)
-    client = _FlakyClient(fail=2)
-    assert compute._resubmitting_get(client)({"a": 1, "b": 2}, ["b", "a"]) == [2, 1]
-    assert client.calls == 3
-    always = _FlakyClient(fail=99)
-    with pytest.raises(KeyError, match="rechunk-merge-getitem-abc"):
-        compute._resubmitting_get(always)({"a": 1}, ["a"])
-    assert always.calls == compute.DISTRIBUTED_TRIES
-    other = _FlakyClient(fail=1, error=ValueError("bad block"))  # not retried
-    with pytest.raises(ValueError, match="bad block"):
-        compute._resubmitting_get(other)({"a": 1}, ["a"])
-    assert other.calls == 1
+    client = _RecordingClient()
+    x = da.ones((4, 4), chunks=2)
+    y = (x + 1).sum()
+    with dask.config.set(scheduler=compute._culled_get(client)):
+        dask.compute(y)
+    (graph,) = client.graphs
+    assert isinstance(graph, dict) and len(graph) > 4
+    assert any("sum" in str(k) for k in graph)
+    plain = {"a": 1}
+    compute._culled_get(client)(plain, ["a"])
+    assert client.graphs[-1] is plain

@@ -184,36 +184,29 @@ def use_scheduler(scheduler: str = "threads") -> Iterator[Any]:
             fix="start it (dask scheduler) or set compute.scheduler = 'threads'",
         ) from None
     try:
-        with client.as_current(), dask.config.set(scheduler=_resubmitting_get(client)):
+        with client.as_current(), dask.config.set(scheduler=_culled_get(client)):
             yield client
     finally:
         client.close()  # type: ignore[no-untyped-call]
 
 
-#: Tries of one computation on a distributed cluster (see :func:`_resubmitting_get`).
-DISTRIBUTED_TRIES = 3
+def _culled_get(client: Any) -> Any:
+    """``client.get`` that sends the graph as a plain dict, which the scheduler culls.
 
-
-def _resubmitting_get(client: Any) -> Any:
-    """``client.get`` that resubmits a graph the scheduler refused with a ``KeyError``.
-
-    Consecutive computations share task keys (the same file read, the same reduction). When
-    the scheduler is still releasing a previous computation's keys as the next graph arrives,
-    it can refuse the new graph with a ``KeyError`` on one of them (dask/dask#9888: "reuse of
-    keys … can cause spurious KeyErrors on distributed cluster"); the pipeline's steps hit it
-    intermittently. Such a graph is submitted again after a short pause, at most
-    :data:`DISTRIBUTED_TRIES` times in all; any other error, or the last ``KeyError``, is
-    raised as it came.
+    ``dask.compute`` hands the scheduler an expression; for xarray's graph-backed arrays the
+    scheduler then keeps tasks the requested keys do not need. When such a task's key is still
+    held from the previous computation (consecutive computations share keys: the same file
+    read, the same reduction) the scheduler looks up its dependencies, which were never
+    created, and refuses the whole graph with a ``KeyError`` on one of them
+    (distributed 2026.8, ``Scheduler._generate_taskstates``; key reuse as in
+    dask/dask#9888). The steps hit it intermittently on a cluster. A plain dict graph is
+    culled to the requested keys on the scheduler before its tasks are created, so no
+    unreachable task is left.
     """
 
     def get(dsk: Any, keys: Any, **kwargs: Any) -> Any:
-        for attempt in range(1, DISTRIBUTED_TRIES + 1):
-            try:
-                return client.get(dsk, keys, **kwargs)
-            except KeyError:
-                if attempt == DISTRIBUTED_TRIES:
-                    raise
-                time.sleep(0.5 * attempt)
-        return None  # pragma: no cover - the loop returns or raises
+        if not isinstance(dsk, dict) and hasattr(dsk, "__dask_graph__"):
+            dsk = dict(dsk.__dask_graph__())
+        return client.get(dsk, keys, **kwargs)
 
     return get
