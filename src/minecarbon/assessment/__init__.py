@@ -10,6 +10,8 @@ dask-backed; outputs likewise)::
     jenks_breaks(values, k=5) -> numpy array of k + 1 edges (min … max)
     zonal_stats(layers, zones) -> DataFrame
     gi_star(da, distance_m) -> Dataset(z, p, bin)
+    estimate_areas(counts, mapped_area) -> AreaEstimate (error-adjusted class areas and
+                                                         accuracies, Olofsson et al. 2014)
 
 The modules of the same names hold the details (``from minecarbon.assessment.trend import
 TrendClass``); importing this package binds ``change`` to the function, not the module.
@@ -17,6 +19,7 @@ TrendClass``); importing this package binds ``change`` to the function, not the 
 
 from __future__ import annotations
 
+from minecarbon.assessment.area_estimation import AreaEstimate, estimate_areas
 from minecarbon.assessment.change import change, undefined_degree_count
 from minecarbon.assessment.cumulative import cumulative_effect
 from minecarbon.assessment.grading import (
@@ -33,11 +36,13 @@ from minecarbon.assessment.zonal import zonal_stats
 
 __all__ = [
     "TREND_LABELS",
+    "AreaEstimate",
     "EffectGrade",
     "JenksResult",
     "TrendClass",
     "change",
     "cumulative_effect",
+    "estimate_areas",
     "gi_star",
     "gi_star_points",
     "gi_star_weights",
