@@ -98,7 +98,8 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
                               for r, g in gains.items()},
                        transforms={s: {r: {"slope": t.slope, "intercept": t.intercept}
                                        for r, t in composed.items()} for s in TM_SENSORS})
-    if doc["method"] == "table" and tm and target is not None:
+    chosen = cfg.features.tm_calibration == "table"
+    if doc["method"] == "table" and tm and target is not None and not chosen:
         warn(f"Landsat TM harmonised with the table's function: {doc['reason']}",
              UserWarning, stacklevel=2)
     ctx.publish(CROSS_CALIBRATION, lambda tmp: write_json(doc, tmp),
