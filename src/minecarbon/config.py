@@ -254,6 +254,9 @@ class AssessmentConfig(_Section):
         default_factory=list, description="empty: first → last year and base end → last year")
     period: tuple[int, int] | None = Field(
         None, description="cumulative-effect period; None: last base year → last year")
+    totals_min_plots: int = Field(
+        10, ge=2, description="plots a unit needs for its own ratio in the carbon totals; "
+        "fewer: the pooled ratio, widened by the between-unit variance")
 
 
 class ReportConfig(_Section):

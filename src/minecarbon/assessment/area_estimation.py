@@ -128,3 +128,62 @@ def estimate_areas(counts: npt.ArrayLike, mapped_area: npt.ArrayLike,
     proportions = pd.DataFrame(p, index=pd.Index(labels, name="map"),
                                columns=pd.Index(labels, name="reference"))
     return AreaEstimate(areas, proportions, overall, overall_se)
+
+
+def estimate_areas_by_reference(counts: npt.ArrayLike, mapped_area: npt.ArrayLike,
+                                classes: Sequence[object] | None = None,
+                                z: float = Z95) -> pd.DataFrame:
+    """Class areas from a sample stratified by the *reference* class (inverse calibration).
+
+    Training and check samples are usually collected class by class (so many points of forest,
+    so many of cropland): the sample is stratified by the reference class, not by the map
+    class, and the column shares ``P_ij = n_ij / n_.j`` estimate the probability that a pixel
+    of true class ``j`` is mapped as ``i``. The mapped areas satisfy ``a = P A`` in
+    expectation, so ``Â = P⁻¹ a`` (the classical, or inverse, calibration estimator of
+    misclassified proportions: Grassia & Sundberg 1982, *Biometrics* 38: 1037–1046;
+    Czaplewski & Catts 1992, *Remote Sensing of Environment* 39: 29–43). Each column of ``P``
+    is a multinomial share of ``n_.j`` samples; the delta method gives
+    ``Cov(Â) = P⁻¹ [Σ_j Â_j² (diag(p_j) − p_j p_jᵀ) / n_.j] P⁻ᵀ``. The map's own areas are
+    taken as known (a census).
+
+    Parameters
+    ----------
+    counts
+        (k, k) counts, rows the map class, columns the reference class; every class with a
+        mapped area needs at least two reference samples.
+    mapped_area
+        (k,) mapped area of each class.
+    classes, z
+        As :func:`estimate_areas`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``class, mapped_area, area, area_se, area_ci_low, area_ci_high`` (areas in the units
+        of ``mapped_area``; an estimate can fall below 0 where a class is rare and often
+        confused, and is then reported as it is, with its interval).
+
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    a_map = np.asarray(mapped_area, dtype=np.float64)
+    labels = list(classes) if classes is not None else list(range(len(a_map)))
+    _check(n, a_map, labels)
+    n_col = n.sum(axis=0)
+    short = [str(c) for c, k in zip(labels, n_col, strict=True) if k < 2]
+    if short:
+        raise InputDataError(
+            f"reference classes {short} have fewer than 2 samples: their mapping "
+            "probabilities are unknown", fix="collect reference samples of every class, or "
+            "drop the class from the map's legend")
+    p = n / n_col[None, :]
+    try:
+        inv = np.linalg.inv(p)
+    except np.linalg.LinAlgError as exc:
+        raise InputDataError("the error matrix's column shares are singular: two classes are "
+                             "mapped identically", fix="merge the two classes") from exc
+    area = inv @ a_map
+    middle = sum(area[j] ** 2 * (np.diag(p[:, j]) - np.outer(p[:, j], p[:, j])) / n_col[j]
+                 for j in range(len(labels)))
+    se = np.sqrt(np.clip(np.diag(inv @ middle @ inv.T), 0.0, None))
+    return pd.DataFrame({"class": labels, "mapped_area": a_map, "area": area, "area_se": se,
+                         "area_ci_low": area - z * se, "area_ci_high": area + z * se})

@@ -13,6 +13,8 @@ forest-type maps and the climate series (``raw/climate``), and writes
   series is present;
 * ``gistar_z_<layer>.tif`` and ``gistar_bin_<layer>.tif`` for the last year's AGC, the main
   change and the cumulative effect;
+* ``totals.csv``, ``change_totals.csv`` and ``area_estimates.csv``: carbon totals, changes and
+  land-cover areas with 95 % intervals (:mod:`minecarbon.pipeline.totals_steps`);
 * ``zonal_stats.csv`` per level-1 and level-2 unit (of the last year) and per polygon of
   ``raw/zones``; ``summary.json`` with the counts, breaks and settings the report quotes.
 
@@ -52,6 +54,7 @@ from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.model_steps import AGC
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.pipeline.totals_steps import carbon_totals, warn_thin_units
 from minecarbon.scope.events import clean_events
 from minecarbon.scope.units import unit_names
 
@@ -220,6 +223,14 @@ def _assess(ctx: StepContext) -> None:
     table = _zonal(ctx, grid, layers, years[-1])
     ctx.publish(f"{OUT}zonal_stats.csv", lambda tmp: write_csv(table, tmp),
                 kind="product:zonal_stats")
+    # totals with 95 % intervals (issue 17)
+    totals = carbon_totals(ctx, grid, years, _pairs(ctx, years, base))
+    warn_thin_units(totals.totals, acfg.totals_min_plots)
+    for name, frame in (("totals", totals.totals), ("change_totals", totals.changes),
+                        ("area_estimates", totals.areas)):
+        ctx.publish(f"{OUT}{name}.csv", lambda tmp, f=frame: write_csv(f, tmp),
+                    kind=f"product:{name}")
+    summary["totals"] = totals.info
     text = json.dumps(summary, indent=1, ensure_ascii=False)
     ctx.publish(f"{OUT}summary.json", lambda tmp: tmp.write_text(text, encoding="utf-8"),
                 kind="product:assessment_summary")
@@ -318,10 +329,11 @@ def read_summary(root: Path) -> dict[str, Any]:
 ASSESSMENT = Step(
     "assessment",
     _assess,
-    needs=("mapping", "units", "classify"),
-    raw=("climate", "damage", "zones"),
-    makes=(f"{OUT}*.tif", f"{OUT}zonal_stats.csv", f"{OUT}summary.json", "work/assessment/*"),
-    config=("project", "assessment", "compute"),
+    needs=("mapping", "units", "classify", "models", "plots"),
+    raw=("climate", "damage", "zones", "plots"),
+    makes=(f"{OUT}*.tif", f"{OUT}zonal_stats.csv", f"{OUT}totals.csv", f"{OUT}change_totals.csv",
+           f"{OUT}area_estimates.csv", f"{OUT}summary.json", "work/assessment/*"),
+    config=("project", "assessment", "compute", "allometry"),
     description="change and change degree, Sen + Mann–Kendall trend, cumulative effect with "
     "Jenks grades, zonal statistics per unit, Gi* hot spots (A1–A5)",
 )

@@ -1,0 +1,283 @@
+"""Carbon totals and areas with 95 % intervals, for the assessment step (issue 17).
+
+Writes three tables to ``products/assessment/``:
+
+* ``totals.csv`` — every year and zone (``extent``, ``l1:<code>``, ``l2:<code>``): forest area
+  and total AGC with their 95 % intervals, the map's own sums beside them, and the method;
+* ``change_totals.csv`` — every change pair of the assessment and the trend period (the
+  least-squares slope of the yearly totals): estimate, interval, and whether it differs from 0;
+* ``area_estimates.csv`` — every land-cover class and year inside the extent: mapped and
+  error-adjusted area with its interval, from the held-out reference samples.
+
+The estimators are :mod:`minecarbon.assessment.carbon_totals` and
+:func:`minecarbon.assessment.area_estimation.estimate_areas_by_reference`; this module gathers
+their inputs from the workspace (map sums per zone, the plots with the map's out-of-fold value
+at each, the attenuation slope's uncertainty) and writes the tables.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import dask.array as dsa
+import numpy as np
+import pandas as pd
+
+from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
+from minecarbon.assessment.carbon_totals import between_variance, estimate_totals, slope_se
+from minecarbon.errors import InputDataError, warn
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.raster import read_on_grid
+from minecarbon.io.tables import read_table
+from minecarbon.mapping.calibration import ATTENUATION_RANGE
+from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
+from minecarbon.pipeline.records import read_plot_records
+from minecarbon.pipeline.step import StepContext
+from minecarbon.scope.units import unit_names
+from minecarbon.types import LandCover
+
+LANDCOVER = "products/classification/landcover_{year}.tif"
+UNITS = "products/units/units_l{level}_{year}.tif"
+
+
+@dataclass
+class Totals:
+    """The three tables and what the report quotes about them."""
+
+    totals: pd.DataFrame
+    changes: pd.DataFrame
+    areas: pd.DataFrame
+    info: dict[str, Any]
+
+
+def _bincount(codes: Any, weights: Any | None = None) -> np.ndarray:
+    return dsa.bincount(codes.ravel(), weights=None if weights is None else weights.ravel(),
+                        minlength=256)
+
+
+def zone_sums(ctx: StepContext, grid: AnalysisGrid, years: list[int]) -> pd.DataFrame:
+    """Map total (t C) and mapped forest pixels of the extent and every unit, every year."""
+    import dask
+
+    chunk = ctx.config.compute.chunk_px
+    ws = ctx.workspace
+    rows = []
+    for year in years:
+        agc = read_on_grid(ws.path(AGC.format(year=year)), grid, chunks=chunk).data
+        finite = dsa.isfinite(agc)
+        values = dsa.where(finite, agc, 0.0).astype("float64")
+        parts: dict[str, Any] = {"extent": (values.sum(), finite.sum())}
+        for level in (1, 2):
+            path = ws.path(UNITS.format(level=level, year=year))
+            if path.exists():
+                codes = read_on_grid(path, grid, chunks=chunk, masked=False).data
+                codes = dsa.clip(codes, 0, 255).astype("int64")
+                parts[f"l{level}"] = (_bincount(codes, values), _bincount(codes, finite),
+                                      _bincount(codes))
+        (done,) = dask.compute(parts)
+        total, count = done.pop("extent")
+        rows.append({"year": year, "zone": "extent", "map_t": float(total) * grid.pixel_area_ha,
+                     "forest_px": int(count)})
+        for key, (sums, counts, pixels) in done.items():
+            for code in np.flatnonzero(pixels[1:]) + 1:
+                rows.append({"year": year, "zone": f"{key}:{code}",
+                             "map_t": float(sums[code]) * grid.pixel_area_ha,
+                             "forest_px": int(counts[code])})
+    return pd.DataFrame(rows)
+
+
+def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
+    """Plots of ``year`` with their AGC, the map's out-of-fold value at them and their units.
+
+    The map at a plot is in-sample (the model was fitted to it); its out-of-fold counterpart
+    replaces the model's raw prediction by the plot's out-of-fold one:
+    ``map − raw + oof`` (0 where the map has no forest at the plot).
+    """
+    ws = ctx.workspace
+    plots = read_table(ws.path("products/plots/plot_agc.csv"))
+    oof = read_table(ws.path("products/models/oof_predictions.csv"))
+    oof = oof[oof["year"] == year][["plot_id", "predicted"]]
+    units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
+                                                                   "unit_l2"]]
+    records = read_plot_records(ws, ctx.input_paths("raw:plots"))
+    if records is None:
+        raise InputDataError("no plot records (raw/plots): no plot to calibrate totals on",
+                             fix="import the plots with `minecarbon import plots FILE`")
+    xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
+                       "x": records["x"].astype(float), "y": records["y"].astype(float)})
+    table = (plots[["plot_id", "agc_t_per_ha", "agb_t_per_ha"]].astype({"plot_id": str})
+             .merge(oof.astype({"plot_id": str}), on="plot_id")
+             .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
+    table = table.dropna(subset=["agc_t_per_ha", "predicted"])
+    table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
+    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
+    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
+    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    table, col, row = table[inside].copy(), col[inside], row[inside]
+
+    def at(rel: str) -> np.ndarray:
+        path = ws.path(rel)
+        if not path.exists():
+            return np.full(len(table), np.nan)
+        da = read_on_grid(path, grid, chunks=ctx.config.compute.chunk_px)
+        return np.asarray(da.data.vindex[row, col].compute(), dtype=np.float64)
+
+    mapped, raw = at(AGC.format(year=year)), at(AGC_RAW.format(year=year))
+    oof_value = np.where(np.isfinite(raw), mapped - raw + table["predicted"].to_numpy(), mapped)
+    table["mapped"] = np.where(np.isfinite(mapped), np.clip(oof_value, 0.0, None), 0.0)
+    table["observed"] = table["agc_t_per_ha"].astype(float)
+    return table
+
+
+def change_variance(ctx: StepContext) -> dict[str, Any]:
+    """``v_c``: the attenuation slope's relative sampling variance plus its between-type one.
+
+    Per forest type with its own model, the slope of the out-of-fold predictions on the plots'
+    AGC; types whose slope is outside the credible attenuations (the model has no skill there)
+    are left out of the between-type variance (DerSimonian–Laird).
+    """
+    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
+    b, se = slope_se(oof["observed"], oof["predicted"])
+    low, high = ATTENUATION_RANGE
+    strata = {}
+    for label, group in oof[oof["source"] == "own"].groupby("stratum"):
+        if len(group) >= 3:
+            strata[str(label)] = slope_se(group["observed"], group["predicted"])
+    credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
+    tau2 = between_variance([v[0] for v in credible.values()],
+                            [v[1] ** 2 for v in credible.values()])
+    b = min(max(b, low), high)
+    return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
+            "change_rel_var": (se / b) ** 2 + tau2 / b ** 2,
+            "slopes": {k: round(v[0], 4) for k, v in strata.items()},
+            "left_out": sorted(set(strata) - set(credible))}
+
+
+def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
+                   accuracy: dict[str, Any] | None) -> pd.DataFrame:
+    """Mapped and error-adjusted land-cover areas (ha) inside the extent, every year."""
+    import dask
+
+    chunk = ctx.config.compute.chunk_px
+    rows = []
+    lc_report = (accuracy or {}).get("landcover")
+    for year in years:
+        path = ctx.workspace.path(LANDCOVER.format(year=year))
+        if not path.exists():
+            continue
+        codes = dsa.clip(read_on_grid(path, grid, chunks=chunk, masked=False).data, 0, 255)
+        (counts,) = dask.compute(_bincount(codes.astype("int64")))
+        classes = [int(c) for c in lc_report["labels"]] if lc_report else \
+            [int(c) for c in np.flatnonzero(counts[1:]) + 1]
+        mapped = np.array([counts[c] for c in classes], dtype=float) * grid.pixel_area_ha
+        if lc_report:
+            est = estimate_areas_by_reference(np.asarray(lc_report["confusion"]), mapped,
+                                              classes)
+            method = "inverse calibration, held-out reference samples"
+        else:
+            est = pd.DataFrame({"class": classes, "mapped_area": mapped, "area": mapped,
+                                "area_se": 0.0, "area_ci_low": mapped, "area_ci_high": mapped})
+            method = "mapped (no reference samples)"
+        for r in est.itertuples():
+            label = LandCover(int(r[1]))
+            rows.append({"year": year, "class": int(r[1]), "class_zh": label.zh,
+                         "class_en": label.en, "mapped_area_ha": round(r.mapped_area, 2),
+                         "area_ha": round(r.area, 2), "area_se_ha": round(r.area_se, 2),
+                         "area_ha_ci_low": round(r.area_ci_low, 2),
+                         "area_ha_ci_high": round(r.area_ci_high, 2), "method": method})
+    return pd.DataFrame(rows)
+
+
+def _zone_names(zone: str) -> tuple[str, str]:
+    if zone == "extent":
+        return "监测范围", "monitoring extent"
+    level, code = zone[1], int(zone.split(":")[1])
+    return unit_names(int(level), code)
+
+
+def _systematic_rel_var(ctx: StepContext, plots: pd.DataFrame) -> float:
+    """``δ²``: the carbon fraction's error relative to the plots' mean carbon fraction."""
+    cf = (plots["agc_t_per_ha"] / plots["agb_t_per_ha"]).replace([np.inf, -np.inf], np.nan)
+    mean_cf = float(cf.dropna().mean()) if cf.notna().any() else 0.47
+    return float((ctx.config.allometry.errors.carbon_fraction_sd / mean_cf) ** 2)
+
+
+def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
+                  pairs: list[tuple[int, int]]) -> Totals:
+    """The totals, change and area tables of the workspace (see the module's docstring)."""
+    ws = ctx.workspace
+    acfg = ctx.config.assessment
+    calib_path = ws.path(CALIBRATION)
+    if not calib_path.exists():
+        raise InputDataError(f"{calib_path} does not exist: no reference year for the totals",
+                             fix="run the mapping step")
+    calib = json.loads(calib_path.read_text(encoding="utf-8"))
+    ref = int(calib.get("reference_year") or years[-1])
+    if ref not in years:
+        raise InputDataError(f"the plots' year {ref} has no AGC map; the totals need it",
+                             fix="map the plots' survey year")
+    accuracy_path = ws.path("products/classification/accuracy.json")
+    accuracy = (json.loads(accuracy_path.read_text(encoding="utf-8"))
+                if accuracy_path.exists() else None)
+    areas = area_estimates(ctx, grid, years, accuracy)
+    sums = zone_sums(ctx, grid, years)
+    plots = plot_pairs(ctx, grid, ref)
+    change = change_variance(ctx)
+    delta2 = _systematic_rel_var(ctx, plots)
+    totals, changes = estimate_totals(
+        sums, plots, years=years, reference_year=ref, pairs=pairs,
+        change_rel_var=change["change_rel_var"], systematic_rel_var=delta2,
+        pixel_area_ha=grid.pixel_area_ha, min_plots=acfg.totals_min_plots)
+    totals = _with_areas(totals.merge(sums[["year", "zone", "forest_px"]], on=["year", "zone"]),
+                         areas, grid.pixel_area_ha, ref)
+    names = {z: _zone_names(str(z)) for z in sums["zone"].unique()}
+    for frame in (totals, changes):
+        frame.insert(2 if frame is totals else 1, "zone_zh", frame["zone"].map(
+            lambda z: names[z][0]))
+        frame.insert(3 if frame is totals else 2, "zone_en", frame["zone"].map(
+            lambda z: names[z][1]))
+    changes.insert(3, "period", [f"{a}–{b}" for a, b in zip(changes["year_from"],
+                                                            changes["year_to"], strict=True)])
+    info = {"reference_year": ref, "n_plots": len(plots), "min_plots": acfg.totals_min_plots,
+            "systematic_rel_sd": round(delta2 ** 0.5, 4),
+            **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in change.items()}}
+    return Totals(totals.round(2), changes.round(2), areas, info)
+
+
+def _with_areas(totals: pd.DataFrame, areas: pd.DataFrame, pixel_area_ha: float,
+                ref: int) -> pd.DataFrame:
+    """Mapped forest area and its error-adjusted estimate (the extent's forest-area ratio)."""
+    forest = (areas[areas["class"] == int(LandCover.FOREST)].set_index("year")
+              if len(areas) else pd.DataFrame(columns=["mapped_area_ha", "area_ha",
+                                                       "area_se_ha"]))
+    mapped = totals.pop("forest_px").astype(float) * pixel_area_ha
+    factor = pd.Series(1.0, index=totals.index)
+    rel = pd.Series(0.0, index=totals.index)
+    known = totals["year"].isin(forest.index)
+    if known.any():
+        f = forest.loc[totals.loc[known, "year"]]
+        factor[known] = (f["area_ha"] / f["mapped_area_ha"].where(f["mapped_area_ha"] > 0)
+                         ).fillna(1.0).to_numpy()
+        rel[known] = (f["area_se_ha"] / f["area_ha"].where(f["area_ha"] > 0)).fillna(0.0
+                                                                                 ).to_numpy()
+    area = mapped * factor
+    out = totals.copy()
+    out.insert(2, "mapped_area_ha", mapped)
+    out.insert(3, "area_ha", area)
+    out.insert(4, "area_ha_ci_low", (area * (1 - Z95 * rel)).clip(lower=0.0))
+    out.insert(5, "area_ha_ci_high", area * (1 + Z95 * rel))
+    out["method"] = np.where(out["year"] == ref, f"plots' year {ref}",
+                             f"model-based from the plots' year {ref}") + "; " + out.pop(
+        "calibration")
+    return out
+
+
+def warn_thin_units(totals: pd.DataFrame, min_plots: int) -> None:
+    """Warn once about the units whose totals lean on the pooled ratio."""
+    thin = sorted(set(totals.loc[totals["n_plots"] < min_plots, "zone"]) - {"extent"})
+    if thin:
+        warn(f"units {', '.join(thin)} have fewer than assessment.totals_min_plots = "
+             f"{min_plots} plots: their totals use the pooled ratio of all plots, widened by "
+             "the between-unit variance", stacklevel=3)
