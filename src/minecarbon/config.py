@@ -255,7 +255,7 @@ class AssessmentConfig(_Section):
     period: tuple[int, int] | None = Field(
         None, description="cumulative-effect period; None: last base year → last year")
     totals_min_plots: int = Field(
-        10, ge=2, description="plots a unit needs for its own ratio in the carbon totals; "
+        5, ge=3, description="plots a unit needs for its own ratio in the carbon totals; "
         "fewer: the pooled ratio, widened by the between-unit variance")
 
 

@@ -32,8 +32,10 @@ the totals of years ``t`` and ``u`` is::
 (``N_dt`` forest pixels of area ``a`` ha, residuals independent between pixels). Any linear
 combination ``w`` of the years' totals — a change ``T_u − T_t``, the least-squares slope over
 the trend period — then has variance ``wᵀ C w``: the level's error largely cancels in a change,
-the change calibration's does not. Intervals are ``estimate ± 1.96 SE``; a change *differs
-from zero* when its interval excludes 0.
+the change calibration's does not. Intervals are ``estimate ± t SE`` (Student's ``t`` on the
+degrees of freedom of the unit's ratio: few plots, wide intervals); a change *differs from
+zero* when its interval excludes 0. A unit needs ``min_plots`` plots (default 5) for its own
+ratio.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 
 from minecarbon.errors import InputDataError
 
@@ -121,9 +124,10 @@ class Calibration:
     ratio_var: float
     n_plots: int
     method: str
+    dof: int = 10 ** 6  # degrees of freedom of the ratio's variance (for Student's t)
 
 
-def unit_calibrations(plots: pd.DataFrame, min_plots: int = 10) -> dict[object, Calibration]:
+def unit_calibrations(plots: pd.DataFrame, min_plots: int = 5) -> dict[object, Calibration]:
     """Ratio of every unit with plots, own or pooled (see the module's docstring).
 
     Parameters
@@ -145,12 +149,16 @@ def unit_calibrations(plots: pd.DataFrame, min_plots: int = 10) -> dict[object, 
     for zone, group in plots.groupby("zone", sort=True):
         if len(group) >= min_plots and group["mapped"].sum() > 0:
             r, v = ratio_estimate(group["observed"], group["mapped"])
-            own[zone] = Calibration(r, v, len(group), "the unit's plots, ratio estimator (GREG)")
+            own[zone] = Calibration(r, v, len(group), "the unit's plots, ratio estimator (GREG)",
+                                    len(group) - 1)
     tau2 = between_variance([c.ratio for c in own.values()], [c.ratio_var for c in own.values()])
     synthetic = "synthetic: all plots' ratio, widened by the between-unit variance"
-    out: dict[object, Calibration] = {None: Calibration(pooled_r, pooled_v + tau2, 0, synthetic)}
+    dof = len(plots) - 1
+    out: dict[object, Calibration] = {
+        None: Calibration(pooled_r, pooled_v + tau2, 0, synthetic, dof)}
     for zone, group in plots.groupby("zone", sort=True):
-        out[zone] = own.get(zone, Calibration(pooled_r, pooled_v + tau2, len(group), synthetic))
+        out[zone] = own.get(zone, Calibration(pooled_r, pooled_v + tau2, len(group), synthetic,
+                                              dof))
     return out
 
 
@@ -200,14 +208,15 @@ def contrast(totals: npt.ArrayLike, cov: npt.ArrayLike,
     """Estimate ``wᵀT`` and its standard error ``sqrt(wᵀ C w)``."""
     w = np.asarray(weights, dtype=np.float64)
     c = np.asarray(cov, dtype=np.float64)
-    return float(w @ np.asarray(totals, dtype=np.float64)), float(np.sqrt(max(w @ c @ w, 0.0)))
+    var = float(w @ c @ w)
+    return float(w @ np.asarray(totals, dtype=np.float64)), float(np.sqrt(max(var, 0.0)))
 
 
 def slope_weights(years: Sequence[int]) -> npt.NDArray[np.float64]:
     """Weights ``w`` with ``wᵀT`` the least-squares slope of ``T`` on the year."""
     t = np.asarray(years, dtype=np.float64)
-    dt = t - t.mean()
-    return dt / float((dt ** 2).sum())
+    dt: npt.NDArray[np.float64] = (t - t.mean()) / float(((t - t.mean()) ** 2).sum())
+    return dt
 
 
 def _pair_weights(n: int, i: int, j: int) -> npt.NDArray[np.float64]:
@@ -219,7 +228,7 @@ def _pair_weights(n: int, i: int, j: int) -> npt.NDArray[np.float64]:
 def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[int],
                     reference_year: int, pairs: Sequence[tuple[int, int]],
                     change_rel_var: float, systematic_rel_var: float, pixel_area_ha: float,
-                    min_plots: int = 10, z: float = 1.959963984540054
+                    min_plots: int = 5, level: float = 0.95
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Totals of every zone and year and of every change, with intervals.
 
@@ -240,8 +249,10 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
         Area of a pixel.
     min_plots
         Plots a unit needs for its own ratio.
-    z
-        Normal quantile of the intervals.
+    level
+        Confidence level of the intervals: ``estimate ± t SE`` with Student's ``t`` on the
+        ratio's ``n − 1`` degrees of freedom (a unit's own plots, or all plots), as for any
+        ratio estimated from few plots (Cochran 1977, §2.15).
 
     Returns
     -------
@@ -265,21 +276,24 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
         "observed": obs, "mapped": mapped}), min_plots) for level in (1, 2)}
     rows, change_rows = [], []
     for zone, group in sums.groupby("zone", sort=False):
-        present = group.set_index("year").reindex(years)
+        present = group.set_index("year")[["map_t", "forest_px"]].reindex(years)
         exists = present["map_t"].notna().to_numpy()
         present = present.fillna(0.0)
         if zone == "extent":
-            cal = Calibration(extent_r, extent_v, len(plots), "all plots, ratio estimator (GREG)")
+            cal = Calibration(extent_r, extent_v, len(plots), "all plots, ratio estimator (GREG)",
+                              len(plots) - 1)
         else:
             table = by_level[int(str(zone)[1])]
-            cal = table.get(zone) or Calibration(table[None].ratio, table[None].ratio_var, 0,
-                                                  table[None].method)
+            pooled = table[None]
+            cal = table.get(zone) or Calibration(pooled.ratio, pooled.ratio_var, 0, pooled.method,
+                                                  pooled.dof)
         est, cov = totals_covariance(present["map_t"].to_numpy(), present["forest_px"].to_numpy(),
                                      index[reference_year], cal, change_rel_var=change_rel_var,
                                      systematic_rel_var=systematic_rel_var,
                                      residual_var=residual_var, pixel_area_ha=pixel_area_ha)
         cov = cov * np.outer(exists, exists)  # a zone without pixels in a year holds exactly 0
         est = np.where(exists, est, 0.0)
+        z = float(stats.t.ppf(0.5 + level / 2, cal.dof))
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         for year in years:
             i = index[year]
@@ -293,7 +307,8 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
                          "calibration": cal.method})
         contrasts = [("change", a, b, _pair_weights(len(years), index[a], index[b]))
                      for a, b in pairs]
-        contrasts.append(("trend_t_per_yr", years[0], years[-1], slope_weights(years)))
+        if len(years) >= 2:
+            contrasts.append(("trend_t_per_yr", years[0], years[-1], slope_weights(years)))
         map_t = present["map_t"].to_numpy()
         for kind, a, b, w in contrasts:
             value, sd = contrast(est, cov, w)

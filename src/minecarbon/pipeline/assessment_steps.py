@@ -27,6 +27,7 @@ and are left out everywhere.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -228,12 +229,15 @@ def _assess(ctx: StepContext) -> None:
     warn_thin_units(totals.totals, acfg.totals_min_plots)
     for name, frame in (("totals", totals.totals), ("change_totals", totals.changes),
                         ("area_estimates", totals.areas)):
-        ctx.publish(f"{OUT}{name}.csv", lambda tmp, f=frame: write_csv(f, tmp),
-                    kind=f"product:{name}")
+        ctx.publish(f"{OUT}{name}.csv", partial(_write_table, frame), kind=f"product:{name}")
     summary["totals"] = totals.info
     text = json.dumps(summary, indent=1, ensure_ascii=False)
     ctx.publish(f"{OUT}summary.json", lambda tmp: tmp.write_text(text, encoding="utf-8"),
                 kind="product:assessment_summary")
+
+
+def _write_table(frame: pd.DataFrame, tmp: Path) -> None:
+    write_csv(frame, tmp)
 
 
 def _class_counts(da: xr.DataArray) -> dict[int, int]:

@@ -24,6 +24,7 @@ from typing import Any
 import dask.array as dsa
 import numpy as np
 import pandas as pd
+from dask.base import compute
 
 from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
 from minecarbon.assessment.carbon_totals import between_variance, estimate_totals, slope_se
@@ -52,15 +53,13 @@ class Totals:
     info: dict[str, Any]
 
 
-def _bincount(codes: Any, weights: Any | None = None) -> np.ndarray:
+def _bincount(codes: Any, weights: Any | None = None) -> Any:
     return dsa.bincount(codes.ravel(), weights=None if weights is None else weights.ravel(),
                         minlength=256)
 
 
 def zone_sums(ctx: StepContext, grid: AnalysisGrid, years: list[int]) -> pd.DataFrame:
     """Map total (t C) and mapped forest pixels of the extent and every unit, every year."""
-    import dask
-
     chunk = ctx.config.compute.chunk_px
     ws = ctx.workspace
     rows = []
@@ -76,7 +75,7 @@ def zone_sums(ctx: StepContext, grid: AnalysisGrid, years: list[int]) -> pd.Data
                 codes = dsa.clip(codes, 0, 255).astype("int64")
                 parts[f"l{level}"] = (_bincount(codes, values), _bincount(codes, finite),
                                       _bincount(codes))
-        (done,) = dask.compute(parts)
+        (done,) = compute(parts)  # type: ignore[no-untyped-call, unused-ignore]
         total, count = done.pop("extent")
         rows.append({"year": year, "zone": "extent", "map_t": float(total) * grid.pixel_area_ha,
                      "forest_px": int(count)})
@@ -158,8 +157,6 @@ def change_variance(ctx: StepContext) -> dict[str, Any]:
 def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
                    accuracy: dict[str, Any] | None) -> pd.DataFrame:
     """Mapped and error-adjusted land-cover areas (ha) inside the extent, every year."""
-    import dask
-
     chunk = ctx.config.compute.chunk_px
     rows = []
     lc_report = (accuracy or {}).get("landcover")
@@ -168,7 +165,8 @@ def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
         if not path.exists():
             continue
         codes = dsa.clip(read_on_grid(path, grid, chunks=chunk, masked=False).data, 0, 255)
-        (counts,) = dask.compute(_bincount(codes.astype("int64")))
+        (counts,) = compute(  # type: ignore[no-untyped-call, unused-ignore]
+            _bincount(codes.astype("int64")))
         classes = [int(c) for c in lc_report["labels"]] if lc_report else \
             [int(c) for c in np.flatnonzero(counts[1:]) + 1]
         mapped = np.array([counts[c] for c in classes], dtype=float) * grid.pixel_area_ha
@@ -181,7 +179,7 @@ def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
                                 "area_se": 0.0, "area_ci_low": mapped, "area_ci_high": mapped})
             method = "mapped (no reference samples)"
         for r in est.itertuples():
-            label = LandCover(int(r[1]))
+            label = LandCover(int(r[1]))  # type: ignore[call-arg]
             rows.append({"year": year, "class": int(r[1]), "class_zh": label.zh,
                          "class_en": label.en, "mapped_area_ha": round(r.mapped_area, 2),
                          "area_ha": round(r.area, 2), "area_se_ha": round(r.area_se, 2),
