@@ -98,7 +98,9 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
                       ("selected_features", "products/models/selected_features.csv"),
                       ("oof_predictions", "products/models/oof_predictions.csv"),
                       ("agc_totals", "products/agc/agc_totals.csv"),
-                      ("zonal_stats", f"{ASSESSMENT_OUT}zonal_stats.csv")):
+                      ("zonal_stats", f"{ASSESSMENT_OUT}zonal_stats.csv"),
+                      ("carbon_totals", f"{ASSESSMENT_OUT}totals.csv"),
+                      ("change_totals", f"{ASSESSMENT_OUT}change_totals.csv")):
         setattr(inputs, name, _try(inputs, name, partial(_read_csv, p(rel)),
                                    f"{rel} is missing"))
     inputs.model_card = _try(inputs, "model_card", lambda: json.loads(_file(p(

@@ -63,6 +63,9 @@ class ReportInputs:
         Assessment maps (y, x); ``gistar_bin`` layer name → bin map (−3 … 3).
     zonal_stats, assessment_summary
         ``products/assessment/zonal_stats.csv`` and ``summary.json``.
+    carbon_totals, change_totals
+        ``products/assessment/totals.csv`` and ``change_totals.csv``: totals and changes with
+        their 95 % intervals (issue 17).
     catalogue
         Every dataset of the catalogue: ``path, kind, sha256, size_bytes, crs, time, step,
         inputs`` (space-separated input paths).
@@ -101,6 +104,8 @@ class ReportInputs:
     cumulative_grade: xr.DataArray | None = None
     gistar_bin: dict[str, xr.DataArray] = field(default_factory=dict)
     zonal_stats: pd.DataFrame | None = None
+    carbon_totals: pd.DataFrame | None = None
+    change_totals: pd.DataFrame | None = None
     assessment_summary: dict[str, Any] | None = None
     catalogue: pd.DataFrame | None = None
     missing: dict[str, str] = field(default_factory=dict)

@@ -29,6 +29,7 @@ from minecarbon.errors import InputDataError, MinecarbonError
 from minecarbon.report.document import Figure, Lang, Paragraph, Section, Table
 from minecarbon.report.inputs import ReportInputs
 from minecarbon.report.texts import DECIMALS, missing_reason, tr
+from minecarbon.report.totals import totals_part
 from minecarbon.scope.units import unit_names
 
 __all__ = ["RULE_IDS", "Rules", "assessment_section", "main_change", "rule_statements",
@@ -459,4 +460,5 @@ def assessment_section(inputs: ReportInputs, lang: Lang = "zh") -> Section:
                               note=tr("rounding", lang, d=DECIMALS) + " " + tr(
                                   "as.zonal_note", lang, pair=f"{y0}–{y1}" if m else "—"),
                               source=f"{out}zonal_stats.csv"))
+    totals_part(s, inputs.carbon_totals, inputs.change_totals, summary.get("totals"), lang)
     return s

@@ -262,6 +262,56 @@ TEXTS: dict[str, tuple[str, str]] = {
     "as.change": ("变化量均值", "mean change"),
     "as.degree": ("变化程度均值 (%)", "mean change degree (%)"),
     "as.effect": ("累积效应均值", "mean cumulative effect"),
+    "tot.missing": ("缺少带置信区间的碳储量总量表 totals.csv（评估步骤未运行）",
+                    "the totals with intervals (totals.csv) are missing: the assessment step "
+                    "has not run"),
+    "tot.chart": ("监测范围及各一级单元地上碳储量总量估计及其 95% 置信区间（实线：估计值；"
+                  "阴影：置信区间；点线：地图像元求和）",
+                  "Estimated AGC totals of the extent and every level-1 unit with their 95 % "
+                  "intervals (line: estimate; band: interval; dotted: sum of map pixels)"),
+    "tot.year": ("年份", "Year"),
+    "tot.axis_t": ("地上碳储量 (t C)", "Above-ground carbon (t C)"),
+    "tot.axis_kt": ("地上碳储量 (10³ t C)", "Above-ground carbon (10³ t C)"),
+    "tot.legend": ("单元", "Unit"),
+    "tot.zone": ("单元", "Unit"),
+    "tot.area": ("森林面积估计 (ha)", "Forest area, estimated (ha)"),
+    "tot.estimate": ("估计值 (t C)", "Estimate (t C)"),
+    "tot.ci": ("95% 置信区间 (t C)", "95 % interval (t C)"),
+    "tot.mapped": ("地图求和 (t C)", "Map sum (t C)"),
+    "tot.table": ("监测范围及一级单元地上碳储量总量估计", "Estimated AGC totals of the extent "
+                  "and the level-1 units"),
+    "tot.note": ("估计值按样地对地图的比估计（样地调查年）及其模型外推（其他年份）计算，"
+                 "区间含样地抽样、异速模型含碳率、变化校准与像元残差误差；地图求和仅供对照。",
+                 "Estimates correct the map by the plots' ratio (the plots' year) and carry it "
+                 "to the other years by the model; the intervals hold the plot sampling, the "
+                 "carbon fraction, the change calibration and the pixel residuals. The map sum "
+                 "is shown for comparison only."),
+    "tot.period": ("时段", "Period"),
+    "tot.kind": ("类型", "Kind"),
+    "tot.change": ("变化量 (t C)", "change (t C)"),
+    "tot.trend": ("线性趋势 (t C/a)", "linear trend (t C/yr)"),
+    "tot.differs": ("是否显著不为 0", "Differs from 0"),
+    "tot.yes": ("是", "yes"),
+    "tot.no": ("否", "no"),
+    "tot.change_table": ("各单元碳储量变化量及趋势的估计与 95% 置信区间",
+                         "Estimated changes and trends of AGC per unit with 95 % intervals"),
+    "tot.change_note": ("置信区间不含 0 时，变化可与 0 区分；两年共享的误差（样地比值）"
+                        "在变化量中大部分相互抵消。",
+                        "A change is distinguishable from zero when its interval excludes "
+                        "0; the error both years share (the plots' ratio) largely cancels in "
+                        "a change."),
+    "tot.method": (
+        "总量估计方法：{y} 年（样地调查年）以 {n} 块样地对地图作比估计（广义回归估计的比模型；"
+        "单元内样地不少于 {k} 块时用单元自身比值，否则用全部样地比值并计入单元间差异）；"
+        "其他年份为以 {y} 年为基准的模型推断，变化部分的相对误差取 {c}%（衰减系数的抽样误差及"
+        "各森林类型间差异）；含碳率的系统误差 {d}%。面积按保留检验样本的误差矩阵校正。",
+        "How the totals are estimated: in {y} (the plots' year) the map is corrected by the "
+        "ratio of {n} plots to the map (the ratio model of the GREG estimator; a unit with at "
+        "least {k} plots has its own ratio, others the ratio of all plots widened by the "
+        "differences between units); the other years are inferred by the model from {y}, the "
+        "change carrying a relative error of {c} % (the attenuation slope's sampling error and "
+        "its differences between forest types); the carbon fraction's systematic error is "
+        "{d} %. Areas are corrected with the error matrix of the held-out reference samples."),
     "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。",
                       "Statistics in t C/ha (variance in (t C/ha)²); change is {pair}."),
     "agc_layer": ("{y} 年地上碳储量", "AGC {y}"),
@@ -311,6 +361,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p.cumulative_grade": ("累积效应等级图", "the cumulative-effect grade map"),
     "p.gistar_bin": ("冷热点图", "the hot-spot map"),
     "p.zonal_stats": ("分区统计表 zonal_stats.csv", "the zonal statistics (zonal_stats.csv)"),
+    "p.carbon_totals": ("碳储量总量估计表 totals.csv", "the estimated totals (totals.csv)"),
+    "p.change_totals": ("变化量估计表 change_totals.csv",
+                        "the estimated changes (change_totals.csv)"),
     "p.assessment_summary": ("评估摘要 summary.json", "the assessment summary (summary.json)"),
     "p.catalogue": ("监测数据库清单", "the catalogue"),
     "p.damage_forms": ("损毁形式", "damage forms"),
