@@ -151,6 +151,26 @@ def tiny_inputs() -> ReportInputs:
                               "min": v.min(), "max": v.max(), "variance": v.var(),
                               "total": v.sum() * 0.09})
     inputs.zonal_stats = pd.DataFrame(zonal)
+    totals = []
+    for zone, zh, en, base in (("extent", "监测范围", "monitoring extent", 900.0),
+                               ("l1:1", "持续森林", "persistent forest", 600.0)):
+        for year in (2000, 2010):
+            t = base * (1.0 if year == 2000 else 1.2)
+            totals.append({"year": year, "zone": zone, "zone_zh": zh, "zone_en": en,
+                           "mapped_area_ha": 20.0, "area_ha": 21.0, "area_ha_ci_low": 19.0,
+                           "area_ha_ci_high": 23.0, "mapped_agc_t": t * 0.95, "agc_t": t,
+                           "agc_se_t": t / 20, "agc_t_ci_low": t * 0.9,
+                           "agc_t_ci_high": t * 1.1, "n_plots": 12, "method": "m"})
+    inputs.carbon_totals = pd.DataFrame(totals)
+    inputs.change_totals = pd.DataFrame([
+        {"zone": z, "zone_zh": zh, "zone_en": en, "period": "2000–2010", "kind": "change",
+         "year_from": 2000, "year_to": 2010, "mapped_t": v, "estimate_t": v, "se_t": v / 4,
+         "ci_low_t": v / 2, "ci_high_t": 1.5 * v, "differs_from_zero": True}
+        for z, zh, en, v in (("extent", "监测范围", "monitoring extent", 180.0),
+                             ("l1:1", "持续森林", "persistent forest", 120.0))])
+    inputs.assessment_summary = {**(inputs.assessment_summary or {}), "totals": {
+        "reference_year": 2010, "n_plots": 12, "min_plots": 5, "change_rel_var": 0.01,
+        "systematic_rel_sd": 0.02}}
     inputs.catalogue = pd.DataFrame({
         "path": ["raw/dem/dem.tif", "products/agc/agc_2010.tif"],
         "kind": ["raw:dem", "product:agc"], "sha256": ["a" * 64, "0123456789abcdef" * 4],
@@ -162,7 +182,7 @@ def tiny_inputs() -> ReportInputs:
 @pytest.fixture
 def stub_figures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replace the maps and charts by a stub that returns a 1 × 1 PNG and records the call."""
-    from minecarbon.report import charts, maps
+    from minecarbon.report import charts, maps, totals
 
     calls: list[str] = []
 
@@ -175,6 +195,7 @@ def stub_figures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(maps, "map_figure", stub("map"))
     for name in ("totals_chart", "model_comparison_chart", "observed_predicted_chart"):
         monkeypatch.setattr(charts, name, stub(name))
+    monkeypatch.setattr(totals, "totals_interval_chart", stub("totals_interval_chart"))
     return calls
 
 
@@ -201,7 +222,8 @@ def test_every_section_of_appendix_e_is_written(lang: str, stub_figures: list[st
     # maps of units, mining, plots, AGC ×2, change, trend, grades, Gi* ×2; three charts
     assert stub_figures.count("map") == 10
     assert sorted(c for c in stub_figures if c != "map") == [
-        "model_comparison_chart", "observed_predicted_chart", "totals_chart"]
+        "model_comparison_chart", "observed_predicted_chart", "totals_chart",
+        "totals_interval_chart"]
     assert all(f.png == PNG_1PX and f.caption for f in report.figures())
     assert all(t.note or t.caption for t in report.tables())
 
@@ -364,7 +386,7 @@ def test_real_figures_have_every_chinese_glyph() -> None:
         warnings.simplefilter("always")
         report = build_report(tiny_inputs(), "zh")
     assert [m for s in report.sections for m in s.missing] == []
-    assert len(report.figures()) == 13
+    assert len(report.figures()) == 14  # 13 + the totals with their intervals (issue 17)
     assert all(isinstance(f, Figure) and f.png.startswith(b"\x89PNG") for f in report.figures())
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
@@ -460,3 +482,14 @@ def test_report_of_the_demo_products() -> None:
     appendix = _table(report, "appendix", "数据清单")
     assert appendix["sha256"].tolist() == catalogue["sha256"].tolist()
     assert appendix.iloc[:, -1].tolist() == catalogue["inputs"].tolist()
+
+
+def test_totals_tables_show_intervals_and_whether_changes_differ_from_zero(
+        stub_figures: list[str]) -> None:
+    report = build_report(tiny_inputs(), "en", today="2025-06-30")
+    totals = _table(report, "assessment", "Estimated AGC totals of the extent")
+    assert len(totals) == 4  # extent and persistent forest, 2000 and 2010
+    assert totals["95 % interval (t C)"].iloc[0] == "810 – 990"
+    changes = _table(report, "assessment", "Estimated changes and trends")
+    assert changes["Differs from 0"].tolist() == ["yes", "yes"]
+    assert "totals_interval_chart" in stub_figures
