@@ -225,12 +225,18 @@ def _assess(ctx: StepContext) -> None:
     ctx.publish(f"{OUT}zonal_stats.csv", lambda tmp: write_csv(table, tmp),
                 kind="product:zonal_stats")
     # totals with 95 % intervals (issue 17)
-    totals = carbon_totals(ctx, grid, years, _pairs(ctx, years, base))
-    warn_thin_units(totals.totals, acfg.totals_min_plots)
-    for name, frame in (("totals", totals.totals), ("change_totals", totals.changes),
-                        ("area_estimates", totals.areas)):
-        ctx.publish(f"{OUT}{name}.csv", partial(_write_table, frame), kind=f"product:{name}")
-    summary["totals"] = totals.info
+    try:
+        totals = carbon_totals(ctx, grid, years, _pairs(ctx, years, base))
+    except InputDataError as error:  # the maps and the other assessments stand without them
+        warn(f"no carbon totals with intervals: {error}", stacklevel=2)
+        summary["totals"] = {"error": str(error)}
+    else:
+        warn_thin_units(totals.totals, acfg.totals_min_plots)
+        for name, frame in (("totals", totals.totals), ("change_totals", totals.changes),
+                            ("area_estimates", totals.areas)):
+            ctx.publish(f"{OUT}{name}.csv", partial(_write_table, frame),
+                        kind=f"product:{name}")
+        summary["totals"] = totals.info
     text = json.dumps(summary, indent=1, ensure_ascii=False)
     ctx.publish(f"{OUT}summary.json", lambda tmp: tmp.write_text(text, encoding="utf-8"),
                 kind="product:assessment_summary")
