@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import rasterio
 
 from minecarbon.assessment.carbon_totals import estimate_totals
@@ -49,7 +50,7 @@ def test_totals_tables_are_complete_and_consistent(small_site: Path) -> None:
     assert set(changes["kind"]) == {"change", "trend_t_per_yr"}
     persistent = changes[(changes["zone"] == "l1:1") & (changes["kind"] == "change")]
     assert len(persistent) >= 1 and persistent["differs_from_zero"].all()
-    forest = areas[areas["class"] == 1]
+    forest = areas[(areas["layer"] == "landcover") & (areas["class"] == 1)]
     assert len(forest) == len(years)
     assert (forest["area_ha_ci_low"] < forest["area_ha"]).all()
 
@@ -133,3 +134,43 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
     assert len(hits["change"]) >= REPLICATES * len(pairs)
     assert 0.90 <= both <= 0.98  # the issue's band, over unit-years and unit-changes together
     assert coverage["total"] >= 0.90 and coverage["change"] >= 0.90
+
+
+def test_trend_areas_from_the_interpreted_sample_are_closer_to_the_truth(
+        small_site: Path) -> None:
+    """The error-adjusted areas of the trend categories against the truth's own categories."""
+    from minecarbon.assessment.trend_reference import NONE, map_category
+    from minecarbon.demo.reference import interpret
+
+    out = small_site / "products/assessment"
+    years = json.loads((out / "summary.json").read_text(encoding="utf-8"))["years"]
+    areas = pd.read_csv(out / "area_estimates.csv")
+    trend = areas[areas["layer"].str.startswith("trend")].set_index("class")
+    assert sorted(trend.index) == [-1, 0, 1, NONE]
+    values = np.stack([_read(small_site / f"truth/agc_{y}.tif") for y in years])
+    series = values.reshape(len(years), -1).T
+    forest = np.isfinite(series)
+    before = np.cumsum(forest, axis=1) > 0
+    after = np.cumsum(forest[:, ::-1], axis=1)[:, ::-1] > 0
+    series = np.where(forest, series, np.where(before & after, np.nan, 0.0))
+    truth = np.full(series.shape[0], NONE)
+    ever = forest.any(axis=1)
+    truth[ever] = interpret(series[ever]) - 1
+    extent = _read(small_site / f"products/classification/landcover_{years[-1]}.tif").ravel() > 0
+    with rasterio.open(out / "trend_class.tif") as src:
+        pixel_area_ha = abs(src.transform.a * src.transform.e) / 1e4
+        mapped = map_category(src.read(1).ravel())[extent]
+    truth = truth[extent]
+    err_map, err_est, covered = 0.0, 0.0, 0
+    for code, row in trend.iterrows():
+        true_area = float((truth == code).sum() * pixel_area_ha)
+        assert row["mapped_area_ha"] == pytest.approx((mapped == code).sum() * pixel_area_ha,
+                                                      abs=0.01)
+        err_map += abs(row["mapped_area_ha"] - true_area)
+        err_est += abs(row["area_ha"] - true_area)
+        covered += row["area_ha_ci_low"] <= true_area <= row["area_ha_ci_high"]
+        print(f"category {code}: truth {true_area:.0f} ha, mapped {row['mapped_area_ha']:.0f}, "
+              f"estimated {row['area_ha']:.0f} [{row['area_ha_ci_low']:.0f}, "
+              f"{row['area_ha_ci_high']:.0f}]")
+    assert err_est < 0.6 * err_map
+    assert covered >= 3

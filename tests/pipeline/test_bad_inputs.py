@@ -317,6 +317,12 @@ case("samples-outside-extent")(lambda tmp, good: vec("samples", tmp, polys(
     {"sample_id": [1], "year": [2020], "landcover": [1]}, [Point(X0 + 40_000, Y0)])))
 case("samples-year-text")(lambda tmp, good: vec("samples", tmp, polys(
     {"sample_id": [1], "year": ["last"], "landcover": [1]}, [Point(X0 + 50, Y0 + 50)])))
+case("reference-polygons")(lambda tmp, good: vec("reference", tmp, polys(
+    {"trend": ["stable"]}, [INSIDE])))
+case("reference-no-trend")(lambda tmp, good: vec("reference", tmp, polys(
+    {"label": ["stable"]}, [Point(X0 + 50, Y0 + 50)])))
+case("reference-unknown-label")(lambda tmp, good: vec("reference", tmp, polys(
+    {"trend": ["stable", "going up"]}, [Point(X0 + 50, Y0 + 50), Point(X0 + 80, Y0 + 50)])))
 
 
 # ---- rasters

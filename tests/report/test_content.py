@@ -168,6 +168,13 @@ def tiny_inputs() -> ReportInputs:
          "ci_low_t": v / 2, "ci_high_t": 1.5 * v, "differs_from_zero": True}
         for z, zh, en, v in (("extent", "监测范围", "monitoring extent", 180.0),
                              ("l1:1", "持续森林", "persistent forest", 120.0))])
+    inputs.area_estimates = pd.DataFrame([
+        {"layer": "trend 2000–2010", "year": 2010, "class": c, "class_zh": zh, "class_en": en,
+         "mapped_area_ha": m, "area_ha": a, "area_se_ha": 1.0, "area_ha_ci_low": a - 2,
+         "area_ha_ci_high": a + 2, "method": "Olofsson et al. 2014, 40 points"}
+        for c, zh, en, m, a in ((-1, "明显减少", "clear decrease", 3.0, 2.5),
+                                (0, "无明显变化", "no clear change", 5.0, 6.0),
+                                (1, "明显增加", "clear increase", 10.0, 9.5))])
     inputs.assessment_summary = {**(inputs.assessment_summary or {}), "totals": {
         "reference_year": 2010, "n_plots": 12, "min_plots": 5, "change_rel_var": 0.01,
         "systematic_rel_sd": 0.02}}
@@ -492,4 +499,7 @@ def test_totals_tables_show_intervals_and_whether_changes_differ_from_zero(
     assert totals["95 % interval (t C)"].iloc[0] == "810 – 990"
     changes = _table(report, "assessment", "Estimated changes and trends")
     assert changes["Differs from 0"].tolist() == ["yes", "yes"]
+    trend = _table(report, "assessment", "Areas of the carbon-trend categories 2000–2010")
+    assert trend["Estimated area (ha)"].tolist() == [2.5, 6.0, 9.5]
+    assert trend["95 % interval (ha)"].iloc[0] == "0.5 – 4.5"
     assert "totals_interval_chart" in stub_figures

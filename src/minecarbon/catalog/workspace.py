@@ -45,6 +45,7 @@ RAW_KINDS: dict[str, tuple[str, str]] = {
     "als": ("机载激光点云", "airborne laser scan (LAS/LAZ)"),
     "climate": ("气象数据", "annual climate series (CSV)"),
     "samples": ("训练样本", "land-cover / species training samples"),
+    "reference": ("参考样本", "interpreted reference points for area estimation (trend)"),
     "zones": ("统计分区", "user polygons for zonal statistics"),
     "models": ("生物量模型", "biomass model table (CSV)"),
     "landcover": ("土地覆被", "annual land-cover / forest-mask product (GeoTIFF, --year)"),

@@ -22,6 +22,7 @@ from minecarbon.demo.climate import climate_series, growth_modifier
 from minecarbon.demo.history import simulate_block
 from minecarbon.demo.mine import MineLayout, mine_layout
 from minecarbon.demo.pointclouds import simulate_als, simulate_tls
+from minecarbon.demo.reference import draw_trend_reference
 from minecarbon.demo.samples import draw_samples
 from minecarbon.demo.scenes import Scene, scene_schedule
 from minecarbon.demo.spec import SiteSpec
@@ -146,6 +147,9 @@ def generate_site(spec: SiteSpec, root: Path,
     samples_path = root / "samples" / "samples.gpkg"
     write_vector(draw_samples(spec, root, in_extent), samples_path, layer="samples")
     out.raw.append(("samples", samples_path, None))
+    reference_path = root / "reference" / "trend_reference.gpkg"
+    write_vector(draw_trend_reference(spec, root, in_extent), reference_path, layer="reference")
+    out.raw.append(("reference", reference_path, f"{spec.first_year}/{spec.last_year}"))
     climate_path = root / "climate" / "climate_annual.csv"
     write_csv(climate, climate_path)
     out.raw.append(("climate", climate_path, f"{spec.first_year}/{spec.last_year}"))

@@ -340,7 +340,7 @@ ASSESSMENT = Step(
     "assessment",
     _assess,
     needs=("mapping", "units", "classify", "models", "plots"),
-    raw=("climate", "damage", "zones", "plots"),
+    raw=("climate", "damage", "zones", "plots", "reference"),
     makes=(f"{OUT}*.tif", f"{OUT}zonal_stats.csv", f"{OUT}totals.csv", f"{OUT}change_totals.csv",
            f"{OUT}area_estimates.csv", f"{OUT}summary.json", "work/assessment/*"),
     config=("project", "assessment", "compute", "allometry"),

@@ -100,7 +100,8 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
                       ("agc_totals", "products/agc/agc_totals.csv"),
                       ("zonal_stats", f"{ASSESSMENT_OUT}zonal_stats.csv"),
                       ("carbon_totals", f"{ASSESSMENT_OUT}totals.csv"),
-                      ("change_totals", f"{ASSESSMENT_OUT}change_totals.csv")):
+                      ("change_totals", f"{ASSESSMENT_OUT}change_totals.csv"),
+                      ("area_estimates", f"{ASSESSMENT_OUT}area_estimates.csv")):
         setattr(inputs, name, _try(inputs, name, partial(_read_csv, p(rel)),
                                    f"{rel} is missing"))
     inputs.model_card = _try(inputs, "model_card", lambda: json.loads(_file(p(

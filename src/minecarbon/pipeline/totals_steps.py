@@ -28,10 +28,18 @@ from dask.base import compute
 
 from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
 from minecarbon.assessment.carbon_totals import between_variance, estimate_totals, slope_se
+from minecarbon.assessment.trend_reference import (
+    CATEGORY_NAMES,
+    CODES,
+    map_category,
+    reference_labels,
+    trend_areas,
+)
 from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
+from minecarbon.io.vector import read_vector
 from minecarbon.mapping.calibration import ATTENUATION_RANGE
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.records import read_plot_records
@@ -41,6 +49,7 @@ from minecarbon.types import LandCover
 
 LANDCOVER = "products/classification/landcover_{year}.tif"
 UNITS = "products/units/units_l{level}_{year}.tif"
+TREND_CLASS = "products/assessment/trend_class.tif"
 
 
 @dataclass
@@ -180,12 +189,59 @@ def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
             method = "mapped (no reference samples)"
         for r in est.itertuples():
             label = LandCover(int(r[1]))  # type: ignore[call-arg]
-            rows.append({"year": year, "class": int(r[1]), "class_zh": label.zh,
+            rows.append({"layer": "landcover", "year": year, "class": int(r[1]),
+                         "class_zh": label.zh,
                          "class_en": label.en, "mapped_area_ha": round(r.mapped_area, 2),
                          "area_ha": round(r.area, 2), "area_se_ha": round(r.area_se, 2),
                          "area_ha_ci_low": round(r.area_ci_low, 2),
                          "area_ha_ci_high": round(r.area_ci_high, 2), "method": method})
     return pd.DataFrame(rows)
+
+
+def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
+                         years: list[int]) -> pd.DataFrame:
+    """Areas of clear carbon increase, no clear change and clear decrease, first → last year.
+
+    From the trend map and the interpreted reference points of ``raw/reference``
+    (:mod:`minecarbon.assessment.trend_reference`); empty without either.
+    """
+    trend_path = ctx.workspace.path(TREND_CLASS)
+    paths = [p for p in ctx.input_paths("raw:reference")
+             if p.suffix.lower() in (".gpkg", ".shp", ".geojson", ".fgb")]
+    if not trend_path.exists() or not paths:
+        return pd.DataFrame()
+    chunk = ctx.config.compute.chunk_px
+    trend = read_on_grid(trend_path, grid, chunks=chunk, masked=False)
+    lc_path = ctx.workspace.path(LANDCOVER.format(year=years[-1]))
+    if not lc_path.exists():
+        return pd.DataFrame()
+    inside_extent = read_on_grid(lc_path, grid, chunks=chunk, masked=False).data > 0
+    shifted = dsa.clip(trend.data.astype("int64"), -128, 127) + 128
+    (counts,) = compute(  # type: ignore[no-untyped-call, unused-ignore]
+        _bincount(shifted, inside_extent.astype("float64")))  # outside the extent: weight 0
+    codes_map = map_category(np.arange(256) - 128)
+    mapped = {c: float(counts[codes_map == c].sum()) * grid.pixel_area_ha for c in CODES}
+    points = pd.concat([read_vector(p).to_crs(grid.crs) for p in paths], ignore_index=True)
+    reference = reference_labels(points["trend"], ", ".join(p.name for p in paths))
+    col = np.floor((points.geometry.x.to_numpy() - grid.x_min_m) / grid.pixel_size_m)
+    row = np.floor((grid.y_max_m - points.geometry.y.to_numpy()) / grid.pixel_size_m)
+    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    at = np.full(len(points), np.nan)
+    in_extent = np.zeros(len(points), dtype=bool)
+    r_in, c_in = row[inside].astype(int), col[inside].astype(int)
+    at[inside] = np.asarray(trend.data.vindex[r_in, c_in].compute(), dtype=float)
+    in_extent[inside] = np.asarray(inside_extent.vindex[r_in, c_in].compute(), dtype=bool)
+    est = trend_areas(np.where(in_extent, map_category(at), -128), reference, mapped)
+    period = f"{years[0]}–{years[-1]}"
+    return pd.DataFrame([{
+        "layer": f"trend {period}", "year": years[-1], "class": int(r["class"]),
+        "class_zh": CATEGORY_NAMES[int(r["class"])][0],
+        "class_en": CATEGORY_NAMES[int(r["class"])][1],
+        "mapped_area_ha": round(r["mapped_area"], 2), "area_ha": round(r["area"], 2),
+        "area_se_ha": round(r["area_se"], 2), "area_ha_ci_low": round(r["area_ci_low"], 2),
+        "area_ha_ci_high": round(r["area_ci_high"], 2),
+        "method": f"Olofsson et al. 2014, {int(in_extent.sum())} interpreted reference "
+                  "points"} for _, r in est.areas.iterrows()])
 
 
 def _zone_names(zone: str) -> tuple[str, str]:
@@ -220,6 +276,9 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     accuracy = (json.loads(accuracy_path.read_text(encoding="utf-8"))
                 if accuracy_path.exists() else None)
     areas = area_estimates(ctx, grid, years, accuracy)
+    trend = trend_area_estimates(ctx, grid, years)
+    if len(trend):
+        areas = pd.concat([areas, trend], ignore_index=True)
     sums = zone_sums(ctx, grid, years)
     plots = plot_pairs(ctx, grid, ref)
     change = change_variance(ctx)
@@ -247,7 +306,8 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
 def _with_areas(totals: pd.DataFrame, areas: pd.DataFrame, pixel_area_ha: float,
                 ref: int) -> pd.DataFrame:
     """Mapped forest area and its error-adjusted estimate (the extent's forest-area ratio)."""
-    forest = (areas[areas["class"] == int(LandCover.FOREST)].set_index("year")
+    forest = (areas[(areas["layer"] == "landcover")
+                    & (areas["class"] == int(LandCover.FOREST))].set_index("year")
               if len(areas) else pd.DataFrame(columns=["mapped_area_ha", "area_ha",
                                                        "area_se_ha"]))
     mapped = totals.pop("forest_px").astype(float) * pixel_area_ha

@@ -33,6 +33,7 @@ KIND_NAMES: dict[str, tuple[str, str]] = {
     "reclamation": ("复垦图斑", "reclamation polygons"),
     "disturbance": ("其他扰动图斑", "other-disturbance polygons"),
     "samples": ("分类样本", "classification samples"),
+    "reference": ("参考样本", "reference sample"),
     "climate": ("气候数据", "climate data"),
     "plots": ("样地", "plots"),
     "trees": ("每木检尺", "tree tally"),

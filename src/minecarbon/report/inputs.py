@@ -65,7 +65,7 @@ class ReportInputs:
         ``products/assessment/zonal_stats.csv`` and ``summary.json``.
     carbon_totals, change_totals
         ``products/assessment/totals.csv`` and ``change_totals.csv``: totals and changes with
-        their 95 % intervals (issue 17).
+        their 95 % intervals (issue 17); ``area_estimates``, ``area_estimates.csv``.
     catalogue
         Every dataset of the catalogue: ``path, kind, sha256, size_bytes, crs, time, step,
         inputs`` (space-separated input paths).
@@ -105,6 +105,7 @@ class ReportInputs:
     gistar_bin: dict[str, xr.DataArray] = field(default_factory=dict)
     zonal_stats: pd.DataFrame | None = None
     carbon_totals: pd.DataFrame | None = None
+    area_estimates: pd.DataFrame | None = None
     change_totals: pd.DataFrame | None = None
     assessment_summary: dict[str, Any] | None = None
     catalogue: pd.DataFrame | None = None

@@ -460,5 +460,6 @@ def assessment_section(inputs: ReportInputs, lang: Lang = "zh") -> Section:
                               note=tr("rounding", lang, d=DECIMALS) + " " + tr(
                                   "as.zonal_note", lang, pair=f"{y0}–{y1}" if m else "—"),
                               source=f"{out}zonal_stats.csv"))
-    totals_part(s, inputs.carbon_totals, inputs.change_totals, summary.get("totals"), lang)
+    totals_part(s, inputs.carbon_totals, inputs.change_totals, summary.get("totals"), lang,
+                inputs.area_estimates)
     return s

@@ -287,6 +287,19 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "carbon fraction, the change calibration and the pixel residuals. The map sum "
                  "is shown for comparison only."),
     "tot.period": ("时段", "Period"),
+    "tot.category": ("类别", "Category"),
+    "tot.mapped_area": ("制图面积 (ha)", "Mapped area (ha)"),
+    "tot.area_est": ("校正面积 (ha)", "Estimated area (ha)"),
+    "tot.ci_ha": ("95% 置信区间 (ha)", "95 % interval (ha)"),
+    "tot.trend_areas": ("{period} 年碳储量趋势类别面积：制图面积与参考样本校正估计",
+                        "Areas of the carbon-trend categories {period}: mapped and estimated "
+                        "from the reference sample"),
+    "tot.trend_areas_note": (
+        "趋势类别：显著减少为明显减少，显著增加为明显增加，其余为无明显变化；校正面积按目视解译"
+        "参考样本与制图类别的误差矩阵估计（{method}）。",
+        "Categories: significant decrease is a clear decrease, significant increase a clear "
+        "increase, the other classes no clear change; estimated areas from the error matrix of "
+        "the interpreted reference points and the map ({method})."),
     "tot.kind": ("类型", "Kind"),
     "tot.change": ("变化量 (t C)", "change (t C)"),
     "tot.trend": ("线性趋势 (t C/a)", "linear trend (t C/yr)"),
@@ -362,6 +375,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "p.gistar_bin": ("冷热点图", "the hot-spot map"),
     "p.zonal_stats": ("分区统计表 zonal_stats.csv", "the zonal statistics (zonal_stats.csv)"),
     "p.carbon_totals": ("碳储量总量估计表 totals.csv", "the estimated totals (totals.csv)"),
+    "p.area_estimates": ("面积估计表 area_estimates.csv",
+                         "the area estimates (area_estimates.csv)"),
     "p.change_totals": ("变化量估计表 change_totals.csv",
                         "the estimated changes (change_totals.csv)"),
     "p.assessment_summary": ("评估摘要 summary.json", "the assessment summary (summary.json)"),

@@ -74,9 +74,32 @@ def _name(row: Any, lang: Lang) -> str:
     return str(row.zone_zh if lang == "zh" else row.zone_en)
 
 
+def trend_area_table(areas: pd.DataFrame | None, lang: Lang) -> Table | None:
+    """The trend categories' mapped and error-adjusted areas, or None without them."""
+    if areas is None or "layer" not in areas.columns:
+        return None
+    trend = areas[areas["layer"].astype(str).str.startswith("trend")]
+    if trend.empty:
+        return None
+    rows = [[r.class_zh if lang == "zh" else r.class_en, round(float(r.mapped_area_ha), 1),
+             round(float(r.area_ha), 1),
+             f"{float(r.area_ha_ci_low):.1f} – {float(r.area_ha_ci_high):.1f}"]
+            for r in trend.itertuples()]
+    period = str(trend["layer"].iloc[0]).split(" ", 1)[-1]
+    return Table(pd.DataFrame(rows, columns=[
+        tr("tot.category", lang), tr("tot.mapped_area", lang), tr("tot.area_est", lang),
+        tr("tot.ci_ha", lang)]), tr("tot.trend_areas", lang, period=period),
+        note=tr("tot.trend_areas_note", lang, method=str(trend["method"].iloc[0])),
+        source=f"{OUT}area_estimates.csv")
+
+
 def totals_part(s: Section, totals: pd.DataFrame | None, changes: pd.DataFrame | None,
-                info: dict[str, Any] | None, lang: Lang) -> None:
-    """Append the chart, the two tables and the method paragraph to section ``s``."""
+                info: dict[str, Any] | None, lang: Lang,
+                areas: pd.DataFrame | None = None) -> None:
+    """Append the chart, the tables and the method paragraph to section ``s``."""
+    table = trend_area_table(areas, lang)
+    if table is not None:
+        s.blocks.append(table)
     if totals is None or totals.empty:
         s.missing.append(tr("tot.missing", lang))
         return

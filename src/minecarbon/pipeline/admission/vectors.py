@@ -46,6 +46,9 @@ def check_vector(project: Project, kind: str, path: Path, time: str | None) -> N
     if kind == "samples":
         _samples(project, path, frame, types)
         return
+    if kind == "reference":
+        _reference(path, frame, types)
+        return
     if types != {"Polygon"}:
         raise InputDataError(
             f"{name} holds {', '.join(sorted(types))} geometries; it must be polygons",
@@ -100,6 +103,20 @@ def _boundary(project: Project, name: str, frame: Any) -> None:
             raise InputDataError(
                 f"{name} overlaps none of the {len(rasters)} imported scenes and DEMs",
                 fix="check the coordinates and the layer's CRS (a wrong .prj moves it far away)")
+
+
+def _reference(path: Path, frame: Any, types: set[str]) -> None:
+    from minecarbon.assessment.trend_reference import TREND_REFERENCE, reference_labels
+
+    if types != {"Point"}:
+        raise InputDataError(
+            f"reference sample {path} holds {', '.join(sorted(types))} geometries; it must be "
+            "points", fix="export the sample points (one point per interpreted sample)")
+    if "trend" not in frame.columns:
+        raise InputDataError(
+            f"reference sample {path} has no column trend", fix="give every point its "
+            f"interpreted trend: {', '.join(f'{en} ({zh})' for en, zh in TREND_REFERENCE)}")
+    reference_labels(frame["trend"], str(path))
 
 
 def _samples(project: Project, path: Path, frame: Any, types: set[str]) -> None:

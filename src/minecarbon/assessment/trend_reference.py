@@ -1,0 +1,86 @@
+"""Error-adjusted areas of the carbon-trend classes from an interpreted reference sample.
+
+Nobody observes a pixel's Mann–Kendall class on the ground, but an analyst can say, from a
+point's image time series, whether its forest *clearly gained*, *clearly lost* or *held* its
+carbon over the period (TimeSync, Cohen et al. 2010). The trend map's five classes are put in
+those three categories — significant decrease → decrease; slight decrease, stable, slight
+increase → stable; significant increase → increase — and a fourth holds the extent's pixels
+without a forest-carbon series (never forest: no trend mapped; *none* in the reference), so
+that forest the map missed and forest it invented are both counted. The areas of the
+categories are estimated from the map and the reference points with Olofsson et al.'s (2014)
+estimator (:func:`minecarbon.assessment.area_estimation.estimate_areas`; a systematic or
+simple random sample over the extent is post-stratified by the map's category).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from minecarbon.assessment.area_estimation import AreaEstimate, estimate_areas
+from minecarbon.assessment.trend import TrendClass
+from minecarbon.errors import InputDataError
+
+#: Category code of the extent's pixels that were never forest.
+NONE = 9
+#: The categories' codes, in the order of :data:`TREND_REFERENCE`.
+CODES = (-1, 0, 1, NONE)
+#: Reference labels of the categories: (English, Chinese).
+TREND_REFERENCE = (("decrease", "减少"), ("stable", "稳定"), ("increase", "增加"),
+                   ("none", "非森林"))
+#: Category codes and their names (Chinese, English) in the tables.
+CATEGORY_NAMES = {-1: ("碳储量明显减少", "clear decrease"), 0: ("无明显变化", "no clear change"),
+                  1: ("碳储量明显增加", "clear increase"), NONE: ("非森林", "never forest")}
+
+
+def reference_labels(labels: Iterable[object], where: str) -> npt.NDArray[np.int64]:
+    """Codes −1 / 0 / 1 / 9 of interpreted labels (English or Chinese, any case)."""
+    lookup = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
+              for name in pair}
+    values = [str(v).strip().lower() for v in labels]
+    bad = [i for i, v in enumerate(values) if v not in lookup]
+    if bad:
+        raise InputDataError(
+            f"reference sample {where}: row {bad[0] + 1} has trend {values[bad[0]]!r}"
+            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
+            fix="label every point " + ", ".join(f"{en} or {zh}" for en, zh in TREND_REFERENCE))
+    return np.array([lookup[v] for v in values], dtype=np.int64)
+
+
+def map_category(trend_class: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Category −1 / 0 / 1 of trend-class codes; any other code or NaN gives 9 (never forest)."""
+    codes = np.asarray(trend_class, dtype=np.float64)
+    out = np.full(codes.shape, NONE, dtype=np.int64)
+    out[np.isin(codes, [TrendClass.SLIGHT_DECREASE, TrendClass.STABLE,
+                        TrendClass.SLIGHT_INCREASE])] = 0
+    out[codes == TrendClass.SIGNIFICANT_DECREASE] = -1
+    out[codes == TrendClass.SIGNIFICANT_INCREASE] = 1
+    return out
+
+
+def trend_areas(mapped_at_points: npt.ArrayLike, reference: npt.ArrayLike,
+                mapped_area: dict[int, float]) -> AreaEstimate:
+    """Areas of the four categories from points' map and reference categories.
+
+    Parameters
+    ----------
+    mapped_at_points
+        The map's category (:data:`CODES`) at every reference point; −128 (outside the
+        extent) leaves the point out.
+    reference
+        The interpreted category of every point.
+    mapped_area
+        Mapped area (ha) of every category.
+
+    """
+    m = np.asarray(mapped_at_points, dtype=np.int64)
+    r = np.asarray(reference, dtype=np.int64)
+    keep = m != -128
+    codes = list(CODES)
+    counts = pd.crosstab(pd.Categorical(m[keep], categories=codes),
+                         pd.Categorical(r[keep], categories=codes), dropna=False)
+    return estimate_areas(counts.to_numpy(), [mapped_area.get(c, 0.0) for c in codes],
+                          classes=codes)
