@@ -18,6 +18,7 @@ import xarray as xr
 from shapely.geometry import Point, box
 
 from minecarbon.report import Figure, ReportInputs, Table, build_report, data_appendix
+from minecarbon.report.appendix import data_annex, file_pattern
 from minecarbon.report.content import cv_table, level1_totals
 
 PNG_1PX = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"
@@ -370,21 +371,48 @@ def test_zonal_and_breaks_tables_equal_the_products(stub_figures: list[str]) -> 
     assert breaks["upper"].iloc[-1] == 20.0
 
 
-def test_data_appendix_lists_every_dataset_with_its_checksum_and_lineage() -> None:
+def test_data_appendix_groups_the_catalogue_into_series() -> None:
     inputs = tiny_inputs()
     catalogue = inputs.catalogue
     assert catalogue is not None
-    for lang in ("zh", "en"):
-        table = data_appendix(inputs, lang)  # type: ignore[arg-type]
-        assert len(table) == len(catalogue)
-        assert table["sha256"].tolist() == catalogue["sha256"].tolist()
-        assert all(len(h) == 64 for h in table["sha256"])
-        lineage = table.iloc[:, -1].tolist()
-        assert lineage == catalogue["inputs"].tolist()
+    years = list(range(2000, 2025))
+    extra = pd.DataFrame({
+        "path": [f"products/agc/agc_{y}.tif" for y in years]
+        + ["raw/scene/SIM_LT05_L2SP_125034_20000808_SR.tif",
+           "raw/scene/SIM_LT05_L2SP_125034_20110807_SR.tif"],
+        "kind": ["product:agc"] * 25 + ["raw:scene"] * 2, "sha256": ["b" * 64] * 27,
+        "size_bytes": [1024] * 27, "crs": [CRS] * 27,
+        "time": [str(y) for y in years] + ["2000-08-08", "2011-08-07"],
+        "step": ["mapping"] * 25 + [""] * 2, "inputs": ["x " * 2000] * 27})
+    inputs.catalogue = pd.concat([catalogue, extra], ignore_index=True)
     en = data_appendix(inputs, "en")
-    assert en["kind"].tolist() == ["raw input: digital elevation model (raw:dem)",
-                                   "product: AGC map (product:agc)"]
+    assert en.columns.tolist() == ["kind", "files (pattern)", "files", "time", "CRS",
+                                   "produced by step", "size"]
+    assert en["files"].sum() == len(inputs.catalogue) == 29
+    agc = en[en["files (pattern)"] == "products/agc/agc_{year}.tif"].iloc[0]
+    assert agc["files"] == 26  # the tiny catalogue's agc_2010.tif joins the series
+    assert agc["time"] == "2000 – 2024" and agc["produced by step"] == "mapping"
+    assert agc["kind"] == "product: AGC map (product:agc)"
+    scenes = en[en["kind"].str.contains("raw:scene")].iloc[0]
+    assert scenes["files (pattern)"] == "raw/scene/SIM_LT05_L2SP_125034_{date}_SR.tif"
+    assert scenes["files"] == 2 and scenes["time"] == "2000-08-08 – 2011-08-07"
+    # no checksum or lineage in the report; all of them in the annex
+    assert not any("b" * 64 in str(v) for v in en.to_numpy().ravel())
+    annex = data_annex(inputs)
+    assert annex["sha256"].tolist() == inputs.catalogue["sha256"].tolist()
+    assert annex["inputs"].tolist() == inputs.catalogue["inputs"].tolist()
     assert data_appendix(ReportInputs(), "en").empty
+    # a file alone in its series is shown by its name (no year folded into it)
+    assert "raw/dem/dem.tif" in en["files (pattern)"].tolist()
+
+
+def test_file_pattern_folds_years_and_dates_only() -> None:
+    assert file_pattern("products/agc/agc_2000_lower.tif") == "products/agc/agc_{year}_lower.tif"
+    assert file_pattern("raw/scene/SIM_LC08_L2SP_125034_20130727_SR.tif") == (
+        "raw/scene/SIM_LC08_L2SP_125034_{date}_SR.tif")
+    assert file_pattern("products/assessment/change_2000_2024.tif") == (
+        "products/assessment/change_{year}_{year}.tif")
+    assert file_pattern("raw/dem/dem_cgcs2000_gk111.tif") == "raw/dem/dem_cgcs{year}_gk111.tif"
 
 
 def test_real_figures_have_every_chinese_glyph() -> None:
@@ -487,8 +515,7 @@ def test_report_of_the_demo_products() -> None:
     catalogue = pd.read_csv(DEMO / "products/catalog/datasets.csv", dtype=str,
                             keep_default_na=False, encoding="utf-8-sig")
     appendix = _table(report, "appendix", "数据清单")
-    assert appendix["sha256"].tolist() == catalogue["sha256"].tolist()
-    assert appendix.iloc[:, -1].tolist() == catalogue["inputs"].tolist()
+    assert appendix["文件数"].sum() == len(catalogue) and len(appendix) < 80
 
 
 def test_totals_tables_show_intervals_and_whether_changes_differ_from_zero(

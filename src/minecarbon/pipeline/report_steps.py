@@ -20,12 +20,13 @@ from minecarbon.catalog import Workspace
 from minecarbon.errors import MinecarbonError, warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
-from minecarbon.io.tables import read_table
+from minecarbon.io.tables import read_table, write_csv
 from minecarbon.io.vector import read_vector
 from minecarbon.pipeline.assessment_steps import OUT as ASSESSMENT_OUT
 from minecarbon.pipeline.model_steps import AGC
 from minecarbon.pipeline.scope_steps import EXTENT_FILE, load_grid
 from minecarbon.pipeline.step import Step, StepContext
+from minecarbon.report.appendix import ANNEX
 from minecarbon.report.document import Lang
 from minecarbon.report.inputs import ReportInputs
 
@@ -172,6 +173,7 @@ def _catalogue(ws: Workspace) -> pd.DataFrame:
 
 
 def _report(ctx: StepContext) -> None:
+    from minecarbon.report.appendix import data_annex
     from minecarbon.report.content import build_report
     from minecarbon.report.render_docx import render_docx
     from minecarbon.report.render_html import render_html
@@ -183,6 +185,8 @@ def _report(ctx: StepContext) -> None:
         warn("the report leaves out what these products would give: " + "; ".join(
             f"{k}: {v}" for k, v in sorted(inputs.missing.items())), stacklevel=2)
     report = build_report(inputs, lang)
+    annex = data_annex(inputs)
+    ctx.publish(ANNEX, lambda tmp: write_csv(annex, tmp), kind="report:data_annex")
     if "docx" in cfg.formats:
         data = render_docx(report)
         ctx.publish(REPORT.format(lang=lang, ext="docx"), lambda tmp: tmp.write_bytes(data),
@@ -198,7 +202,7 @@ REPORT_STEP = Step(
     _report,
     needs=("units", "plots", "classify", "models", "mapping", "assessment"),
     raw=("boundary", "damage", "plan", "reclamation", "plots"),
-    makes=("reports/report.*.docx", "reports/report.*.html"),
+    makes=("reports/report.*.docx", "reports/report.*.html", ANNEX),
     config=("project", "scope", "assessment", "report"),
     description="the monitoring and assessment report after appendix E, DOCX and HTML (R1)",
 )

@@ -346,9 +346,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "app.time": ("时间", "time"),
     "app.step": ("生成步骤", "produced by step"),
     "app.inputs": ("输入数据（数据血缘）", "inputs (lineage)"),
-    "app.note": ("sha256 为文件的完整 SHA-256 校验值；输入数据为生成该文件时读取的数据集路径。",
-                 "sha256 is the file's full SHA-256 checksum; inputs are the datasets read to "
-                 "produce it."),
+    "app.note": ("共 {n} 个数据文件，按类型归并，每类一行，同一序列的文件以文件名模式表示"
+                 "（{{year}} 为年份、{{date}} 为日期）；每个文件的完整 SHA-256 校验值与数据"
+                 "血缘（生成时读取的数据）见报告旁的机器可读附件 {annex}、"
+                 "products/catalog/datasets.csv 与 STAC 目录 work/stac。",
+                 "{n} data files, one line per kind, the files of a series by their name's "
+                 "pattern ({{year}} a year, {{date}} a date); every file's full SHA-256 "
+                 "checksum and lineage (the data read to make it) are in the machine-readable "
+                 "annex {annex} beside the report, in products/catalog/datasets.csv and in the "
+                 "STAC catalogue work/stac."),
+    "app.files": ("文件（模式）", "files (pattern)"),
+    "app.count": ("文件数", "files"),
+    "app.crs": ("坐标系", "CRS"),
+    "app.size": ("大小", "size"),
     # ------------------------------------------------------------------ product names
     "p.boundary": ("采矿权范围", "the mining-right boundary"),
     "p.extent": ("监测评估范围", "the monitoring extent"),
