@@ -18,6 +18,7 @@ import xarray as xr
 from shapely.geometry import Point, box
 
 from minecarbon.report import Figure, ReportInputs, Table, build_report, data_appendix
+from minecarbon.report.document import Paragraph
 from minecarbon.report.appendix import data_annex, file_pattern
 from minecarbon.report.content import cv_table, level1_totals
 
@@ -105,7 +106,15 @@ def tiny_inputs() -> ReportInputs:
         "pooled": {"model": "svr", "source": "own", "n_plots": 8, "metrics_oof": {
             "r2": 0.41, "rmse": 12.0, "mae": 9.0, "rrmse_pct": 25.0, "bias": 0.5}},
         "strata": {"broadleaf": {"model": "rf", "source": "own", "n_plots": 3, "metrics_oof": {
-            "r2": 0.2, "rmse": 14.0, "mae": 10.0, "rrmse_pct": 30.0, "bias": -0.5}}}}
+            "r2": 0.2, "rmse": 14.0, "mae": 10.0, "rrmse_pct": 30.0, "bias": -0.5},
+            "params": {"max_depth": 6, "min_samples_leaf": 3}},
+            "sparse": {"model": "svr", "source": "pooled", "n_plots": 2,
+                       "note": "2 plots, fewer than the 15 needed for an own model"}}}
+    inputs.model_card["pooled"]["params"] = {"C": 10.0, "gamma": 0.02}
+    inputs.model_card["settings"] = {"selector_method": "correlation", "kinds": ["svr", "rf"],
+                                     "selector_params": {"k": 10, "max_collinearity": 0.9},
+                                     "k_folds": 5, "inner_folds": 3, "n_plots_used": 8}
+    inputs.model_card["selection_rule"] = "lowest out-of-fold RMSE of nested CV"
     inputs.selected_features = pd.DataFrame({
         "stratum": ["(pooled)"] * 3, "model": ["svr"] * 3, "feature": ["ndvi", "nbr", "evi"],
         "rank": [2.0, 1.0, np.nan], "in_final_model": [True, True, False]})
@@ -530,3 +539,17 @@ def test_totals_tables_show_intervals_and_whether_changes_differ_from_zero(
     assert trend["Estimated area (ha)"].tolist() == [2.5, 6.0, 9.5]
     assert trend["95 % interval (ha)"].iloc[0] == "0.5 – 4.5"
     assert "totals_interval_chart" in stub_figures
+
+
+def test_the_models_section_says_which_model_each_stratum_uses_and_why(
+        stub_figures: list[str]) -> None:
+    report = build_report(tiny_inputs(), "en", today="2025-06-30")
+    table = _table(report, "models", "The model of every stratum")
+    assert table["stratum"].tolist()[1:] == ["broadleaf", "sparse"]
+    assert table["source"].tolist() == ["own model", "own model", "pooled model"]
+    assert table["hyper-parameters"].tolist() == [
+        "C = 10, gamma = 0.02", "max_depth = 6, min_samples_leaf = 3", "C = 10, gamma = 0.02"]
+    assert "fewer than the 15" in table["why"].iloc[2]
+    models = next(s for s in report.sections if s.key == "models")
+    said = " ".join(b.text for b in models.blocks if isinstance(b, Paragraph))
+    assert "ranking by correlation" in said and "5 outer folds" in said and "3 inner" in said

@@ -27,6 +27,7 @@ from minecarbon.report.appendix import appendix_section
 from minecarbon.report.charts import model_label, stratum_label
 from minecarbon.report.document import Figure, Lang, Paragraph, Report, Section, Table
 from minecarbon.report.inputs import ReportInputs
+from minecarbon.report.model_choice import model_choice_table, selection_paragraph
 from minecarbon.report.remote_sensing import remote_sensing_part
 from minecarbon.report.suggestions import (
     assessment_section,
@@ -314,6 +315,8 @@ def _models(inputs: ReportInputs, lang: Lang) -> Section:
     if _have(s, inputs, lang, "model_card"):
         assert inputs.model_card is not None
         card = inputs.model_card
+        s.blocks.append(selection_paragraph(card, lang))
+        s.blocks.append(model_choice_table(card, lang))
         entries = [("(pooled)", card.get("pooled")), *(card.get("strata") or {}).items()]
         for stratum, entry in entries:
             if isinstance(entry, dict) and entry.get("source", "own") == "own" \

@@ -122,6 +122,29 @@ TEXTS: dict[str, tuple[str, str]] = {
                         "（相对 RMSE {rrmse} %），偏差 {bias} t C/ha，样地 {n} 个。",
                         "{stratum}: {model}, held-out outer-fold R² = {r2}, RMSE = {rmse} t C/ha "
                         "(relative RMSE {rrmse} %), bias {bias} t C/ha, {n} plots."),
+    "mc.table": ("各分层采用的模型及其超参数",
+                 "The model of every stratum and its hyper-parameters"),
+    "mc.note": ("样地不足或合并模型对本层样地的交叉验证误差更小时，本层采用合并模型；"
+                "超参数为嵌套交叉验证内层网格搜索所得。",
+                "A stratum uses the pooled model when it has too few plots or when the pooled "
+                "model predicts its plots better out of fold; hyper-parameters are those the "
+                "inner grid search of the nested cross-validation chose."),
+    "mc.stratum": ("分层", "stratum"),
+    "mc.model": ("模型", "model"),
+    "mc.source": ("来源", "source"),
+    "mc.plots": ("样地数", "plots"),
+    "mc.params": ("超参数", "hyper-parameters"),
+    "mc.why": ("说明", "why"),
+    "mc.own": ("本层模型", "own model"),
+    "mc.pooled": ("合并模型", "pooled model"),
+    "mc.selection": (
+        "特征选择与模型优选：特征变量按{selector}筛选（{params}）；比较的模型为 {kinds}，"
+        "以 {n} 个样地作嵌套交叉验证（外层 {outer} 折评价精度，内层 {inner} 折网格搜索超参数）；"
+        "优选规则：{rule}。",
+        "Feature selection and model choice: features selected by {selector} ({params}); "
+        "models compared: {kinds}, by nested cross-validation on {n} plots ({outer} outer folds "
+        "score the accuracy, {inner} inner folds grid-search the hyper-parameters); rule: "
+        "{rule}."),
     "models.comparison": ("各模型交叉验证精度比较", "Cross-validated accuracy of the models"),
     "models.obs_pred": ("样地观测值与外层交叉验证预测值",
                         "Observed against out-of-fold predicted AGC"),
