@@ -18,9 +18,9 @@ import xarray as xr
 from shapely.geometry import Point, box
 
 from minecarbon.report import Figure, ReportInputs, Table, build_report, data_appendix
-from minecarbon.report.document import Paragraph
 from minecarbon.report.appendix import data_annex, file_pattern
 from minecarbon.report.content import cv_table, level1_totals
+from minecarbon.report.document import Paragraph
 
 PNG_1PX = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00"
            b"\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe"
