@@ -115,6 +115,11 @@ def tiny_inputs() -> ReportInputs:
                                      "selector_params": {"k": 10, "max_collinearity": 0.9},
                                      "k_folds": 5, "inner_folds": 3, "n_plots_used": 8}
     inputs.model_card["selection_rule"] = "lowest out-of-fold RMSE of nested CV"
+    inputs.tls_validation = [{"plot_id": "P002", "density_points_per_m2": 7462.7, "n_tally": 17,
+                              "n_detected": 18, "matched": 16, "detection_rate": 16 / 17,
+                              "commission_rate": 2 / 18, "dbh_bias": 0.0043, "dbh_rmse": 0.2217,
+                              "height_bias": -0.0924, "height_rmse": 0.3138},
+                             {"plot_id": "P001", "n_tally": 9}]
     inputs.selected_features = pd.DataFrame({
         "stratum": ["(pooled)"] * 3, "model": ["svr"] * 3, "feature": ["ndvi", "nbr", "evi"],
         "rank": [2.0, 1.0, np.nan], "in_final_model": [True, True, False]})
@@ -553,3 +558,13 @@ def test_the_models_section_says_which_model_each_stratum_uses_and_why(
     models = next(s for s in report.sections if s.key == "models")
     said = " ".join(b.text for b in models.blocks if isinstance(b, Paragraph))
     assert "ranking by correlation" in said and "5 outer folds" in said and "3 inner" in said
+
+
+def test_the_plot_section_shows_the_tls_validation(stub_figures: list[str]) -> None:
+    report = build_report(tiny_inputs(), "en", today="2025-06-30")
+    table = _table(report, "plot_agc", "TLS tree measurements validated")
+    assert table["plot"].tolist() == ["P001", "P002"]
+    row = table.iloc[1]
+    assert row["detection"] == 0.941 and row["commission"] == 0.111
+    assert row["DBH RMSE (cm)"] == 0.22 and row["height bias (m)"] == -0.09
+    assert table.iloc[0]["DBH RMSE (cm)"] == "—"

@@ -105,6 +105,8 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
                       ("area_estimates", f"{ASSESSMENT_OUT}area_estimates.csv")):
         setattr(inputs, name, _try(inputs, name, partial(_read_csv, p(rel)),
                                    f"{rel} is missing"))
+    validations = sorted(ws.path("products/tls").glob("*_validation.json"))
+    inputs.tls_validation = [json.loads(v.read_text(encoding="utf-8")) for v in validations]
     inputs.model_card = _try(inputs, "model_card", lambda: json.loads(_file(p(
         "products/models/model_card.json")).read_text(encoding="utf-8")),
         "the models step has not run")

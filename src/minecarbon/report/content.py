@@ -35,6 +35,7 @@ from minecarbon.report.suggestions import (
     suggestions_section,
 )
 from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, TEXTS, missing_reason, pick, tr
+from minecarbon.report.tls_part import tls_table
 from minecarbon.scope.units import unit_names
 from minecarbon.types import DamageForm, ForestType
 
@@ -265,6 +266,8 @@ def _plot_agc(inputs: ReportInputs, lang: Lang) -> Section:
     if "model_table" in frame:
         names = sorted({str(v) for v in frame["model_table"].dropna()})
         s.blocks.append(Paragraph(tr("plot.models", lang, names="; ".join(names))))
+    if inputs.tls_validation:
+        s.blocks.append(tls_table(inputs.tls_validation, lang))
     return s
 
 

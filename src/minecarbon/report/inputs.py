@@ -105,6 +105,7 @@ class ReportInputs:
     gistar_bin: dict[str, xr.DataArray] = field(default_factory=dict)
     zonal_stats: pd.DataFrame | None = None
     carbon_totals: pd.DataFrame | None = None
+    tls_validation: list[dict[str, Any]] | None = None
     area_estimates: pd.DataFrame | None = None
     change_totals: pd.DataFrame | None = None
     assessment_summary: dict[str, Any] | None = None

@@ -145,6 +145,23 @@ TEXTS: dict[str, tuple[str, str]] = {
         "models compared: {kinds}, by nested cross-validation on {n} plots ({outer} outer folds "
         "score the accuracy, {inner} inner folds grid-search the hyper-parameters); rule: "
         "{rule}."),
+    "tls.table": ("地基激光雷达（TLS）单木测量与每木检尺的对比验证",
+                  "TLS tree measurements validated against the tally"),
+    "tls.note": ("检出率 = 匹配株数 / 检尺株数；误检率 = 未匹配的检出株数 / 检出株数；偏差与"
+                 "均方根误差为 TLS 减检尺值。",
+                 "Detection = matched / tallied trees; commission = unmatched detections / "
+                 "detections; bias and RMSE of TLS minus tally."),
+    "tls.plot": ("样地", "plot"),
+    "tls.density": ("点密度 (点/m²)", "density (pts/m²)"),
+    "tls.tally": ("检尺株数", "tallied"),
+    "tls.detected": ("检出株数", "detected"),
+    "tls.matched": ("匹配株数", "matched"),
+    "tls.detection": ("检出率", "detection"),
+    "tls.commission": ("误检率", "commission"),
+    "tls.dbh_bias": ("胸径偏差 (cm)", "DBH bias (cm)"),
+    "tls.dbh_rmse": ("胸径 RMSE (cm)", "DBH RMSE (cm)"),
+    "tls.height_bias": ("树高偏差 (m)", "height bias (m)"),
+    "tls.height_rmse": ("树高 RMSE (m)", "height RMSE (m)"),
     "models.comparison": ("各模型交叉验证精度比较", "Cross-validated accuracy of the models"),
     "models.obs_pred": ("样地观测值与外层交叉验证预测值",
                         "Observed against out-of-fold predicted AGC"),
