@@ -568,3 +568,22 @@ def test_the_plot_section_shows_the_tls_validation(stub_figures: list[str]) -> N
     assert row["detection"] == 0.941 and row["commission"] == 0.111
     assert row["DBH RMSE (cm)"] == 0.22 and row["height bias (m)"] == -0.09
     assert table.iloc[0]["DBH RMSE (cm)"] == "—"
+
+
+def test_the_mining_map_gives_every_damage_form_its_colour_and_reclamation_a_hatch() -> None:
+    from minecarbon.report.content import DAMAGE_COLOURS, mining_overlays
+    from minecarbon.types import DamageForm
+
+    layers = mining_overlays(tiny_inputs(), "en")
+    labels = [style["label"] for _, style in layers]
+    assert "damage – excavation" in labels and "damage – subsidence" in labels
+    damage = {style["label"]: (frame, style) for frame, style in layers
+              if style["label"].startswith("damage")}
+    assert len(damage["damage – subsidence"][0]) == 2
+    assert damage["damage – excavation"][1]["facecolor"] == DAMAGE_COLOURS[
+        DamageForm.EXCAVATION]
+    assert len({style["facecolor"] for _, style in damage.values()}) == len(damage)
+    styles = {style["label"]: style for _, style in layers}
+    # drawn over damage, neither may blend with it: an outline and a hatch, no fill
+    assert styles["planned mining"]["facecolor"] == "none"
+    assert styles["reclamation"]["facecolor"] == "none" and styles["reclamation"]["hatch"]

@@ -186,13 +186,7 @@ def _mining(inputs: ReportInputs, lang: Lang) -> Section:
         from minecarbon.report import maps
 
         blank = xr.zeros_like(grid).rename("mining")
-        styles = {"extent": {"edgecolor": "0.3", "linewidth": 0.8},
-                  "boundary": {"edgecolor": "black", "linewidth": 1.2},
-                  "damage": {"facecolor": "#c0392b", "alpha": 0.6, "edgecolor": "#7f0000"},
-                  "plan": {"facecolor": "#f28e2b", "alpha": 0.5, "edgecolor": "#b35806"},
-                  "reclamation": {"facecolor": "#2c7fb8", "alpha": 0.6, "edgecolor": "#08519c"}}
-        overlays = [(getattr(inputs, k), {**st, "label": tr(f"lg.{k}", lang)})
-                    for k, st in styles.items() if getattr(inputs, k) is not None]
+        overlays = mining_overlays(inputs, lang)
         caption = tr("mining.map", lang)
         _figure(s, lang, caption, "raw/damage raw/plan raw/reclamation", lambda: maps.map_figure(
             blank, title=caption, lang=lang, kind="classes", classes={1: ("", "", "none")},
@@ -201,6 +195,46 @@ def _mining(inputs: ReportInputs, lang: Lang) -> Section:
 
 
 # ----------------------------------------------------------------------------- 3 plot layout
+#: Fill colours of the damage forms on the mining map (distinct from plan and reclamation).
+DAMAGE_COLOURS = {DamageForm.EXCAVATION: "#a50f15", DamageForm.SUBSIDENCE: "#fb6a4a",
+                  DamageForm.OCCUPATION: "#6a51a3"}
+
+
+def mining_overlays(inputs: ReportInputs, lang: Lang) -> list[tuple[Any, dict[str, Any]]]:
+    """The mining map's layers: extent, boundary, damage by form, plan, reclamation.
+
+    Damage is filled, one colour per form; plan is a dashed outline and reclamation a hatch,
+    so that where they lie on damaged land (they do: reclamation follows damage) each keeps the
+    look of its legend entry instead of blending with the fill below.
+    """
+    out: list[tuple[Any, dict[str, Any]]] = []
+    for key, style in (("extent", {"edgecolor": "0.3", "linewidth": 0.8}),
+                       ("boundary", {"edgecolor": "black", "linewidth": 1.2})):
+        if getattr(inputs, key) is not None:
+            out.append((getattr(inputs, key), {**style, "label": tr(f"lg.{key}", lang)}))
+    damage = inputs.damage
+    if damage is not None and len(damage):
+        forms = damage["form"].map(lambda v: _form(v, "en"))
+        for form, colour in DAMAGE_COLOURS.items():
+            part = damage[forms == form.en]
+            if len(part):
+                out.append((part, {"facecolor": colour, "alpha": 0.75, "edgecolor": colour,
+                                   "linewidth": 0.4, "label": f"{tr('lg.damage', lang)}"
+                                   f"{'－' if lang == 'zh' else ' – '}{_form(form.en, lang)}"}))
+        other = damage[~forms.isin([f.en for f in DAMAGE_COLOURS])]
+        if len(other):
+            out.append((other, {"facecolor": "0.5", "alpha": 0.75, "edgecolor": "0.3",
+                                "label": tr("lg.damage", lang)}))
+    if inputs.plan is not None:
+        out.append((inputs.plan, {"facecolor": "none", "edgecolor": "#e6550d", "linewidth": 1.3,
+                                  "linestyle": "--", "label": tr("lg.plan", lang)}))
+    if inputs.reclamation is not None:
+        out.append((inputs.reclamation, {"facecolor": "none", "edgecolor": "#08519c",
+                                         "hatch": "////", "linewidth": 0.8,
+                                         "label": tr("lg.reclamation", lang)}))
+    return out
+
+
 def _plots_layout(inputs: ReportInputs, lang: Lang) -> Section:
     s = Section(tr("sec.plots_layout", lang), key="plots_layout")
     p = inputs.project

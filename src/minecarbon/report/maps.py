@@ -288,7 +288,7 @@ def _draw_vectors(ax: Axes, overlays: Sequence[Overlay], crs: Any,
             kwargs = {"facecolor": "none", "edgecolor": "black", "linewidth": 0.8, **kwargs}
             handle = Patch(facecolor=kwargs["facecolor"], edgecolor=kwargs["edgecolor"],
                            linewidth=kwargs["linewidth"], linestyle=kwargs.get("linestyle", "-"),
-                           alpha=kwargs.get("alpha"))
+                           alpha=kwargs.get("alpha"), hatch=kwargs.get("hatch"))
         before = len(ax.collections)
         if len(frame):
             frame.plot(ax=ax, zorder=5, **kwargs)
