@@ -138,6 +138,7 @@ def tiny_inputs() -> ReportInputs:
     inputs.agc_totals = pd.DataFrame(totals)
     change = agc.sel(year=2010) - agc.sel(year=2000)
     inputs.change = {"change_2000_2010": change.rename("change_2000_2010")}
+    inputs.change_degree = {"2000_2010": (change / 2).rename("change_degree_2000_2010")}
     inputs.trend_class = _raster(rng.integers(-2, 3, l2.shape).astype("int8"), "trend_class")
     inputs.cumulative_grade = _raster(rng.integers(1, 6, l2.shape).astype("uint8"), "grade")
     inputs.gistar_bin = {name: _raster(rng.integers(-3, 4, l2.shape).astype("int8"), name)
@@ -242,7 +243,7 @@ def test_every_section_of_appendix_e_is_written(lang: str, stub_figures: list[st
         assert section.missing == [], (section.key, section.missing)
         assert section.blocks, section.key
     # maps of units, mining, plots, AGC ×2, change, trend, grades, Gi* ×2; three charts
-    assert stub_figures.count("map") == 10
+    assert stub_figures.count("map") == 12  # + change degree and hot spots of the effect
     assert sorted(c for c in stub_figures if c != "map") == [
         "model_comparison_chart", "observed_predicted_chart", "totals_chart",
         "totals_interval_chart"]
@@ -435,7 +436,7 @@ def test_real_figures_have_every_chinese_glyph() -> None:
         warnings.simplefilter("always")
         report = build_report(tiny_inputs(), "zh")
     assert [m for s in report.sections for m in s.missing] == []
-    assert len(report.figures()) == 14  # 13 + the totals with their intervals (issue 17)
+    assert len(report.figures()) == 16  # 13, the totals (issue 17), degree and effect Gi*
     assert all(isinstance(f, Figure) and f.png.startswith(b"\x89PNG") for f in report.figures())
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
@@ -587,3 +588,35 @@ def test_the_mining_map_gives_every_damage_form_its_colour_and_reclamation_a_hat
     # drawn over damage, neither may blend with it: an outline and a hatch, no fill
     assert styles["planned mining"]["facecolor"] == "none"
     assert styles["reclamation"]["facecolor"] == "none" and styles["reclamation"]["hatch"]
+
+
+def test_grades_state_their_ranges_and_warn_when_the_breaks_miss_zero(
+        stub_figures: list[str]) -> None:
+    from minecarbon.report.suggestions import grade_classes
+
+    inputs = tiny_inputs()
+    assert inputs.assessment_summary is not None
+    cumulative = inputs.assessment_summary["cumulative"]
+    classes = grade_classes(cumulative, "en")
+    assert classes[3][1] == "not obvious (0.2 – 4.0)"
+    assert classes[1][1].startswith("high negative (-30.1 – -5.5")
+    cumulative["middle_class_contains_zero"] = False
+    report = build_report(inputs, "en", today="2025-06-30")
+    section = next(s for s in report.sections if s.key == "assessment")
+    said = [b.text for b in section.blocks if isinstance(b, Paragraph)]
+    assert any("do not straddle 0" in t and "0.25 to 4.00" in t for t in said)
+    cumulative["middle_class_contains_zero"] = True
+    report = build_report(inputs, "en", today="2025-06-30")
+    section = next(s for s in report.sections if s.key == "assessment")
+    assert not any("straddle" in b.text for b in section.blocks if isinstance(b, Paragraph))
+
+
+def test_zonal_statistics_of_both_levels(stub_figures: list[str]) -> None:
+    report = build_report(tiny_inputs(), "en", today="2025-06-30")
+    l1 = _table(report, "assessment", "AGC statistics per level-1 unit")
+    l2 = _table(report, "assessment", "AGC statistics per level-2 unit")
+    assert l1["code"].tolist() == [1, 2, 3, 4, 5]
+    assert l2["code"].tolist() == [10, 21, 32, 43, 50]
+    assert "differ in sign" in next(
+        b.note for s in report.sections for b in s.blocks
+        if isinstance(b, Table) and "level-2 unit" in b.caption)

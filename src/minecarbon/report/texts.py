@@ -286,6 +286,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "as.trend_table": ("各趋势类型面积", "Area of each trend class"),
     "as.class": ("类型", "class"),
     "as.pixels": ("像元数", "pixels"),
+    "as.degree_map": ("{y0}—{y1} 年地上碳储量变化程度 (%)", "AGC change degree {y0}–{y1} (%)"),
+    "as.grade_warning": (
+        "注意：自然断点未跨越 0，“无明显”等级的累积效应范围为 {low} 至 {high} t C/ha，"
+        "等级名称中的“正向/负向”不等于效应的符号；图例与断点表给出了每一等级的实际范围。",
+        "Note: the natural breaks do not straddle 0: the grade named \"not obvious\" holds "
+        "effects from {low} to {high} t C/ha, so the words positive/negative in the grade "
+        "names are not the sign of the effect; the legend and the breaks table give every "
+        "grade's actual range."),
+    "effect_layer": ("累积效应", "the cumulative effect"),
+    "as.zonal_table_l2": ("各二级单元地上碳储量统计（{y} 年）",
+                          "AGC statistics per level-2 unit ({y})"),
     "as.grade_map": ("累积效应等级（{y0}—{y1} 年）", "Cumulative-effect grades ({y0}–{y1})"),
     "as.breaks_table": ("累积效应等级的自然断点 (t C/ha)",
                         "Natural breaks of the cumulative-effect grades (t C/ha)"),
@@ -365,8 +376,17 @@ TEXTS: dict[str, tuple[str, str]] = {
         "change carrying a relative error of {c} % (the attenuation slope's sampling error and "
         "its differences between forest types); the carbon fraction's systematic error is "
         "{d} %. Areas are corrected with the error matrix of the held-out reference samples."),
-    "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。",
-                      "Statistics in t C/ha (variance in (t C/ha)²); change is {pair}."),
+    "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。变化量均值对单元内"
+                      "所有曾为森林的像元求平均（非森林年份计 0），变化程度均值只对起始年为森林的"
+                      "像元求平均（起始年碳储量为 0 时变化程度无定义），两者平均的像元不同，符号可"
+                      "以相反：例如新造林使变化量为正，而原有森林的损失使变化程度为负。",
+                      "Statistics in t C/ha (variance in (t C/ha)²); change is {pair}. The mean "
+                      "change averages every pixel of the unit that was ever forest (0 t C/ha "
+                      "in non-forest years), the mean change degree only the pixels forested in "
+                      "the first year (the degree is undefined where that year's carbon is 0): "
+                      "they average different pixels and can differ in sign — new planting "
+                      "makes the change positive while losses of the old forest make the degree "
+                      "negative."),
     "agc_layer": ("{y} 年地上碳储量", "AGC {y}"),
     "change_layer": ("{y0}—{y1} 年变化量", "change {y0}–{y1}"),
     # ------------------------------------------------------------------ 8 suggestions
@@ -420,6 +440,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                             "the composite quality (composite_quality.csv)"),
     "p.agc_totals": ("碳储量总量表 agc_totals.csv", "the AGC totals (agc_totals.csv)"),
     "p.change": ("变化量图", "the change maps"),
+    "p.change_degree": ("变化程度图", "the change-degree maps"),
     "p.trend_class": ("趋势类型图", "the trend-class map"),
     "p.cumulative_grade": ("累积效应等级图", "the cumulative-effect grade map"),
     "p.gistar_bin": ("冷热点图", "the hot-spot map"),
