@@ -52,9 +52,9 @@ def main(argv: list[str]) -> None:
         _run(BIN / "minecarbon", "demo", *rest)
     elif command == "test":
         setup("dev")
-        browser = ROOT / "tools" / "install_chromium.sh"
+        browser = ROOT / "tools" / "install_test_tools.sh"
         if sys.platform.startswith("linux") and browser.exists():
-            subprocess.run(["sh", str(browser)], cwd=ROOT)  # for the report's browser test
+            subprocess.run(["sh", str(browser)], cwd=ROOT)  # chromium, LibreOffice, poppler
         _run(PY, "-m", "pytest", *rest)
     elif command == "lint":
         setup("dev")

@@ -1,7 +1,7 @@
 """The HTML report in a real browser: headless Chromium loads it offline and takes a screenshot.
 
 Chromium is Debian's ``chromium`` package; without it the test skips (install it with
-``sh tools/install_chromium.sh`` as root). The page's Chinese font comes from the mplfonts
+``sh tools/install_test_tools.sh`` as root). The page's Chinese font comes from the mplfonts
 package (Noto Sans CJK SC), made visible to Chromium through a private fontconfig file, so the
 screenshot does not depend on the system's fonts.
 """
@@ -31,7 +31,7 @@ def chromium() -> str:
     path = shutil.which("chromium") or ("/usr/bin/chromium"
                                         if Path("/usr/bin/chromium").exists() else None)
     if path is None:
-        pytest.skip("Chromium not installed: run `sh tools/install_chromium.sh` as root "
+        pytest.skip("Chromium not installed: run `sh tools/install_test_tools.sh` as root "
                     "(Debian: apt-get install -y chromium)")
     return path
 
