@@ -295,7 +295,15 @@ def _mapping(ctx: StepContext) -> None:
     raw = {y: p for y in range(cfg.project.first_year, cfg.project.last_year + 1)
            if (p := _raw_year(ctx, grid, model, y, plots)) is not None}
     if not raw:
-        return
+        no_types = [y for y in range(cfg.project.first_year, cfg.project.last_year + 1)
+                    if not ws.path(FOREST_TYPE.format(year=y)).exists()]
+        raise InputDataError(
+            "no annual AGC map can be made: no year has both a feature stack and a forest-type "
+            "map" + (f" (no forest-type map in {len(no_types)} years: the classify step maps "
+                     "forest types from training samples)" if no_types else ""),
+            fix="import training samples with leaf habit and species (`minecarbon import "
+                "samples FILE`) and the scenes of the monitoring years (`minecarbon import "
+                "scene FOLDER`), then run again")
     years = sorted(raw)
     index = pd.Index(years, name="year")
     values = xr.concat([read_on_grid(raw[y], grid, chunks=chunk) for y in years], dim=index)
