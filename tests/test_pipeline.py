@@ -202,3 +202,29 @@ def test_default_pipeline_refuses_changed_raw(ws: Workspace, projected_tif: Path
     target.write_bytes(target.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(CatalogError, match="raw data changed since import: raw/dem/dem.tif"):
         run_pipeline(ws, default_steps())
+
+
+def test_a_change_in_an_ignored_product_does_not_rerun_the_step(ws: Workspace, log: Path,
+                                                                 monkeypatch) -> None:
+    from dataclasses import replace
+
+    monkeypatch.setenv("TOY_SIDE", "1")
+
+    def a_with_side_table(ctx) -> None:
+        from tests.toy_pipeline import _a
+
+        _a(ctx)
+        side = os.environ["TOY_SIDE"]
+        ctx.publish("products/side.csv", lambda p: p.write_text(side), kind="product:toy")
+
+    a = replace(STEPS[0], run=a_with_side_table, config=("assessment",), version="side")
+    b_ignoring = replace(STEPS[1], ignores=("products/side.*",))
+    run_pipeline(ws, [a, b_ignoring, STEPS[2]])
+    assert ran(log) == ["a", "b", "c"]
+    monkeypatch.setenv("TOY_SIDE", "2")  # a's side table changes, its a.txt does not
+    run_pipeline(ws, [replace(a, version="side2"), b_ignoring, STEPS[2]])
+    assert ran(log) == ["a"]
+    # without the ignore, the same change re-runs b (and c only if b's product changed)
+    monkeypatch.setenv("TOY_SIDE", "3")
+    run_pipeline(ws, [replace(a, version="side3"), STEPS[1], STEPS[2]])
+    assert ran(log) == ["a", "b"]

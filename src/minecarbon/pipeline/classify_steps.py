@@ -425,6 +425,7 @@ CLASSIFY = Step(
     _classify,
     needs=("features",),  # and the scope's extent
     raw=("samples", "scene", "damage", "reclamation"),
+    ignores=("products/features/plot_features.csv",),  # changes with every plot import
     makes=("products/classification/landcover_*.tif", "work/classification/*",
            "products/classification/leaf_habit_*.tif",
            "products/classification/species_*.tif", "products/classification/forest_type_*.tif",

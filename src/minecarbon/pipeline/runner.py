@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from typing import Literal
 
 from minecarbon.catalog import DatasetRecord, Workspace
@@ -88,7 +89,8 @@ def step_inputs(ws: Workspace, step: Step) -> list[DatasetRecord]:
     for kind in step.raw:
         found += ws.catalog.datasets(kind=f"raw:{kind}")
     for need in step.needs:
-        found += ws.catalog.datasets(step=need)
+        found += [r for r in ws.catalog.datasets(step=need)
+                  if not any(fnmatch(r.path, pattern) for pattern in step.ignores)]
     return sorted(found, key=lambda r: r.path)
 
 

@@ -29,6 +29,10 @@ class Step:
         only the boundaries, not the inventory of every raw file).
     raw
         Raw kinds it reads (``raw/<kind>/``), e.g. ``("scene", "dem")``.
+    ignores
+        Glob patterns (workspace-relative) of needed steps' products it does not read: a change
+        in them does not re-run it (the classifiers read the feature stacks, not the plots'
+        feature table, which changes whenever plots are imported).
     makes
         Glob patterns of the products it writes (documentation and ``minecarbon run --list``).
     config
@@ -48,6 +52,7 @@ class Step:
     needs: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     raw: tuple[str, ...] = ()
+    ignores: tuple[str, ...] = ()
     makes: tuple[str, ...] = ()
     config: tuple[str, ...] = ()
     watch: tuple[str, ...] = ()
