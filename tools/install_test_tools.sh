@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the report's tests use:
 #   chromium                  tests/report/test_browser.py (headless screenshot of the report)
+#   chromium-driver           tests/demo/test_viewer.py (Selenium drives the web viewer)
 #   libreoffice-writer-nogui  tests/demo/test_report_pages.py (DOCX → PDF, page count)
 #   poppler-utils             the same test (pdftoppm: the pages as pictures)
 #   fonts-noto-cjk            Chinese glyphs for LibreOffice (else the PDF shows boxes)
@@ -13,13 +14,14 @@ set -u
 
 need=""
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 command -v soffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"
 if command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null | head -n 1)" ]; then
     need="$need fonts-noto-cjk"
 fi
 if [ -z "$need" ]; then
-    echo "install_test_tools: chromium, soffice, pdftoppm and a Chinese font already installed"
+    echo "install_test_tools: chromium(-driver), soffice, pdftoppm and a CJK font installed"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -22,6 +22,7 @@ from minecarbon.cli import catalog as catalog_cli
 from minecarbon.cli import demo as demo_cli
 from minecarbon.cli import plots as plots_cli
 from minecarbon.cli import tls as tls_cli
+from minecarbon.cli import view as view_cli
 from minecarbon.cli._common import (
     LANG_HELP,
     OUT,
@@ -52,6 +53,7 @@ app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(plots_cli.app, name="plots")
 app.command("demo")(demo_cli.demo)
 app.command("tls")(tls_cli.tls)
+app.command("view")(view_cli.view)
 
 
 def _version(value: bool) -> None:
