@@ -10,9 +10,10 @@ package, from the npm registry), and under ``data/``:
 * ``meta.js`` — the grid, the years, the layers and their bilingual legends, the vectors (extent,
   damage, reclamation, plots with their AGC) as GeoJSON in the project CRS, the unit names and
   every unit's totals with their 95 % intervals (``products/assessment/totals.csv``);
-* ``values_<year>.js`` — the AGC, its interval bounds and the unit codes of every displayed
-  pixel of the year (float32 / uint8, base64), read when a pixel is clicked; ``values_static.js``
-  the trend class, Sen's slope and the cumulative effect.
+* ``values_<year>.js`` — the AGC and its interval bounds (hundredths of t C/ha in uint16, so
+  exact to 0.005 t C/ha) and the unit codes (uint8) of every displayed pixel of the year,
+  deflated and base64-encoded, read when a pixel is clicked; ``values_static.js`` the trend
+  class. A 1000 × 1000-pixel site of 25 years takes about 80 MB, a 200 × 200 one 3 MB.
 
 Data are JavaScript files (``window.MC = …``) rather than JSON so that a page opened from disk
 can read them: browsers refuse ``fetch`` from ``file://``. The map is drawn in the project's own
@@ -26,6 +27,7 @@ import base64
 import json
 import math
 import shutil
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,22 +101,6 @@ def _read(path: Path, grid: _Grid, classes: bool) -> np.ndarray:
     return out
 
 
-def _rgba_classes(values: np.ndarray, classes: dict[int, tuple[str, str, str]]) -> np.ndarray:
-    rgba = np.zeros((*values.shape, 4), dtype=np.uint8)
-    for code, (_, _, colour) in classes.items():
-        rgba[values == code] = np.round(np.array(to_rgba(colour)) * 255).astype(np.uint8)
-    return rgba
-
-
-def _rgba_ramp(values: np.ndarray, cmap: str, low: float, high: float,
-               diverging: bool) -> np.ndarray:
-    norm: Normalize = (TwoSlopeNorm(0.0, low, high) if diverging and low < 0 < high
-                       else Normalize(low, high))
-    rgba = colormaps[cmap](norm(np.where(np.isfinite(values), values, 0.0)), bytes=True)
-    rgba[~np.isfinite(values)] = 0
-    return np.asarray(rgba, dtype=np.uint8)
-
-
 def _ramp_legend(cmap: str, low: float, high: float, units: str,
                  diverging: bool) -> dict[str, Any]:
     stops = np.linspace(0, 1, 9)
@@ -134,7 +120,16 @@ def _class_legend(classes: dict[int, tuple[str, str, str]], present: set[int]) -
 
 
 def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+    """Deflated (zlib) and base64-encoded bytes of ``array`` (little-endian)."""
+    raw = np.ascontiguousarray(array).tobytes()
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def _q16(values: np.ndarray) -> np.ndarray:
+    """T C/ha to hundredths in uint16 (0–655.34), 65535 where NaN: exact to 0.005 t C/ha."""
+    finite = np.isfinite(values)
+    q = np.where(finite, np.round(np.where(finite, values, 0.0) * 100), 65535)
+    return np.clip(q, 0, 65535).astype("<u2")
 
 
 def _js(path: Path, name: str, payload: Any) -> None:
@@ -167,9 +162,33 @@ class _Writer:
         self.layers: list[dict[str, Any]] = []
         (out / "data" / "img").mkdir(parents=True, exist_ok=True)
 
-    def _png(self, name: str, rgba: np.ndarray) -> str:
+    def _png_ramp(self, name: str, values: np.ndarray, cmap: str, low: float, high: float,
+                  diverging: bool) -> str:
+        """A palette PNG of 255 steps of the colour ramp (index 0 transparent)."""
         rel = f"data/img/{name}.png"
-        Image.fromarray(rgba, mode="RGBA").save(self.out / rel, optimize=False)
+        norm: Normalize = (TwoSlopeNorm(0.0, low, high) if diverging and low < 0 < high
+                           else Normalize(low, high, clip=True))
+        finite = np.isfinite(values)
+        scaled = np.clip(np.asarray(norm(np.where(finite, values, 0.0))), 0.0, 1.0)
+        index = np.where(finite, 1 + np.round(scaled * 254), 0).astype(np.uint8)
+        colours = colormaps[cmap](np.linspace(0, 1, 255), bytes=True)[:, :3]
+        image = Image.fromarray(index, mode="P")
+        image.putpalette([0, 0, 0, *colours.ravel().tolist()])
+        image.save(self.out / rel, transparency=0)
+        return rel
+
+    def _png_classes(self, name: str, values: np.ndarray,
+                     classes: dict[int, tuple[str, str, str]]) -> str:
+        """A palette PNG (index 0 transparent): a fraction of an RGBA one's size."""
+        rel = f"data/img/{name}.png"
+        index = np.zeros(values.shape, dtype=np.uint8)
+        palette = [0, 0, 0]
+        for i, (code, (_, _, colour)) in enumerate(classes.items(), start=1):
+            index[values == code] = i
+            palette += [round(c * 255) for c in to_rgba(colour)[:3]]
+        image = Image.fromarray(index, mode="P")
+        image.putpalette(palette)
+        image.save(self.out / rel, transparency=0)
         return rel
 
     def classes(self, layer_id: str, zh: str, en: str, pattern: str,
@@ -182,9 +201,8 @@ class _Writer:
                 continue
             values = _read(path, self.grid, classes=True)
             present |= {int(v) for v in np.unique(values[np.isfinite(values)])}
-            files[str(key) if key is not None else "all"] = self._png(
-                f"{layer_id}_{key}" if key is not None else layer_id,
-                _rgba_classes(values, classes))
+            files[str(key) if key is not None else "all"] = self._png_classes(
+                f"{layer_id}_{key}" if key is not None else layer_id, values, classes)
         if files:
             self.layers.append({"id": layer_id, "zh": zh, "en": en, "annual": years is not None,
                                 "files": files, "legend": _class_legend(classes, present)})
@@ -205,9 +223,9 @@ class _Writer:
             low, high = -span, span
         else:
             low, high = 0.0, float(np.percentile(finite, 98)) or 1.0
-        files = {str(k) if k is not None else "all": self._png(
-            f"{layer_id}_{k}" if k is not None else layer_id,
-            _rgba_ramp(a, cmap, low, high, diverging)) for k, a in arrays.items()}
+        files = {str(k) if k is not None else "all": self._png_ramp(
+            f"{layer_id}_{k}" if k is not None else layer_id, a, cmap, low, high, diverging)
+            for k, a in arrays.items()}
         self.layers.append({"id": layer_id, "zh": zh, "en": en, "annual": years is not None,
                             "files": files,
                             "legend": _ramp_legend(cmap, low, high, units, diverging)})
@@ -216,29 +234,24 @@ class _Writer:
 def _values(root: Path, out: Path, grid: _Grid, years: list[int]) -> None:
     for year in years:
         payload: dict[str, str] = {}
-        for key, rel, dtype, classes in (
-                ("agc", f"products/agc/agc_{year}.tif", "float32", False),
-                ("lo", f"products/agc/agc_{year}_lower.tif", "float32", False),
-                ("hi", f"products/agc/agc_{year}_upper.tif", "float32", False),
-                ("l1", f"products/units/units_l1_{year}.tif", "uint8", True),
-                ("l2", f"products/units/units_l2_{year}.tif", "uint8", True)):
+        for key, rel, classes in (
+                ("agc", f"products/agc/agc_{year}.tif", False),
+                ("lo", f"products/agc/agc_{year}_lower.tif", False),
+                ("hi", f"products/agc/agc_{year}_upper.tif", False),
+                ("l1", f"products/units/units_l1_{year}.tif", True),
+                ("l2", f"products/units/units_l2_{year}.tif", True)):
             path = root / rel
             if path.exists():
                 values = _read(path, grid, classes=classes)
-                if dtype == "uint8":
-                    values = np.nan_to_num(values, nan=0.0)
-                payload[key] = _b64(values.astype(dtype))
+                payload[key] = _b64(np.nan_to_num(values, nan=0.0).astype("uint8") if classes
+                                    else _q16(values))
         _js(out / f"data/values_{year}.js", f"MC_VALUES[{year}]", payload)
     static: dict[str, str] = {}
-    for key, rel, dtype in (("trend", "products/assessment/trend_class.tif", "float32"),
-                            ("sen", "products/assessment/sen_slope.tif", "float32"),
-                            ("effect", "products/assessment/cumulative_effect.tif", "float32")):
-        path = root / rel
-        if path.exists():
-            values = _read(path, grid, classes=key == "trend")
-            if key == "trend":
-                values = np.where(values == -128, np.nan, values)
-            static[key] = _b64(values.astype(dtype))
+    path = root / "products/assessment/trend_class.tif"
+    if path.exists():  # trend class + 128 in uint8; 0: no trend (-128 or NaN)
+        values = _read(path, grid, classes=True)
+        static["trend"] = _b64(np.where(np.isfinite(values) & (values != -128), values + 128,
+                                        0).astype("uint8"))
     _js(out / "data/values_static.js", "MC_STATIC", static)
 
 

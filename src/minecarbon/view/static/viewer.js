@@ -147,11 +147,29 @@
   });
 
   // ---------------------------------------------------------------- values
+  // values are deflated (zlib) and base64-encoded: q16 = hundredths in uint16 (65535: none),
+  // u8 = codes, trend = class + 128 (0: none)
   const decoded = new Map();
-  function decode(b64, type, key) {
-    if (decoded.has(key)) return decoded.get(key);
+  async function inflate(b64) {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const out = type === "u8" ? bytes : new Float32Array(bytes.buffer);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).arrayBuffer();
+  }
+  async function decode(b64, type, key) {
+    if (decoded.has(key)) return decoded.get(key);
+    const buffer = await inflate(b64);
+    let out;
+    if (type === "q16") {
+      const q = new Uint16Array(buffer);
+      out = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) out[i] = q[i] === 65535 ? NaN : q[i] / 100;
+    } else if (type === "trend") {
+      const u = new Uint8Array(buffer);
+      out = new Float32Array(u.length);
+      for (let i = 0; i < u.length; i++) out[i] = u[i] === 0 ? NaN : u[i] - 128;
+    } else {
+      out = new Uint8Array(buffer);
+    }
     decoded.set(key, out);
     return out;
   }
@@ -216,18 +234,18 @@
     state.last = [x, y];
     const box = byId("info");
     if (!c) { box.innerHTML = `<p>${t("hint")}</p>`; return Promise.resolve(null); }
-    return Promise.all(MC.years.map(loadYear)).then((all) => {
-      const get = (k, key, type) => {
+    return Promise.all(MC.years.map(loadYear)).then(async (all) => {
+      const get = async (k, key, type) => {
         const v = all[k];
-        return v && v[key] ? decode(v[key], type, `${MC.years[k]}:${key}`)[c.index] : null;
+        return v && v[key] ? (await decode(v[key], type, `${MC.years[k]}:${key}`))[c.index]
+          : null;
       };
-      const est = all.map((_, k) => get(k, "agc", "f32"));
-      const lo = all.map((_, k) => get(k, "lo", "f32"));
-      const hi = all.map((_, k) => get(k, "hi", "f32"));
+      const series = (key) => Promise.all(all.map((_, k) => get(k, key, "q16")));
+      const [est, lo, hi] = await Promise.all([series("agc"), series("lo"), series("hi")]);
       const i = MC.years.indexOf(state.year);
-      const l1 = get(i, "l1", "u8"), l2 = get(i, "l2", "u8");
-      const trendCode = MC_STATIC.trend ? decode(MC_STATIC.trend, "f32", "static:trend")[c.index]
-        : null;
+      const l1 = await get(i, "l1", "u8"), l2 = await get(i, "l2", "u8");
+      const trendCode = MC_STATIC.trend
+        ? (await decode(MC_STATIC.trend, "trend", "static:trend"))[c.index] : null;
       const trend = trendCode === null || Number.isNaN(trendCode) ? t("none")
         : name(MC.trend_labels[trendCode] || ["", ""]);
       const unitName = (lv, code) => (code ? name(MC.units[lv][code] || ["?", "?"]) : t("none"));
