@@ -119,3 +119,25 @@ def test_consistent_months_keep_the_months_of_most_years() -> None:
     # a year without the kept months falls back to its own
     assert [s.date.month for s in season_for_year(scenes, 2005, kept, [6, 7, 8, 9], "auto")] \
         == [9]
+
+
+def test_plots_of_a_year_without_scenes_name_the_year_and_the_fix(tiny: Workspace,
+                                                                 tmp_path: Path) -> None:
+    from minecarbon.errors import InputDataError
+
+    xs = X0 + 200 + 30 * np.arange(12)
+    table = pd.DataFrame({"plot_id": [f"P{i:03d}" for i in range(1, 13)], "x": xs,
+                          "y": Y0 - 300.0, "crs": CRS, "side_m": 20.0,
+                          "survey_date": "2021-08-01"})
+    path = tmp_path / "plots.csv"
+    table.to_csv(path, index=False)
+    tiny.import_raw("plots", path)
+    toml = tiny.path(CONFIG_FILE)
+    toml.write_text(toml.read_text().replace("gap_fill_years = 2", "gap_fill_years = 0"))
+    tiny.reload_config()
+    with pytest.raises(InputDataError) as error:
+        run_pipeline(tiny, default_steps(), until="features")
+    message = str(error.value)
+    assert "12 plots of plots.csv (P001, P002, P003, P004, P005 and 7 more)" in message
+    assert "surveyed in 2021" in message and "P012" not in message
+    assert "minecarbon import scene" in message

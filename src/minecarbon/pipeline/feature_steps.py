@@ -319,10 +319,14 @@ def _plot_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Path]
     frames = []
     for year in sorted(set(years.tolist())):
         if year not in stacks:
-            missing = squares.loc[years == year, "plot_id"].tolist()
+            missing = [str(p) for p in squares.loc[years == year, "plot_id"]]
+            named = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
             raise InputDataError(
-                f"plots {missing} were surveyed in {year}, which has no feature stack",
-                fix="import growing-season scenes of that year")
+                f"{len(missing)} plots of {files} ({named}) were surveyed in {year}, which has "
+                "no feature stack: no growing-season scene of that year is imported",
+                fix=f"import the scenes of {year} (`minecarbon import scene FOLDER`), or of all "
+                "years at once")
         stack = read_stack(stacks[year], chunks=ctx.config.compute.chunk_px)
         table = extract_plot_features(stack, squares[years == year], grid, drop_invalid=True,
                                       allow_empty=True,
