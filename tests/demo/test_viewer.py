@@ -129,6 +129,17 @@ def test_the_viewer_shows_the_rasters_and_tables_values(small_site: Path,
                 expect.at[year, "agc_t"], abs=0.06)
             assert float(tr.find_element(By.CLASS_NAME, "hi").text) == pytest.approx(
                 expect.at[year, "agc_t_ci_high"], abs=0.06)
+        # a plot: its id and AGC, as plot_agc.csv holds them
+        plot_id, px_x, px_y = driver.execute_script(
+            "const f = MC.vectors.plots.features[0]; const c = f.geometry.coordinates;"
+            "const p = mcApp.pixelOf(c[0], c[1]); return [f.properties.plot_id, p[0], p[1]];")
+        ActionChains(driver).move_to_element_with_offset(
+            canvas, px_x - size["width"] / 2, px_y - size["height"] / 2).click().perform()
+        _wait(driver, "document.getElementById('plot')")
+        plots = pd.read_csv(small_site / "products/plots/plot_agc.csv", encoding="utf-8-sig")
+        agc_plot = float(plots.set_index("plot_id").at[plot_id, "agc_t_per_ha"])
+        text = driver.find_element(By.ID, "plot").text
+        assert plot_id in text and f"{agc_plot:.2f}" in text
         # English legends: no Chinese left in the layer list
         driver.find_element(By.ID, "lang").click()
         labels = driver.find_element(By.ID, "layers").text

@@ -269,7 +269,24 @@
     });
   }
 
-  map.on("singleclick", (e) => { showPixel(e.coordinate[0], e.coordinate[1]); });
+  function plotBlock(feature) {
+    const p = feature.getProperties();
+    const agc = p.agc_t_per_ha === null || p.agc_t_per_ha === undefined ? "—"
+      : `${fmt(p.agc_t_per_ha)} ${t("tph")} (${t("interval")} ${fmt(p.agc_ci_low)} – ${fmt(p.agc_ci_high)})`;
+    return `<div id="plot" data-plot="${p.plot_id}"><h3>${t("plots")} ${p.plot_id}</h3>` +
+      `<p>${t("agc")}: ${agc}</p></div>`;
+  }
+
+  map.on("singleclick", (e) => {
+    let plot = null;
+    if (overlays.plots && overlays.plots.getVisible()) {
+      map.forEachFeatureAtPixel(e.pixel, (f) => { plot = f; return true; },
+        { layerFilter: (l) => l === overlays.plots, hitTolerance: 4 });
+    }
+    showPixel(e.coordinate[0], e.coordinate[1]).then(() => {
+      if (plot) byId("info").insertAdjacentHTML("afterbegin", plotBlock(plot));
+    });
+  });
 
   renderControls();
   // for scripted use and the browser test
