@@ -275,6 +275,8 @@ def _plots(root: Path, crs: str) -> dict[str, Any] | None:
     from minecarbon.catalog import Workspace
     from minecarbon.pipeline.records import read_plot_records
 
+    if not (root / "catalog.sqlite").exists():
+        return None  # a folder of products without a catalogue: no plot records to read
     with Workspace.open(root) as ws:
         paths = [ws.path(r.path) for r in ws.catalog.datasets(kind="raw:plots")]
         records = read_plot_records(ws, paths) if paths else None
