@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from _measure import save, timed
 from rasterio.transform import from_origin
 
-from _measure import save, timed
 from minecarbon.view import export_viewer
 
 
