@@ -592,7 +592,7 @@ def test_the_mining_map_gives_every_damage_form_its_colour_and_reclamation_a_hat
 
 def test_grades_state_their_ranges_and_warn_when_the_breaks_miss_zero(
         stub_figures: list[str]) -> None:
-    from minecarbon.report.suggestions import grade_classes
+    from minecarbon.report.assessment_part import grade_classes
 
     inputs = tiny_inputs()
     assert inputs.assessment_summary is not None

@@ -24,16 +24,13 @@ import xarray as xr
 
 from minecarbon.errors import MinecarbonError
 from minecarbon.report.appendix import appendix_section
+from minecarbon.report.assessment_part import assessment_section
 from minecarbon.report.charts import model_label, stratum_label
 from minecarbon.report.document import Figure, Lang, Paragraph, Report, Section, Table
 from minecarbon.report.inputs import ReportInputs
 from minecarbon.report.model_choice import model_choice_table, selection_paragraph
 from minecarbon.report.remote_sensing import remote_sensing_part
-from minecarbon.report.suggestions import (
-    assessment_section,
-    last_year,
-    suggestions_section,
-)
+from minecarbon.report.suggestions import last_year, suggestions_section
 from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, TEXTS, missing_reason, pick, tr
 from minecarbon.report.tls_part import tls_table
 from minecarbon.scope.units import unit_names
