@@ -52,7 +52,9 @@ def test_the_readme_sequence_runs_as_written(small_site: Path, tmp_path: Path, c
         ran += 1
     mine = tmp_path / "my-mine"
     assert ran == len(commands) - 2
-    assert (mine / "reports/report.en.docx").exists() and (mine / "reports/report.zh.docx").exists()
+    # `run` wrote the Chinese report, `report --lang en` replaced it with the English one
+    assert (mine / "reports/report.en.docx").exists() and (mine / "reports/report.en.html").exists()
+    assert (tmp_path / "my-mine-view/index.html").exists()
     totals = pd.read_csv(mine / "products/assessment/totals.csv")
     demo = pd.read_csv(small_site / "products/assessment/totals.csv")
     # the same files give the same carbon as the demo's own run (same steps, same seeds)
