@@ -115,7 +115,8 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
                              fix="import the plots with `minecarbon import plots FILE`")
     xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
                        "x": records["x"].astype(float), "y": records["y"].astype(float)})
-    table = (plots[["plot_id", "agc_t_per_ha", "agb_t_per_ha"]].astype({"plot_id": str})
+    keep = [c for c in ("plot_id", "agc_t_per_ha", "agb_t_per_ha") if c in plots.columns]
+    table = (plots[keep].astype({"plot_id": str})
              .merge(oof.astype({"plot_id": str}), on="plot_id")
              .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
     table = table.dropna(subset=["agc_t_per_ha", "predicted"])
@@ -150,7 +151,8 @@ def change_variance(ctx: StepContext) -> dict[str, Any]:
     b, se = slope_se(oof["observed"], oof["predicted"])
     low, high = ATTENUATION_RANGE
     strata = {}
-    for label, group in oof[oof["source"] == "own"].groupby("stratum"):
+    own = oof[oof["source"] == "own"] if "source" in oof.columns else oof
+    for label, group in own.groupby("stratum"):
         if len(group) >= 3:
             strata[str(label)] = slope_se(group["observed"], group["predicted"])
     credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
@@ -231,7 +233,12 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
     r_in, c_in = row[inside].astype(int), col[inside].astype(int)
     at[inside] = np.asarray(trend.data.vindex[r_in, c_in].compute(), dtype=float)
     in_extent[inside] = np.asarray(inside_extent.vindex[r_in, c_in].compute(), dtype=bool)
-    est = trend_areas(np.where(in_extent, map_category(at), -128), reference, mapped)
+    try:
+        est = trend_areas(np.where(in_extent, map_category(at), -128), reference, mapped)
+    except InputDataError as error:  # e.g. a rare category with < 2 points: the rest stands
+        warn(f"no error-adjusted areas of the trend categories from "
+             f"{', '.join(p.name for p in paths)}: {error}", stacklevel=2)
+        return pd.DataFrame()
     period = f"{years[0]}–{years[-1]}"
     return pd.DataFrame([{
         "layer": f"trend {period}", "year": years[-1], "class": int(r["class"]),
@@ -253,8 +260,9 @@ def _zone_names(zone: str) -> tuple[str, str]:
 
 def _systematic_rel_var(ctx: StepContext, plots: pd.DataFrame) -> float:
     """``δ²``: the carbon fraction's error relative to the plots' mean carbon fraction."""
-    cf = (plots["agc_t_per_ha"] / plots["agb_t_per_ha"]).replace([np.inf, -np.inf], np.nan)
-    mean_cf = float(cf.dropna().mean()) if cf.notna().any() else 0.47
+    cf = (plots["agc_t_per_ha"] / plots["agb_t_per_ha"]).replace([np.inf, -np.inf], np.nan) \
+        if "agb_t_per_ha" in plots.columns else pd.Series(dtype=float)
+    mean_cf = float(cf.dropna().mean()) if cf.notna().any() else 0.47  # IPCC default
     return float((ctx.config.allometry.errors.carbon_fraction_sd / mean_cf) ** 2)
 
 
