@@ -166,7 +166,21 @@ def process_plot(
                         "were ignored")
     voxels = coarse.result()
     voxels = voxels.subset(remove_isolated(voxels, base_params.min_neighbourhood_points))
-    dtm, check = ground_model(voxels, extent, plot_extent, base_params)
+    tall = float(hi_all[2] - lo_all[2])
+    if tall < SINGLE_MIN_HEIGHT_M:  # ground or not, nothing here reaches breast height
+        raise InputDataError(
+            f"the point cloud is only {tall:.2f} m tall: a stem slice or a piece of a tree, "
+            "not a plot or a whole tree; a DBH at 1.3 m needs the ground or the tree's base "
+            "1.3 m below breast height", fix="give the whole tree from its base up, or the plot "
+            "with its ground")
+    single = False
+    try:
+        dtm, check = ground_model(voxels, extent, plot_extent, base_params)
+    except InputDataError as error:
+        if "no ground" not in str(error):
+            raise
+        dtm, check = single_tree_base(pts[finite], extent, error)
+        single = True
     messages += [f"ground: {m}" for m in check.messages]
 
     # pass 2: the stem stripe on the fine voxel grid
@@ -205,7 +219,45 @@ def process_plot(
         candidates = [c for i, c in enumerate(candidates) if i not in not_stems]
         stems = [st for i, st in enumerate(stems) if i not in not_stems]
     trees = _table(candidates, stems, dtm, voxels.centroids, params, plot_extent, messages)
+    if single and len(trees) == 1:  # every point is this tree's: its top is the cloud's top
+        top = float(voxels.centroids[:, 2].max()) if len(voxels) else float("nan")
+        trees.loc[0, "height_m"] = top - float(dtm.z[0, 0])
+        trees.loc[0, "height_quality"] = "ok"
+    elif single:
+        messages.append(f"a single-tree cloud gave {len(trees)} stems; check the segmentation")
     return TlsResult(trees, check, density, messages, params, dtm)
+
+
+#: A single-tree cloud's lowest 0.5 m spans at most this much horizontally (one stem base).
+SINGLE_BASE_SPAN_M = 1.5
+#: … and the cloud is at least this tall (breast height and a slice above it).
+SINGLE_MIN_HEIGHT_M = 1.8
+
+
+def single_tree_base(pts: FloatArray, extent: tuple[float, float, float, float],
+                     no_ground: InputDataError) -> tuple[Dtm, GroundCheck]:
+    """A flat terrain at the base of a single-tree cloud, or why the cloud cannot be measured.
+
+    Segmentation tools and other teams deliver trees cut out of their plot: one stem, no ground
+    around it. Such a cloud is recognised by its lowest 0.5 m, which spans at most
+    :data:`SINGLE_BASE_SPAN_M` (a stem base, not a forest floor), and is measured from its base:
+    the terrain is flat at its lowest points (the 0.1th percentile of z), and the tree's height
+    is the cloud's top above it. A wide cloud without ground re-raises ``no_ground``. (A cloud
+    shorter than :data:`SINGLE_MIN_HEIGHT_M`, a stem slice, is refused before: it reaches no
+    breast height.)
+    """
+    z = pts[:, 2]
+    base = float(np.quantile(z, 0.001))
+    low = pts[z < base + 0.5]
+    span = float(max(np.ptp(low[:, 0]), np.ptp(low[:, 1]))) if len(low) else float("inf")
+    if span > SINGLE_BASE_SPAN_M:
+        raise no_ground
+    side = max(extent[2] - extent[0], extent[3] - extent[1], 1.0)
+    dtm = Dtm(extent[0], extent[1], side, np.array([[base]]))
+    check = GroundCheck(False, 0, 0.0, float("nan"), float("nan"), 0, float("nan"), (
+        f"single-tree cloud (no ground; its lowest 0.5 m spans {span:.2f} m): heights above "
+        f"its lowest points, z = {base:.2f}",))
+    return dtm, check
 
 
 @dataclass(frozen=True)
