@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from minecarbon.survey.tls import process_plot
+from tests.survey.tls._shared import read_cloud
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "pointclouds"
+_read = read_cloud
 
 pytestmark = pytest.mark.shared
-
-
-def _read(name: str) -> np.ndarray:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    laspy = pytest.importorskip("laspy")
-    las = laspy.read(path)
-    return np.column_stack([las.x, las.y, las.z]).astype(np.float64)
 
 
 def test_treels_pine_plot_every_stem_gets_a_plausible_dbh() -> None:

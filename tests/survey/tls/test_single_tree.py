@@ -7,28 +7,16 @@ the points 1.25–1.35 m above the tree's lowest points. Stem slices are refused
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from minecarbon.errors import InputDataError
 from minecarbon.survey.tls import process_plot
+from tests.survey.tls._shared import read_cloud
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "pointclouds"
+_read = read_cloud
 
 pytestmark = pytest.mark.shared
-
-
-def _read(name: str) -> np.ndarray:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    if path.suffix == ".txt":
-        return np.loadtxt(path)[:, :3].astype(np.float64)
-    laspy = pytest.importorskip("laspy")
-    las = laspy.read(path)
-    return np.column_stack([las.x, las.y, las.z]).astype(np.float64)
 
 
 def _reference_dbh_cm(pts: np.ndarray) -> float:
