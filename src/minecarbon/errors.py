@@ -59,6 +59,10 @@ class GridMismatchError(InputDataError):
     """A raster is not on the project's analysis grid."""
 
 
+class NoGroundError(InputDataError):
+    """A point cloud without ground returns (a single tree cut out of its plot, a canopy)."""
+
+
 class UnknownSpeciesError(MinecarbonError, KeyError):
     """A species name cannot be resolved to a species group."""
 

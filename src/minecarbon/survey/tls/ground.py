@@ -34,7 +34,7 @@ from scipy.interpolate import griddata
 from scipy.ndimage import median_filter
 from scipy.spatial import cKDTree
 
-from minecarbon.errors import InputDataError, MissingDependencyError
+from minecarbon.errors import MissingDependencyError, NoGroundError
 from minecarbon.survey.tls.params import TlsParams
 from minecarbon.survey.tls.voxels import Voxels
 
@@ -270,7 +270,7 @@ def ground_model(
 
     Raises
     ------
-    InputDataError
+    NoGroundError
         If no ground is found (the cloud holds no ground returns, e.g. it was cut above the
         ground or holds only the canopy).
 
@@ -279,7 +279,7 @@ def ground_model(
     fix = ("give the whole cloud including its ground returns (do not cut it above the ground "
            "or drop the ground class)")
     if len(low) < params.min_ground_points:
-        raise InputDataError(f"the point cloud has no ground: only {len(low)} lowest points "
+        raise NoGroundError(f"the point cloud has no ground: only {len(low)} lowest points "
                              "to search for ground", fix=fix)
     origin = np.array([low[:, 0].min(), low[:, 1].min(), 0.0])
     local = low - origin
@@ -296,13 +296,13 @@ def ground_model(
                              rigidness=params.cloth_rigidness, iterations=params.cloth_iterations)
     ground = low[is_ground]
     if len(ground) < params.min_ground_points:
-        raise InputDataError(
+        raise NoGroundError(
             f"the point cloud has no ground: the ground filter found {len(ground)} ground "
             f"point(s) (at least {params.min_ground_points} needed)", fix=fix)
     dtm = build_dtm(ground, extent, params.dtm_cell_m)
     check = check_ground(ground, dtm, plot_extent, params, cloth)
     if check.coverage < params.no_ground_coverage:
-        raise InputDataError(
+        raise NoGroundError(
             f"the point cloud has no ground: ground points cover only {check.coverage:.0%} of "
             f"the plot's 1 m cells (at least {params.no_ground_coverage:.0%} needed; a scan "
             "with its ground covers most of them)", fix=fix)

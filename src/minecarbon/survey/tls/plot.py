@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from minecarbon.errors import InputDataError
+from minecarbon.errors import InputDataError, NoGroundError
 from minecarbon.survey.tls.dbh import StemMeasurement, measure_stem
 from minecarbon.survey.tls.ground import Dtm, GroundCheck, ground_model
 from minecarbon.survey.tls.height import tree_heights
@@ -176,9 +176,7 @@ def process_plot(
     single = False
     try:
         dtm, check = ground_model(voxels, extent, plot_extent, base_params)
-    except InputDataError as error:
-        if "no ground" not in str(error):
-            raise
+    except NoGroundError as error:
         dtm, check = single_tree_base(pts[finite], extent, error)
         single = True
     messages += [f"ground: {m}" for m in check.messages]
@@ -235,7 +233,7 @@ SINGLE_MIN_HEIGHT_M = 1.8
 
 
 def single_tree_base(pts: FloatArray, extent: tuple[float, float, float, float],
-                     no_ground: InputDataError) -> tuple[Dtm, GroundCheck]:
+                     no_ground: NoGroundError) -> tuple[Dtm, GroundCheck]:
     """A flat terrain at the base of a single-tree cloud, or why the cloud cannot be measured.
 
     Segmentation tools and other teams deliver trees cut out of their plot: one stem, no ground
