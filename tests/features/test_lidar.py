@@ -1,9 +1,7 @@
-"""ALS structure (F7): normalisation, canopy height model, metrics on the grid, Chablais 3."""
+"""ALS structure (F7): normalisation and metrics on the grid."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +9,9 @@ import pytest
 
 from minecarbon.demo.pointclouds import simulate_als
 from minecarbon.errors import InputDataError
-from minecarbon.features.lidar import (
-    canopy_height_model,
-    chm_max_near,
-    find_tree_tops,
-    normalise_heights,
-    structure_metrics,
-)
+from minecarbon.features.lidar import normalise_heights, structure_metrics
 from minecarbon.grid import AnalysisGrid, assert_on_grid
 from minecarbon.io.pointcloud import read_points, write_las
-from tests.conftest import REPO, shared_path
 
 X0, Y_MAX = 500_000.0, 4_000_000.0
 CRS = "EPSG:4546"
@@ -58,38 +49,6 @@ def test_normalise_heights_needs_ground() -> None:
         normalise_heights(np.zeros((3, 3)), np.array([1, 5, 5]))
     with pytest.raises(InputDataError, match="one class per point"):
         normalise_heights(np.zeros((3, 3)), np.array([2, 2]))
-
-
-def test_canopy_height_model_highest_point_per_cell() -> None:
-    pts = np.array(
-        [
-            [0.2, 9.8, 3.0], [0.7, 9.6, 5.0],  # cell (0, 0): 5
-            [1.5, 9.5, 0.02],                   # cell (0, 1): ground only -> 0
-            [2.5, 8.5, -0.3],                   # cell (1, 2): below ground, clipped to 0
-            [3.9, 6.1, 12.0],                   # cell (3, 3)
-            [9.0, 9.0, 40.0],                   # outside the box: ignored
-        ]
-    )
-    cls = np.array([5, 5, 2, 1, 5, 5])
-    chm = canopy_height_model(pts, (0.0, 6.0, 4.0, 10.0), 1.0, classification=cls, crs=CRS)
-    assert chm.shape == (4, 4) and chm.name == "als_chm_m"
-    v = chm.values
-    assert v[0, 0] == 5.0 and v[0, 1] == 0.0 and v[1, 2] == 0.0 and v[3, 3] == 12.0
-    assert np.isnan(v).sum() == 12
-    np.testing.assert_allclose(chm["x"], [0.5, 1.5, 2.5, 3.5])
-    np.testing.assert_allclose(chm["y"], [9.5, 8.5, 7.5, 6.5])
-    assert chm.rio.crs.to_epsg() == 4546
-    # without classes every point counts, the ground point included
-    assert canopy_height_model(pts, (0.0, 6.0, 4.0, 10.0), 1.0).values[0, 1] == pytest.approx(0.02)
-
-
-def test_canopy_height_model_on_a_grid_uses_its_extent_and_crs() -> None:
-    grid = AnalysisGrid(CRS, 30.0, X0, Y_MAX, 2, 1)
-    pts = np.array([[X0 + 59.9, Y_MAX - 0.1, 7.0]])
-    chm = canopy_height_model(pts, grid, 0.5)
-    assert chm.shape == (60, 120)
-    assert chm.values[0, -1] == 7.0 and np.isnan(chm.values).sum() == chm.size - 1
-    assert chm.rio.crs.to_epsg() == 4546
 
 
 def _grid() -> AnalysisGrid:
@@ -175,61 +134,3 @@ def test_simulated_als_round_trip(tmp_path: Path) -> None:
     assert np.all(np.abs(cover[forest] - 0.8) < 0.1)
     assert cover[0, 0] == 0.0
     assert np.all(ds["als_h_p95_m"].values[forest] < h_max[forest])
-
-
-def test_chm_max_near() -> None:
-    values = np.zeros((10, 10))
-    values[2, 3] = 20.0  # centre (3.5, 7.5)
-    values[8, 8] = 30.0  # centre (8.5, 1.5)
-    values[5, 5] = np.nan
-    pts = np.column_stack([np.arange(10) + 0.5, np.zeros(10), np.zeros(10)])
-    chm = canopy_height_model(pts, (0.0, 0.0, 10.0, 10.0), 1.0).copy(data=values)
-    got = chm_max_near(chm, [3.5, 4.9, 5.5, 8.4, 50.0], [7.5, 7.5, 5.5, 2.9, 50.0], 1.5)
-    np.testing.assert_allclose(got, [20.0, 20.0, 0.0, 30.0, np.nan])
-    assert chm_max_near(chm, [5.1], [7.5], 1.5)[0] == 0.0  # 1.6 m from the 20 m cell
-
-
-def test_find_tree_tops() -> None:
-    y, x = np.mgrid[0:40, 0:40] * 0.5 + 0.25
-    crowns = [(5.25, 14.25, 20.0), (14.75, 5.25, 15.0), (15.25, 15.25, 3.0)]
-    values = np.zeros((40, 40))
-    for cx, cy, h in crowns:
-        values = np.maximum(values, h - 3.0 * np.hypot(x - cx, (20 - y) - cy))
-    pts = np.zeros((1, 3))
-    chm = canopy_height_model(pts, (0.0, 0.0, 20.0, 20.0), 0.5).copy(data=values)
-    tops = find_tree_tops(chm, window_radius_m=1.5, min_height_m=5.0)
-    assert len(tops) == 2
-    np.testing.assert_allclose(tops[["x_m", "y_m", "height_m"]].to_numpy(),
-                               [[5.25, 14.25, 20.0], [14.75, 5.25, 15.0]])
-
-
-# -------------------------------------------------------------------------- Chablais 3 (docs)
-
-
-def _script():
-    path = REPO / "docs" / "scripts" / "als_chablais.py"
-    spec = importlib.util.spec_from_file_location("als_chablais", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["als_chablais"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.shared
-def test_chablais_heights_match_the_docs() -> None:
-    data = shared_path("pointclouds", "lidartree_las_chablais3.laz").parent
-    script = _script()
-    v = script.validate(data)
-    a = script.stats(*script._err(v, "A"))
-    b = script.stats(*script._err(v, "B"))
-    assert a["n"] == 110
-    assert a["bias_m"] == pytest.approx(2.21, abs=0.02)
-    assert a["rmse_m"] == pytest.approx(4.48, abs=0.02)
-    assert b["n"] == 52
-    assert b["bias_m"] == pytest.approx(-0.12, abs=0.02)
-    assert b["rmse_m"] == pytest.approx(2.36, abs=0.02)
-    docs = (REPO / "docs" / "als-validation.md").read_text()
-    for s in (a, b):
-        row = f"| all | 110 | {s['n']} | {s['bias_m']:+.2f} | {s['rmse_m']:.2f} |"
-        assert row in docs, row
