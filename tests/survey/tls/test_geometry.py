@@ -180,3 +180,28 @@ def test_heights_follow_a_leaning_axis_and_flag_overtopped_trees() -> None:
     # no crown points at all
     h, q = tree_heights(np.zeros((0, 3)), bases, dirs, dbh, TlsParams())
     assert np.isnan(h).all() and q == ["missing"] * 3
+
+
+def _cone_crown(rng: np.random.Generator, x: float, top_m: float, radius_m: float,
+                n: int = 1500) -> np.ndarray:
+    """Points on a conical crown standing at (x, 0), from 40 % of its height to its top."""
+    z = rng.uniform(0.4 * top_m, top_m, n)
+    r = radius_m * (top_m - z) / (0.6 * top_m) * np.sqrt(rng.uniform(0, 1, n))
+    a = rng.uniform(0, 2 * np.pi, n)
+    return np.column_stack([x + r * np.cos(a), r * np.sin(a), z])
+
+
+@pytest.mark.parametrize(("thin_top_m", "expected"), [(17.8, "ok"), (16.0, "overtopped")])
+def test_a_neighbour_overtops_only_when_its_top_is_clearly_higher(
+    thin_top_m: float, expected: str
+) -> None:
+    """Even-aged pines 2 m apart: the thinner tree's top lies within the thicker one's nominal
+    crown (0.8 + 0.1 · 25 = 3.3 m), yet it is its own apex unless the neighbour is higher by
+    more than ``overtop_margin_m`` (0.5 m)."""
+    rng = np.random.default_rng(4)
+    pts = np.vstack([_cone_crown(rng, 0.0, 18.0, 1.5), _cone_crown(rng, 2.0, thin_top_m, 1.2)])
+    bases = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    dirs = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    heights, quality = tree_heights(pts, bases, dirs, np.array([25.0, 15.0]), TlsParams())
+    assert heights[1] == pytest.approx(pts[1500:, 2].max(), abs=0.01)
+    assert quality == ["ok", expected]

@@ -15,9 +15,14 @@ in which every stem claims space in proportion to its expected crown radius:
 
 Overlapping crowns make the height of a suppressed tree uncertain: its cell may hold points of a
 neighbour's crown above its own top. ``height_quality`` says so: ``'overtopped'`` when the tree's
-top lies within the nominal crown radius (``0.8 + 0.1 · DBH`` m) of a thicker neighbour's axis,
-``'missing'`` when no crown point was found, otherwise ``'ok'``. On simulated stands the heights
-flagged 'ok' are within about 1 m; 'overtopped' ones can be several metres too high.
+top lies within the nominal crown radius (``0.8 + 0.1 · DBH`` m) of a thicker neighbour's axis
+*and* that neighbour's top is more than ``overtop_margin_m`` (0.5 m) higher — the top is then
+likely a point on the neighbour's crown; ``'missing'`` when no crown point was found, otherwise
+``'ok'``. Neighbours of about the same height do not overtop each other: in an even-aged pine
+plot (TreeLS, 15 trees on 10 × 10 m) the rule without the height condition flagged 12 trees of
+15, with it 6, and on the simulated stands it flags fewer sound trees for the same overtopped
+ones. On simulated stands the heights flagged 'ok' are within about 1 m; 'overtopped' ones can
+be several metres too high.
 
 The height of a tree is the highest of its points above the ground at its stem base (the field
 convention: a hypsometer reads the top's height above the stem foot), or NaN when it has no crown
@@ -121,6 +126,8 @@ def tree_heights(
         first[1:] = owner[mine][order][1:] != owner[mine][order][:-1]
         top_point[owner[mine][order][first]] = mine[order][first]
         heights[owner[mine][order][first]] = rise[order][first]
+    top_z = np.full(k, -np.inf)
+    top_z[top_point >= 0] = points[top_point[top_point >= 0], 2]
     dbh = _filled(dbh_cm)
     nominal = nominal_crown_radius(dbh_cm)
     quality: list[str] = []
@@ -130,7 +137,8 @@ def tree_heights(
             continue
         p = points[top_point[j]]
         over = any(
-            dbh[i] > dbh[j] and _axis_distance(p, bases[i], directions[i]) <= nominal[i]
+            dbh[i] > dbh[j] and top_z[i] > p[2] + params.overtop_margin_m
+            and _axis_distance(p, bases[i], directions[i]) <= nominal[i]
             for i in range(k) if i != j and np.hypot(*(bases[i, :2] - bases[j, :2]))
             <= nominal[i] + 2 * float(heights[j])
         )

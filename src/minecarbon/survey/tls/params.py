@@ -137,6 +137,11 @@ class TlsParams:
     crown_weight_base_m: float = 0.3
     crown_weight_per_cm2: float = 0.004
     max_crown_radius_m: float = 8.0
+    #: A tree is 'overtopped' when its top lies within the nominal crown of a thicker
+    #: neighbour whose own top is more than this higher (m): the top is then likely a point of
+    #: the neighbour's crown. Neighbours of about the same height (an even-aged stand) do not
+    #: overtop each other.
+    overtop_margin_m: float = 0.5
 
     def __post_init__(self) -> None:
         positive = ("coarse_voxel_m", "fine_voxel_m", "dtm_cell_m", "cluster_eps_m",
