@@ -19,8 +19,9 @@ axis at 1.3 m is ``x_bh``, ``y_bh``) — ``dbh_cm`` (NaN when 'failed'), ``heigh
 crown point was found), ``lean_deg``, ``dbh_quality`` ('ok', 'fallback', 'failed'),
 ``height_quality`` ('ok', 'overtopped': the top lies in the crown of a thicker neighbour whose
 top is clearly higher, the height may be too high; 'missing'), ``n_points`` (stripe points in
-the stem's search cylinder), ``x_bh``, ``y_bh``. With a plot square, only stems whose foot lies inside it are listed. Candidates whose
-slice circles disagree (foliage) or that hug a well-measured stem (its branches) are dropped.
+the stem's search cylinder), ``x_bh``, ``y_bh``. With a plot square, only stems whose foot lies
+inside it are listed. Candidates whose slice circles disagree (foliage) or that hug a
+well-measured stem (its branches) are dropped.
 """
 
 from __future__ import annotations
