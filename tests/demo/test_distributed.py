@@ -44,5 +44,7 @@ def test_heavy_stages_on_a_local_cluster_reproduce_the_threaded_products(
     ran = {o.step for o in outcomes if o.status == "ran"}
     assert set(HEAVY) <= ran
     for rel in COMPARED:
-        np.testing.assert_array_equal(_pixels(copy / rel), _pixels(small_site / rel),
-                                      err_msg=rel)
+        got, want = _pixels(copy / rel), _pixels(small_site / rel)
+        np.testing.assert_array_equal(got, want, err_msg=rel)
+        # equal all-NaN or empty rasters would pass too: the products hold real values
+        assert int(np.isfinite(want).sum()) >= 100, rel

@@ -72,6 +72,7 @@ def test_leaning_trees_get_correct_dbh_and_lean(plot1: SimPlot) -> None:
 def test_same_seed_same_trees(plot1: SimPlot) -> None:
     a, _ = plot1.run(seed=4)
     b, _ = plot1.run(seed=4)
+    assert len(a.trees) >= 30 and a.trees["dbh_cm"].notna().sum() >= 30
     pd.testing.assert_frame_equal(a.trees, b.trees)
 
 
