@@ -57,7 +57,7 @@ def test_on_a_grid_uses_its_extent_and_crs() -> None:
     near = filled.values[~np.isnan(filled.values)]
     # the quarter disc of radius 4 cells at the corner: 5 + 4 + 4 + 3 + 1 cells
     assert near.size == 17
-    assert np.all(near == 7.0)
+    np.testing.assert_allclose(near, 7.0, rtol=1e-12)
     assert np.isnan(filled.values[:, :100]).all()
 
 
@@ -80,7 +80,7 @@ def test_fill_leaves_voids_beyond_the_distance() -> None:
     values = np.full((30, 30), np.nan)
     values[:, :5] = 10.0
     out = fill_empty_cells(values, 1.0, 2.0)
-    assert np.all(out[:, 5:7] == 10.0)  # within 2 m of a filled cell
+    np.testing.assert_allclose(out[:, 5:7], 10.0, rtol=1e-12)  # within 2 m of a filled cell
     assert np.isnan(out[:, 7:]).all()
     assert np.isnan(fill_empty_cells(np.full((3, 3), np.nan), 1.0, 2.0)).all()
 
