@@ -2,8 +2,8 @@
 
 :func:`canopy_height_model` keeps the highest normalised point of each cell, then fills the
 cells no point fell in by harmonic (Laplace) interpolation from the filled cells around them —
-before any filter sees the model. Left empty (or read as 0, as a smoothing filter would), those cells are
-pits inside crowns, and every pit splits a crown into false tops: lidR's MixedConifer tile
+before any filter sees the model. Left empty (or read as 0, as a smoothing filter would), those
+cells are pits inside crowns, and every pit splits a crown into false tops: lidR's MixedConifer tile
 (about 4.4 points/m²) leaves 28 % of the cells of a 0.5 m model empty, and smoothing that model
 with the pits read as 0 finds 340 tops for 205 trees with heights biased −1.2 m
 (docs/als-validation.md). Filling the empty cells from their neighbours is the "points to
