@@ -135,3 +135,27 @@ def test_resolution_from_density_when_not_given() -> None:
     assert chm.attrs["resolution_m"] == 1.0 and chm.shape == (30, 30)
     with pytest.raises(InputDataError, match="density must be positive"):
         chm_resolution_for(0.0)
+
+
+def test_grid_mean_of_the_model_by_cell_centre() -> None:
+    """Two tiles' models on a 2 × 3 grid of 30 m pixels: sums add, the mean is per pixel."""
+    from minecarbon.features.chm import chm_grid_mean, chm_grid_sums
+
+    grid = AnalysisGrid(CRS, 30.0, X0, Y_MAX, width=3, height=2)
+    pts = np.zeros((1, 3))
+    # tile A: 10 m cells over the first two pixel columns; value = its column index in metres
+    a = canopy_height_model(pts, (X0, Y_MAX - 60, X0 + 60, Y_MAX), 10.0, fill_empty=False)
+    a = a.copy(data=np.tile(np.arange(6, dtype=float), (6, 1)))
+    a.values[0, 0] = np.nan  # an empty cell is left out
+    # tile B: one 30 m cell on pixel (1, 2) and one off the grid
+    b = canopy_height_model(pts, (X0 + 60, Y_MAX - 60, X0 + 120, Y_MAX - 30), 30.0,
+                            fill_empty=False).copy(data=np.array([[4.0, 99.0]]))
+    sa, na = chm_grid_sums(a, grid)
+    sb, nb = chm_grid_sums(b, grid)
+    mean = chm_grid_mean(sa + sb, na + nb, grid)
+    assert mean.name == "als_chm_mean_m" and mean.rio.crs.to_epsg() == 4546
+    np.testing.assert_array_equal(na + nb, [[8, 9, 0], [9, 9, 1]])
+    # pixel (0, 0): cells of values 0, 1, 2 in three rows, less the empty one: 9 / 8
+    expected = np.array([[(0 * 2 + 1 * 3 + 2 * 3) / 8, 4.0, np.nan], [1.0, 4.0, 4.0]])
+    n = assert_close_counted(mean.values, expected, min_count=5)
+    assert n == 5

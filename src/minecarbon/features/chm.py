@@ -239,6 +239,48 @@ def canopy_height_model(
     return da
 
 
+#: The canopy height model's mean per pixel of the project grid: (name, description, units).
+CHM_MEAN = ("als_chm_mean_m", "mean of the canopy height model (cells from the point density, "
+            "empty cells filled) over the pixel", "m")
+
+
+def chm_grid_sums(chm: xr.DataArray, grid: AnalysisGrid) -> tuple[FloatArray, FloatArray]:
+    """Sum and number of a canopy height model's valid cells in each pixel of the grid.
+
+    A cell belongs to the pixel holding its centre; cells off the grid and empty cells are left
+    out. Sums of several tiles add up, so a site covered by many tiles is averaged in one pass
+    per tile (:func:`chm_grid_mean`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Sums (m) and counts, each of the grid's shape (height, width).
+
+    """
+    xs = np.asarray(chm["x"].values, dtype=np.float64)
+    ys = np.asarray(chm["y"].values, dtype=np.float64)
+    values = np.asarray(chm.values, dtype=np.float64)
+    cx, cy = np.meshgrid(xs, ys)
+    valid = np.isfinite(values)
+    cell, inside = cell_index(cx[valid], cy[valid], grid.x_min_m, grid.y_max_m,
+                              grid.pixel_size_m, grid.width, grid.height)
+    size = grid.width * grid.height
+    sums = np.bincount(cell[inside], weights=values[valid][inside], minlength=size).astype(
+        np.float64
+    )
+    counts = np.bincount(cell[inside], minlength=size).astype(np.float64)
+    return sums.reshape(grid.height, grid.width), counts.reshape(grid.height, grid.width)
+
+
+def chm_grid_mean(sums: FloatArray, counts: FloatArray, grid: AnalysisGrid) -> xr.DataArray:
+    """``als_chm_mean_m`` on the grid from :func:`chm_grid_sums` (NaN where no cell fell)."""
+    mean = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
+    name, description, units = CHM_MEAN
+    da = to_grid_dataarray(mean, grid, name)
+    da.attrs.update(long_name=description, units=units)
+    return da
+
+
 def _raster(
     values: FloatArray, x_min: float, y_max: float, size: float, name: str, crs: Any
 ) -> xr.DataArray:
