@@ -159,3 +159,14 @@ def test_grid_mean_of_the_model_by_cell_centre() -> None:
     expected = np.array([[(0 * 2 + 1 * 3 + 2 * 3) / 8, 4.0, np.nan], [1.0, 4.0, 4.0]])
     n = assert_close_counted(mean.values, expected, min_count=5)
     assert n == 5
+
+
+def test_fill_reach_is_two_cells_for_coarse_models() -> None:
+    """At 5 m cells (a sparse cloud) the 2 m default would fill nothing; two cells do."""
+    pts = np.array([[2.5, 47.5, 10.0], [47.5, 2.5, 20.0]])
+    fine = canopy_height_model(pts, (0.0, 0.0, 50.0, 50.0), 5.0)
+    # each point's cell and the cells within 10 m (two cells) of it, by the distance transform
+    n_near = int(np.isfinite(fine.values).sum())
+    assert n_near == 2 * 6  # quarter discs of radius 2 cells: (0,0) (0,1) (0,2) (1,0) (1,1) (2,0)
+    narrow = canopy_height_model(pts, (0.0, 0.0, 50.0, 50.0), 5.0, max_fill_distance_m=2.0)
+    assert int(np.isfinite(narrow.values).sum()) == 2

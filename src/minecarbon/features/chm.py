@@ -43,8 +43,9 @@ from minecarbon.io.raster import to_grid_dataarray
 #: Cell sizes (m) :func:`chm_resolution_for` chooses from.
 CHM_RESOLUTIONS_M = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0)
 
-#: Cells farther than this (m) from any cell holding a point stay empty: the model does not
-#: invent canopy over a data void (a water body, a gap between flight strips).
+#: Cells farther than this (m), or than two cells when cells are larger, from any cell holding
+#: a point stay empty: the model does not invent canopy over a data void (a water body, a gap
+#: between flight strips).
 MAX_FILL_DISTANCE_M = 2.0
 
 #: Side (m) of the cells over which :func:`point_density` counts the covered area.
@@ -149,7 +150,7 @@ def canopy_height_model(
     ground_class: int = GROUND_CLASS,
     crs: Any = None,
     fill_empty: bool = True,
-    max_fill_distance_m: float = MAX_FILL_DISTANCE_M,
+    max_fill_distance_m: float | None = None,
 ) -> xr.DataArray:
     """Canopy height model: the highest normalised point per cell, empty cells interpolated.
 
@@ -176,7 +177,8 @@ def canopy_height_model(
         Fill the cells without points (:func:`fill_empty_cells`); False keeps them NaN, the raw
         highest-point raster.
     max_fill_distance_m
-        Empty cells farther than this from any cell with points stay NaN.
+        Empty cells farther than this from any cell with points stay NaN; None (default) is
+        :data:`MAX_FILL_DISTANCE_M` or two cells, whichever is larger.
 
     Returns
     -------
@@ -226,7 +228,9 @@ def canopy_height_model(
     model = np.where(chm < 0, 0.0, chm).reshape(height, width)
     empty_share = float(np.isnan(model).mean())
     if fill_empty:
-        model = fill_empty_cells(model, resolution_m, max_fill_distance_m)
+        reach = max(MAX_FILL_DISTANCE_M, 2.0 * resolution_m) if max_fill_distance_m is None \
+            else max_fill_distance_m
+        model = fill_empty_cells(model, resolution_m, reach)
     da = _raster(model, x0, y1, resolution_m, "als_chm_m", crs)
     da.attrs.update(
         long_name="canopy height model (highest point per cell"
