@@ -2,9 +2,36 @@
 
 Every dataset — raw input or product — is recorded in ``catalog.sqlite`` with kind, path,
 sha256, CRS, extent, time and lineage (inputs, step, parameters, package versions).
+
+The names are imported on first use, so that reading :data:`RAW_KINDS` (the CLI's help) does
+not load the raster stack.
 """
 
-from minecarbon.catalog.database import Catalog, DatasetRecord, Problem, Withdrawal
-from minecarbon.catalog.workspace import RAW_KINDS, Workspace
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from minecarbon.catalog.kinds import RAW_KINDS
+
+if TYPE_CHECKING:
+    from minecarbon.catalog.database import Catalog, DatasetRecord, Problem, Withdrawal
+    from minecarbon.catalog.workspace import Workspace
+
+_EXPORTS = {
+    "Catalog": "database",
+    "DatasetRecord": "database",
+    "Problem": "database",
+    "Withdrawal": "database",
+    "Workspace": "workspace",
+}
 
 __all__ = ["RAW_KINDS", "Catalog", "DatasetRecord", "Problem", "Withdrawal", "Workspace"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f"minecarbon.catalog.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'minecarbon.catalog' has no attribute {name!r}")

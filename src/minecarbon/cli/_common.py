@@ -8,16 +8,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from rich.console import Console
 
-from minecarbon.catalog import Workspace
-from minecarbon.compute import check_scheduler
 from minecarbon.errors import ConfigError, InputDataError, PathNotFoundError
 from minecarbon.io.timespec import parse_time
-from minecarbon.report.document import Lang
+from minecarbon.report.lang import Lang
+
+if TYPE_CHECKING:  # the CLI imports the heavy modules only in the commands that use them
+    from minecarbon.catalog import Workspace
 
 
 @dataclass
@@ -55,6 +56,8 @@ def open_workspace(path: Path, *, write: bool = True) -> Workspace:
     ``write``: the command changes the workspace, so a workspace this user cannot write is
     refused at once (one line saying so); read-only commands pass ``write=False``.
     """
+    from minecarbon.catalog import Workspace
+
     ws = Workspace.open(path)
     if write:
         try:
@@ -75,11 +78,15 @@ def check_lang(lang: str | None) -> str | None:
 
 def check_scheduler_option(scheduler: str | None) -> str | None:
     """``--scheduler``: a local scheduler or a reachable ``tcp://``/``tls://`` address."""
+    from minecarbon.compute import check_scheduler
+
     return None if scheduler is None else check_scheduler(scheduler, name="--scheduler")
 
 
 def check_configured_scheduler(ws: Workspace, scheduler: str | None) -> None:
     """Without ``--scheduler``, check ``compute.scheduler`` of the workspace before any work."""
+    from minecarbon.compute import check_scheduler
+
     if scheduler is None:
         check_scheduler(ws.config.compute.scheduler, name="compute.scheduler")
 

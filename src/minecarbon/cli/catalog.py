@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from minecarbon.catalog.stac import export_stac
 from minecarbon.cli._common import OUT, WorkspaceOption, console, emit_json, open_workspace, say
 
 app = typer.Typer(help="The monitoring database (监测数据库): every dataset and its lineage.")
@@ -83,6 +82,8 @@ def export(
     workspace when the folder is outside it.
     """
     with open_workspace(workspace, write=False) as ws:
+        from minecarbon.catalog.stac import export_stac
+
         path = export_stac(ws, stac)
     if OUT.json:
         emit_json({"catalog": str(path)})

@@ -11,7 +11,6 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from minecarbon.catalog import Workspace
 from minecarbon.cli._common import (
     LANG_HELP,
     OUT,
@@ -23,16 +22,7 @@ from minecarbon.cli._common import (
     open_workspace,
     say,
 )
-from minecarbon.cli.progress import run_with_progress
-from minecarbon.demo.deliver import already_delivered, deliver
 from minecarbon.demo.spec import Sensor, SiteSpec, Size
-from minecarbon.pipeline.steps import default_steps
-from minecarbon.report.truth_comparison import (
-    json_ready,
-    recorded_site_spec,
-    score_workspace,
-    write_truth_comparison,
-)
 
 
 def demo(
@@ -55,6 +45,17 @@ def demo(
                         "targets): writes truth_comparison.json in the workspace.")] = False,
 ) -> None:
     """Build the simulated coal-mining site in a workspace and run the pipeline on it."""
+    from minecarbon.catalog import Workspace
+    from minecarbon.cli.progress import run_with_progress
+    from minecarbon.demo.deliver import already_delivered, deliver
+    from minecarbon.pipeline.steps import default_steps
+    from minecarbon.report.truth_comparison import (
+        json_ready,
+        recorded_site_spec,
+        score_workspace,
+        write_truth_comparison,
+    )
+
     check_lang(lang)  # every option is checked before the site is simulated
     check_scheduler_option(scheduler)
     base = recorded_site_spec(workspace) or SiteSpec()

@@ -6,18 +6,18 @@ import sqlite3
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from minecarbon import __version__
-from minecarbon.catalog import RAW_KINDS, Workspace
 from minecarbon.catalog.database import (
     disk_full_error,
     explain_os_error,
     explain_sqlite_error,
 )
+from minecarbon.catalog.kinds import RAW_KINDS
 from minecarbon.cli import catalog as catalog_cli
 from minecarbon.cli import demo as demo_cli
 from minecarbon.cli import plots as plots_cli
@@ -37,10 +37,11 @@ from minecarbon.cli._common import (
     open_workspace,
     say,
 )
-from minecarbon.cli.progress import run_with_progress
 from minecarbon.errors import MinecarbonError
-from minecarbon.pipeline.admission import admit
-from minecarbon.pipeline.steps import default_steps
+
+if TYPE_CHECKING:
+    from minecarbon.catalog import Workspace
+    from minecarbon.pipeline import Step, StepOutcome
 
 app = typer.Typer(
     name="minecarbon",
@@ -54,6 +55,20 @@ app.add_typer(plots_cli.app, name="plots")
 app.command("demo")(demo_cli.demo)
 app.command("tls")(tls_cli.tls)
 app.command("view")(view_cli.view)
+
+
+def run_with_progress(ws: Workspace, steps: list[Step], **kwargs: Any) -> list[StepOutcome]:
+    """:func:`minecarbon.cli.progress.run_with_progress`, imported when a command runs."""
+    from minecarbon.cli.progress import run_with_progress as run
+
+    return run(ws, steps, **kwargs)
+
+
+def default_steps() -> list[Step]:
+    """The pipeline's steps, imported when a command needs them (not for ``--help``)."""
+    from minecarbon.pipeline.steps import default_steps as steps
+
+    return steps()
 
 
 def _version(value: bool) -> None:
@@ -77,6 +92,8 @@ def _root(
 @app.command()
 def init(directory: Annotated[Path, typer.Argument(help="New workspace folder.")]) -> None:
     """Create a workspace: folders, a commented minecarbon.toml and an empty catalogue."""
+    from minecarbon.catalog import Workspace
+
     with Workspace.init(directory) as ws:
         say(f"workspace created at {ws.root}; edit {ws.root / 'minecarbon.toml'}")
     if OUT.json:
@@ -108,6 +125,8 @@ def import_(
     A file that fails its checks is refused with one line naming it and the fix; nothing is
     written.
     """
+    from minecarbon.pipeline.admission import admit
+
     year = check_year(year)
     with open_workspace(workspace) as ws:
         records = admit(ws, kind, path, time=year, allow_geographic=allow_geographic,

@@ -17,10 +17,7 @@ from minecarbon.cli._common import (
     open_workspace,
     say,
 )
-from minecarbon.cli.progress import run_with_progress
 from minecarbon.io.timespec import YEAR_MAX, YEAR_MIN
-from minecarbon.pipeline import survey_steps
-from minecarbon.pipeline.steps import default_steps
 
 app = typer.Typer(help="Plots (样地): plan, check, and plot carbon (P1, P5, P6).")
 
@@ -37,6 +34,8 @@ def plan(
         min=0, help="Seed, ≥ 0 (default allometry.seed).")] = None,
 ) -> None:
     """Propose stratified plot centres per assessment unit (GeoPackage and CSV)."""
+    from minecarbon.pipeline import survey_steps
+
     with open_workspace(workspace) as ws:
         proposal = survey_steps.plan(ws, year=year, total=total, seed=seed)
     if OUT.json:
@@ -63,6 +62,8 @@ def check(
 
     Exit code 1 when a unit is short of plots.
     """
+    from minecarbon.pipeline import survey_steps
+
     existing_file(plan_file, "--plan")
     with open_workspace(workspace) as ws:
         report = survey_steps.check(ws, year=year, plan_file=plan_file)
@@ -92,6 +93,9 @@ def agc(
     skip_invalid: Annotated[bool, typer.Option(help="Drop invalid tree rows (reported).")] = False,
 ) -> None:
     """Tree and plot AGB/AGC/CO2e with 95 % intervals: products/plots/*.csv."""
+    from minecarbon.cli.progress import run_with_progress
+    from minecarbon.pipeline.steps import default_steps
+
     existing_file(models, "--models")
     with open_workspace(workspace) as ws:
         if models is not None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from minecarbon.catalog import Workspace
 from minecarbon.cli._common import console
-from minecarbon.pipeline import Step, StepOutcome, run_pipeline
+
+if TYPE_CHECKING:
+    from minecarbon.catalog import Workspace
+    from minecarbon.pipeline import Step, StepOutcome
 
 
 def run_with_progress(
@@ -21,6 +24,8 @@ def run_with_progress(
     show: bool,
 ) -> list[StepOutcome]:
     """Run the pipeline, showing one line per step."""
+    from minecarbon.pipeline import run_pipeline
+
     if not show:
         return run_pipeline(ws, steps, until=until, force=force, scheduler=scheduler)
     with Progress(

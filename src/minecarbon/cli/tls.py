@@ -18,7 +18,6 @@ from minecarbon.cli._common import (
 )
 from minecarbon.errors import InputDataError
 from minecarbon.io.pointcloud import ASCII_SUFFIXES, POINTCLOUD_SUFFIXES
-from minecarbon.pipeline.tls_steps import measure_cloud
 
 
 def tls(
@@ -43,6 +42,8 @@ def tls(
     existing_file(tally, "--tally")
     check_name(plot_id, "--plot-id")
     with open_workspace(workspace) as ws:
+        from minecarbon.pipeline.tls_steps import measure_cloud
+
         outcome = measure_cloud(ws, cloud, plot_id=plot_id, tally=tally)
     trees = outcome.trees
     if OUT.json:

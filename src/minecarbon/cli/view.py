@@ -10,7 +10,7 @@ import typer
 
 from minecarbon.cli._common import OUT, WorkspaceOption, emit_json, open_workspace, say
 from minecarbon.errors import InputDataError
-from minecarbon.view import MAX_PX, export_viewer, serve
+from minecarbon.view.limits import MAX_PX
 
 
 def view(
@@ -29,6 +29,8 @@ def view(
     25 years of maps with a year slider, legends in Chinese and English, a pixel's AGC
     history and its unit's totals on a click; served on 127.0.0.1 only.
     """
+    from minecarbon.view import export_viewer, serve
+
     if not 0 <= port <= 65535:
         raise InputDataError(f"--port {port} is not a port", fix="give 0–65535")
     if max_px < 64:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from minecarbon.grid import AnalysisGrid
+if TYPE_CHECKING:  # the grid loads the raster stack; the CLI reads this module for its help
+    from minecarbon.grid import AnalysisGrid
 
 #: CGCS2000 / 3-degree Gauss–Krüger CM 111E — what a Shanxi provider delivers near 112°E.
 SITE_CRS = "EPSG:4546"
@@ -99,5 +101,7 @@ class SiteSpec:
     @property
     def grid(self) -> AnalysisGrid:
         """The simulated area's grid (equal to the grid derived from its monitoring extent)."""
+        from minecarbon.grid import AnalysisGrid
+
         n = self.n_pixels
         return AnalysisGrid(SITE_CRS, self.pixel_size_m, SITE_X_MIN_M, SITE_Y_MAX_M, n, n)

@@ -14,7 +14,7 @@ from typing import Literal
 
 import pandas as pd
 
-Lang = Literal["zh", "en"]
+from minecarbon.report.lang import Lang as Lang
 
 
 @dataclass

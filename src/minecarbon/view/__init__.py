@@ -2,11 +2,28 @@
 
 :func:`export_viewer` writes the viewer as static files that open offline; :func:`serve` writes
 it into ``work/view`` (again only when the products changed) and serves it on 127.0.0.1.
+The names are imported on first use; :data:`MAX_PX` is light (the CLI's help shows it).
 """
 
 from __future__ import annotations
 
-from minecarbon.view.export import MAX_PX, export_viewer
-from minecarbon.view.server import serve
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from minecarbon.view.limits import MAX_PX
+
+if TYPE_CHECKING:
+    from minecarbon.view.export import export_viewer
+    from minecarbon.view.server import serve
+
+_EXPORTS = {"export_viewer": "export", "serve": "server"}
 
 __all__ = ["MAX_PX", "export_viewer", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f"minecarbon.view.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'minecarbon.view' has no attribute {name!r}")

@@ -52,10 +52,9 @@ from minecarbon.report.maps import (
 )
 from minecarbon.scope.units import unit_names
 from minecarbon.types import AssessmentUnit, ForestType, LandCover
+from minecarbon.view.limits import MAX_PX
 
 STATIC = Path(__file__).with_name("static")
-#: Default largest side of the displayed rasters, in pixels.
-MAX_PX = 1024
 
 _LANDCOVER_COLOURS = {1: "#1b7837", 2: "#a6dba0", 3: "#e6f5d0", 4: "#f6e8c3", 5: "#4393c3",
                       6: "#bababa", 7: "#8c510a"}

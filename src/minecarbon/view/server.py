@@ -16,7 +16,8 @@ from functools import partial
 from pathlib import Path
 
 from minecarbon import __version__
-from minecarbon.view.export import MAX_PX, STATIC, export_viewer
+from minecarbon.view.export import STATIC, export_viewer
+from minecarbon.view.limits import MAX_PX
 
 #: The products the viewer reads (their changes trigger a new export).
 WATCHED = ("products/agc/*.tif", "products/classification/*.tif", "products/units/*",
