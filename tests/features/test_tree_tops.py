@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -22,7 +19,7 @@ from minecarbon.features.tree_tops import (
     linear_window,
     match_trees,
 )
-from tests.conftest import REPO, shared_path
+from tests.conftest import REPO, docs_script, shared_path
 
 
 def _model(values: np.ndarray, size: float) -> object:
@@ -168,22 +165,12 @@ def test_detection_scores_by_hand() -> None:
 # -------------------------------------------------------------------------- docs' figures
 
 
-def _script() -> ModuleType:
-    path = REPO / "docs" / "scripts" / "als_validation.py"
-    spec = importlib.util.spec_from_file_location("als_validation", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["als_validation"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.shared
 def test_als_tops_meet_the_targets_and_match_the_docs() -> None:
     """Issue 19's targets on real clouds, and the page quoting exactly these runs."""
     shared_path("pointclouds", "lidr_MixedConifer.laz")
     data = shared_path("pointclouds", "lidartree_las_chablais3.laz").parent
-    script = _script()
+    script = docs_script("als_validation")
     mc, ch, rows = script.main_rows(data)
     # MixedConifer (4.4 points/m²): ≥ 90 % found, ≤ 20 % false tops, RMSE ≤ 1.5 m
     s = mc.scores

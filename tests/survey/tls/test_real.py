@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
-
 import numpy as np
 import pytest
 
 from minecarbon.survey.tls import process_plot
-from tests.conftest import REPO
+from tests.conftest import docs_script
 from tests.survey.tls._shared import read_cloud
 
 _read = read_cloud
@@ -31,16 +27,6 @@ def test_treels_pine_plot_every_stem_gets_a_plausible_dbh() -> None:
     assert np.sort(gaps, axis=1)[:, 1].min() > 0.5  # no stem found twice
 
 
-def _docs_script() -> ModuleType:
-    path = REPO / "docs" / "scripts" / "tls_real_clouds.py"
-    spec = importlib.util.spec_from_file_location("tls_real_clouds", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tls_real_clouds"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_treels_pine_plot_heights_against_the_crowns_highest_points() -> None:
     """Issue 19: an even-aged plot is not flagged overtopped wholesale, and the heights of the
     trees with a clear top lie close below the highest crown points around their stems."""
@@ -49,7 +35,7 @@ def test_treels_pine_plot_heights_against_the_crowns_highest_points() -> None:
     quality = result.trees["height_quality"]
     assert len(quality) == 15
     assert (quality == "overtopped").sum() <= 7  # the former rule flagged 12
-    gaps = _docs_script().top_gaps(xyz, result)
+    gaps = docs_script("tls_real_clouds").top_gaps(xyz, result)
     ok = (quality == "ok").to_numpy()
     assert ok.sum() >= 8
     # below the crown's top (the height is a voxel centroid), by at most 1.5 m, half within 0.7
@@ -67,4 +53,4 @@ def test_treels_single_trees(name: str, dbh_range: tuple[float, float]) -> None:
     assert dbh_range[0] <= tree["dbh_cm"] <= dbh_range[1]
     assert tree["height_m"] > 10
     # a lone tree: its height is the highest point of its crown
-    assert abs(_docs_script().top_gaps(_read(name), result)[0]) < 0.1
+    assert abs(docs_script("tls_real_clouds").top_gaps(_read(name), result)[0]) < 0.1
