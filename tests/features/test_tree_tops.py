@@ -82,6 +82,17 @@ def test_variable_window_keeps_small_trees_and_whole_big_crowns() -> None:
     assert radii[30.0] == pytest.approx(2.5) and radii[6.0] == pytest.approx(1.3)
 
 
+def test_a_window_of_one_cell_reaches_the_four_neighbours_only() -> None:
+    """Radius = cell size: the disc holds the 4-neighbours, not the diagonal ones."""
+    values = np.zeros((7, 7))
+    values[3, 3] = 10.0
+    values[2, 2] = 11.0  # a higher diagonal neighbour
+    model = _model(values, 1.0)
+    tops = find_tree_tops(model, window_radius_m=1.0)
+    assert sorted(tops["height_m"].tolist()) == [10.0, 11.0]
+    assert find_tree_tops(model, window_radius_m=1.5)["height_m"].tolist() == [11.0]
+
+
 def test_tops_ignore_empty_cells_and_respect_the_minimum_height() -> None:
     values = _cones([(5.25, 5.25, 12.0, 2.0)], 20, 0.5)
     values[5:8, 5:8] = np.nan  # a void beside the crown neither is a top nor hides one

@@ -184,11 +184,8 @@ def find_tree_tops(
     if smooth_sigma_m > 0:
         surface = ndimage.gaussian_filter(surface, smooth_sigma_m / size, mode="nearest")
     surface = np.where(empty, -np.inf, surface)
-    # candidates: maxima of their 3 × 3 neighbourhood (every top is one)
-    cand = (surface >= min_height_m) & (
-        surface == ndimage.maximum_filter(surface, size=3, mode="nearest")
-    )
-    rows, cols = np.nonzero(cand)
+    high = surface >= min_height_m
+    rows, cols = np.nonzero(high)
     heights = surface[rows, cols]
     if callable(window_radius_m):
         radius = np.asarray(window_radius_m(heights), dtype=np.float64)
@@ -199,20 +196,58 @@ def find_tree_tops(
             "the tree-top window must be a positive radius (m) for every height",
             fix="pass a positive number or a function such as linear_window(1.0, 0.05)",
         )
+    if rows.size:
+        # candidates: maxima within the smallest window used (every top is one of them)
+        k = math.isqrt(int(np.floor((radius.min() / size) ** 2 + 1e-9)))
+        off = np.arange(-k, k + 1)
+        disc = np.hypot(*np.meshgrid(off, off, indexing="ij")) <= radius.min() / size + 1e-9
+        local = (surface == ndimage.maximum_filter(surface, footprint=disc, mode="nearest"))
+        cand = local[rows, cols]
+        rows, cols, heights, radius = rows[cand], cols[cand], heights[cand], radius[cand]
     keep = _no_higher_within(surface, rows, cols, heights, radius / size)
-    peak = np.zeros(surface.shape, dtype=bool)
-    peak[rows[keep], cols[keep]] = True
+    r, c = _one_per_plateau(surface, rows[keep], cols[keep])
+    if r.size == 0:
+        return pd.DataFrame({"x_m": [], "y_m": [], "height_m": [], "window_m": []})
     window = np.zeros(surface.shape)
     window[rows[keep], cols[keep]] = radius[keep]
-    labels, n_tops = ndimage.label(peak, structure=np.ones((3, 3), dtype=bool))
-    if n_tops == 0:
-        return pd.DataFrame({"x_m": [], "y_m": [], "height_m": [], "window_m": []})
-    first = np.unique(labels.ravel(), return_index=True)[1][1:]  # label 0 is the background
-    r, c = np.unravel_index(first, labels.shape)
     tops = pd.DataFrame(
         {"x_m": xs[c], "y_m": ys[r], "height_m": raw[r, c], "window_m": window[r, c]}
     )
     return tops.sort_values("height_m", ascending=False, ignore_index=True)
+
+
+def _one_per_plateau(
+    surface: FloatArray, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One cell of each group of touching tops of equal height, the first in row-major order.
+
+    Touching tops of different heights (possible when the window does not reach the diagonal
+    neighbours) stay separate tops.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = rows.size
+    if n == 0:
+        return rows, cols
+    order = np.lexsort((cols, rows))  # row-major
+    rows, cols = rows[order], cols[order]
+    height, width = surface.shape
+    index = np.full((height + 2, width + 2), -1, dtype=np.int64)  # padded: no edge checks
+    index[rows + 1, cols + 1] = np.arange(n)
+    level = np.full((height + 2, width + 2), np.nan)
+    level[rows + 1, cols + 1] = surface[rows, cols]
+    a_parts, b_parts = [], []
+    for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        j = index[rows + 1 + dr, cols + 1 + dc]
+        same = (j >= 0) & (level[rows + 1 + dr, cols + 1 + dc] == surface[rows, cols])
+        a_parts.append(np.flatnonzero(same))
+        b_parts.append(j[same])
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    graph = coo_matrix((np.ones(a.size), (a, b)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    first = np.unique(label, return_index=True)[1]  # the lowest index is the row-major first
+    return rows[first], cols[first]
 
 
 def _no_higher_within(
