@@ -236,12 +236,13 @@ def scores_row(label: str, r: Result) -> str:
     """One Markdown row of detection scores."""
     s = r.scores
     return (f"| {label} | {r.chm.attrs['resolution_m']:g} | {s.n_reference} | {s.n_detected} | "
-            f"{s.n_matched} | {100 * s.detection_rate:.1f} % | {100 * s.commission_rate:.1f} % | "
+            f"{s.n_matched} | {100 * s.detection_rate:.1f} % | {100 * s.omission_rate:.1f} % | "
+            f"{100 * s.commission_rate:.1f} % | "
             f"{s.f_score:.3f} | {s.bias_m:+.2f} | {s.rmse_m:.2f} |")
 
 
-SCORES_HEAD = ("| setting | cell (m) | reference | tops | matched | found | false tops | F | "
-               "bias (m) | RMSE (m) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+SCORES_HEAD = ("| setting | cell (m) | reference | tops | matched | found | missed | false tops "
+               "| F | bias (m) | RMSE (m) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def dbh_table(ch: Result) -> list[str]:
