@@ -242,7 +242,8 @@ def scores_row(label: str, r: Result) -> str:
 
 
 SCORES_HEAD = ("| setting | cell (m) | reference | tops | matched | found | missed | false tops "
-               "| F | bias (m) | RMSE (m) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "| F | bias (m) | RMSE (m) |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def dbh_table(ch: Result) -> list[str]:
