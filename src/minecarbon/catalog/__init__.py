@@ -9,9 +9,9 @@ not load the raster stack.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from minecarbon._lazy import lazy_getattr
 from minecarbon.catalog.kinds import RAW_KINDS
 
 if TYPE_CHECKING:
@@ -28,10 +28,4 @@ _EXPORTS = {
 
 __all__ = ["RAW_KINDS", "Catalog", "DatasetRecord", "Problem", "Withdrawal", "Workspace"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(f"minecarbon.catalog.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'minecarbon.catalog' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -8,8 +8,9 @@ module of the package (``minecarbon.report.document``) does not load Matplotlib.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from minecarbon._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from minecarbon.report.appendix import data_appendix
@@ -38,8 +39,4 @@ __all__ = [
     "build_report", "data_appendix", "rule_statements", "zoning_suggestions",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(f"minecarbon.report.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'minecarbon.report' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -7,9 +7,9 @@ The names are imported on first use; :data:`MAX_PX` is light (the CLI's help sho
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from minecarbon._lazy import lazy_getattr
 from minecarbon.view.limits import MAX_PX
 
 if TYPE_CHECKING:
@@ -20,10 +20,4 @@ _EXPORTS = {"export_viewer": "export", "serve": "server"}
 
 __all__ = ["MAX_PX", "export_viewer", "serve"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(f"minecarbon.view.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'minecarbon.view' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
