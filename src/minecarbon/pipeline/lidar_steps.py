@@ -12,8 +12,6 @@ from minecarbon.features.chm import (
     canopy_height_model,
     chm_grid_mean,
     chm_grid_sums,
-    chm_resolution_for,
-    point_density,
 )
 from minecarbon.features.lidar import GROUND_CLASS, normalise_heights, structure_metrics
 from minecarbon.grid import AnalysisGrid
@@ -54,10 +52,9 @@ def _als(ctx: StepContext) -> None:
 def _tile_chm(heights: np.ndarray, classification: np.ndarray | None, grid: AnalysisGrid
               ) -> xr.DataArray:
     """The tile's canopy height model over its points' box, cells from its point density."""
-    size = chm_resolution_for(point_density(heights))
-    lo = np.floor(heights[:, :2].min(axis=0) / size) * size
-    hi = (np.floor(heights[:, :2].max(axis=0) / size) + 1) * size
-    return canopy_height_model(heights, (lo[0], lo[1], hi[0], hi[1]), size,
+    lo = np.floor(heights[:, :2].min(axis=0))
+    hi = np.floor(heights[:, :2].max(axis=0)) + 1
+    return canopy_height_model(heights, (lo[0], lo[1], hi[0], hi[1]),
                                classification=classification, ground_class=GROUND_CLASS,
                                crs=grid.crs)
 

@@ -1,6 +1,6 @@
 """One-to-one matching of TLS trees to the tally (每木检尺), and the validation metrics (P4).
 
-Pairs are chosen by the Hungarian algorithm (:func:`scipy.optimize.linear_sum_assignment`) on the
+Pairs are chosen by the Hungarian algorithm (:func:`minecarbon.matching.match_trees`) on the
 planar distance between tree positions, so that the sum of distances over all pairs is the
 smallest possible; a pair further apart than ``max_distance_m`` (the gate) is no pair. Tally
 trees without a pair are omissions, detected trees without a pair are commissions.
@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from minecarbon.errors import InputDataError
+from minecarbon.matching import match_trees
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -120,16 +120,11 @@ def match_to_tally(
         raise InputDataError(f"matching distance {max_distance_m} m is not positive",
                              fix="give max_distance_m > 0")
     a, b = _xy(tally, "tally"), _xy(detected, "detected")
-    rows_t: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-    rows_d: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-    dist = np.zeros(0)
-    if len(a) and len(b):
-        cost = np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
-        gated = np.where(cost <= max_distance_m, cost, max_distance_m * 1e3 + cost)
-        rows_t, rows_d = linear_sum_assignment(gated)
-        keep = cost[rows_t, rows_d] <= max_distance_m
-        rows_t, rows_d = rows_t[keep], rows_d[keep]
-        dist = cost[rows_t, rows_d]
+    pairs = match_trees(a, np.full(len(a), np.nan), b, np.full(len(b), np.nan),
+                        max_distance_m=max_distance_m)
+    rows_t = pairs["reference"].to_numpy(dtype=np.int64)
+    rows_d = pairs["detected"].to_numpy(dtype=np.int64)
+    dist = pairs["distance_m"].to_numpy(dtype=np.float64)
     ids_t = tally["tree_id"].to_numpy() if "tree_id" in tally else np.arange(len(tally))
     ids_d = detected["tree_id"].to_numpy() if "tree_id" in detected else np.arange(len(detected))
     dbh_t, dbh_d = _column(tally, "dbh_cm")[rows_t], _column(detected, "dbh_cm")[rows_d]
