@@ -175,6 +175,9 @@ class ClassifyConfig(_Section):
     # land-cover series made temporally consistent by a per-pixel hidden Markov model
     temporal_consistency: bool = True
     prior_adjustment: bool = False  # probabilities re-weighted to the area's class shares (EM)
+    # forest's probability weighted so that the series maps the forest area that the held-out
+    # reference samples estimate (inverse calibration of the error matrix)
+    forest_area_calibration: bool = True
     context_years: int = Field(4, ge=0, le=12)  # running median of ±this many years (0: off)
     context_features: list[str] = Field(default_factory=lambda: [
         "ndvi", "gndvi", "nbr", "ndwi_mcfeeters", "ndmi_gao", "tc_angle_deg", "tc_greenness",

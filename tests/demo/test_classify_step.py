@@ -97,3 +97,29 @@ def test_reclaimed_dumps_become_forest_after_their_planting_year(small_site: Pat
     assert reclaimed.sum() > 200
     share = float((mapped[-1][reclaimed] == 1).mean())
     assert share >= 0.8, share  # 0.67 with the change free in the recorded year only
+
+
+def test_series_maps_the_forest_area_the_reference_samples_estimate(small_site: Path) -> None:
+    """The forest-area calibration (decision 42): the weight, its target and its effect."""
+    acc = json.loads((small_site / "products/classification/accuracy.json").read_text())
+    land = acc["landcover"]
+    series = land["series"]
+    assert series["forest_area_calibration"] == "made"
+    assert land["probability_sample"]["n"] < land["n"]  # purposive samples left out
+    target, se = series["forest_share_estimated"], series["forest_share_estimated_se"]
+    assert 0.0 < se < 0.05
+    assert abs(series["forest_share_series"] - target) <= 0.002
+    assert series["forest_weight"] != 1.0
+    # the published series is checked against the random held-out samples
+    held = series["held_out"]
+    assert held["n"] > 100 and held["layout"].startswith("confusion rows = map")
+    # and the assessment's forest areas use that matrix: the mapped forest area lies inside
+    # the interval of the estimate in every year of the series
+    import pandas as pd
+
+    areas = pd.read_csv(small_site / "products/assessment/area_estimates.csv")
+    forest = areas[(areas["layer"] == "landcover") & (areas["class"] == 1)]
+    assert len(forest) == 25
+    inside = ((forest["mapped_area_ha"] >= forest["area_ha_ci_low"])
+              & (forest["mapped_area_ha"] <= forest["area_ha_ci_high"]))
+    assert inside.mean() >= 0.8

@@ -30,3 +30,15 @@ def test_samples_are_labelled_from_the_truth_of_their_year(small_site: Path) -> 
         assert part["landcover"].value_counts().min() >= 10
         if year in (2004, 2014, 2024):  # species samples in the phenology years only
             assert part.loc[forest, "species"].value_counts().min() >= 10
+
+
+def test_samples_say_which_were_drawn_at_random(small_site: Path) -> None:
+    """``design``: the per-class random draw, or stands picked for the species (purposive)."""
+    samples = read_vector(small_site / "raw/samples/samples.gpkg")
+    assert set(samples["design"]) == {"random", "purposive"}
+    purposive = samples[samples["design"] == "purposive"]
+    assert (purposive["landcover"] == 1).all() and (purposive["cover"] >= 0.3).all()
+    assert set(purposive["year"]) == {2004, 2014, 2024}  # the phenology years
+    random = samples[samples["design"] == "random"]
+    # at most 60 per class and year (fewer where the class has fewer pixels)
+    assert random.groupby(["year", "landcover"]).size().max() == 60

@@ -9,7 +9,9 @@ series, so that species can be told by their phenology) also, within forest, a d
 species group among pixels of at least ``PURE_COVER`` canopy cover (clear stands). Labels
 come from the simulator's truth of that year, so they are right; a point lies at a random
 position inside its pixel. Columns: ``sample_id, year, landcover, leaf_habit, species``
-(species-group key, empty outside forest), ``cover`` and the geometry.
+(species-group key, empty outside forest), ``cover``, ``design`` (``random``: the per-class
+random draw, a probability sample of each class; ``purposive``: the clear stands picked for
+the species, which are not) and the geometry.
 """
 
 from __future__ import annotations
@@ -63,12 +65,14 @@ def draw_samples(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDa
         chosen: list[np.ndarray] = []
         for code in np.unique(landcover[inside & (landcover > 0)]):
             chosen.append(_pick(rng, inside & (landcover == code), PER_CLASS[spec.size]))
+        random_draw = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
         forest = inside & (landcover == 1) & (cover >= PURE_COVER)
         if year not in spec.phenology_years:
             forest = np.zeros_like(forest)
         for code in np.unique(species[forest & (species > 0)]):
             chosen.append(_pick(rng, forest & (species == code), PER_SPECIES[spec.size]))
         flat = np.unique(np.concatenate(chosen))
+        design = np.where(np.isin(flat, random_draw), "random", "purposive")
         r, c = np.unravel_index(flat, landcover.shape)
         jitter = rng.uniform(-0.45, 0.45, (2, flat.size)) * grid.pixel_size_m
         x = grid.x_min_m + (c + 0.5) * grid.pixel_size_m + jitter[0]
@@ -81,7 +85,8 @@ def draw_samples(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDa
             rows.append({"year": year, "landcover": lc,
                          "leaf_habit": int(habit) if habit is not None else 0,
                          "species": group.key if group is not None else "",
-                         "cover": round(float(cover[r[i], c[i]]), 3), "x": x[i], "y": y[i]})
+                         "cover": round(float(cover[r[i], c[i]]), 3),
+                         "design": str(design[i]), "x": x[i], "y": y[i]})
     frame = pd.DataFrame(rows)
     frame.insert(0, "sample_id", [f"S{i + 1:05d}" for i in range(len(frame))])
     points = gpd.points_from_xy(frame.pop("x"), frame.pop("y"))

@@ -51,6 +51,7 @@ from minecarbon.pipeline.feature_steps import (
     own_observation,
     year_scenes,
 )
+from minecarbon.pipeline.forest_area import series_confusion
 from minecarbon.pipeline.harmonise_steps import fitted_transforms, harmonise_target
 from minecarbon.pipeline.landcover_series import (
     PROBA,
@@ -172,7 +173,8 @@ def _classify(ctx: StepContext) -> None:
     base = [str(n) for n in first_stack.data_vars] + [f"ctx_{n}" for n in context]
     groups = {str(n): str(v.attrs.get("group", "")) for n, v in first_stack.data_vars.items()}
     table = _sample_features(samples, {y: inputs(y) for y in stacks}, grid)
-    models, lc_report = train_landcover_models(table, base, off_names, groups, cfg.classify)
+    models, lc_report, held_out = train_landcover_models(table, base, off_names, groups,
+                                                         cfg.classify)
     accuracy: dict[str, Any] = {"landcover": {**lc_report, "n_samples": len(table)}}
     probability_files: dict[int, Path] = {}
     for year in stacks:
@@ -183,7 +185,10 @@ def _classify(ctx: StepContext) -> None:
     free = free_transitions(ctx, grid, sorted(stacks), chunk)
     final = {y: ws.path(LANDCOVER.format(year=y)) for y in stacks}
     maps, quality, series_info = consistent_series(ctx, grid, probability_files, chunk, free,
-                                                   final)
+                                                   final, lc_report)
+    checked = series_confusion(held_out, samples, maps, grid, chunk)
+    if checked is not None:  # the published series against the same held-out samples
+        series_info["held_out"] = checked
     accuracy["landcover"]["series"] = series_info
     for year in sorted(stacks):
         ctx.publish(LANDCOVER.format(year=year), moved_from(maps[year]), kind="product:landcover",

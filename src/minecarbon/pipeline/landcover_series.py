@@ -46,6 +46,7 @@ from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_stack, write_cubes, write_stack
+from minecarbon.pipeline.forest_area import apply_forest_weight, forest_area_weight
 from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import NONE_YEAR, rasterize_events
 
@@ -87,7 +88,8 @@ def training_labels(table: pd.DataFrame, cfg: Any) -> pd.Series:
 
 def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[str],
                            groups: dict[str, str], cfg: Any
-                           ) -> tuple[list[tuple[LandCoverClassifier, list[str]]], dict[str, Any]]:
+                           ) -> tuple[list[tuple[LandCoverClassifier, list[str]]],
+                                      dict[str, Any], pd.DataFrame]:
     """The land-cover forests, most informative first, with their held-out accuracies.
 
     ``table`` holds every sample with its year's features (leaf-off columns NaN where the year
@@ -95,11 +97,13 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
     features it uses are all finite: growing-season plus leaf-off features; growing-season
     features alone (a year or pixel without a clear leaf-off observation); and without the
     moving-window features (texture, terrain: empty at the edges of the grid and the extent).
-    Returns ``[(model, features), …]`` and the accuracy section of ``accuracy.json`` (the
-    held-out accuracy of each model, subclasses merged back into their class).
+    Returns ``[(model, features), …]``, the accuracy section of ``accuracy.json`` (the
+    held-out accuracy of each model, subclasses merged back into their class) and the first
+    model's held-out samples (``sample_id, year, landcover``).
     """
     models: list[tuple[LandCoverClassifier, list[str]]] = []
     report: dict[str, Any] = {}
+    first_held_out = pd.DataFrame()
     plain = [f for f in base if groups.get(f) not in WINDOW_GROUPS]
     candidates = ([("with_leaf_off", base + leaf_off)] if leaf_off else []) + [
         ("growing_season", base), ("without_window_features", plain)]
@@ -118,7 +122,9 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
         model, _ = train_test_accuracy(
             usable, "train_label", features, test_fraction=cfg.test_fraction, seed=cfg.seed,
             refit=False, n_estimators=cfg.n_estimators, min_samples_leaf=cfg.min_samples_leaf)
-        merged = _merged_accuracy(model, usable, features, cfg)
+        merged, held_out = _merged_accuracy(model, usable, features, cfg)
+        if not models:  # the first model's held-out samples check the final series too
+            first_held_out = held_out
         model.fit(usable[features], usable["train_label"].to_numpy())  # all samples
         models.append((model, features))
         report[name] = {**merged, "held_out_share": cfg.test_fraction,
@@ -127,12 +133,18 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
                             (usable["train_label"] == SPARSE_SUBCLASS).any())}
     first = next(iter(report.values()))
     summary = {**first, "leaf_off_features": "with_leaf_off" in report, "models": report}
-    return models, summary
+    return models, summary, first_held_out
 
 
 def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features: list[str],
-                     cfg: Any) -> dict[str, Any]:
-    """Held-out accuracy with subclasses merged into their class (the split of the fit)."""
+                     cfg: Any) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Held-out accuracy with subclasses merged into their class (the split of the fit).
+
+    Also returns the held-out samples (``sample_id, year, landcover`` and ``design`` where
+    the samples say how they were drawn). Where they do, the error matrix of the ``random``
+    ones alone is added as ``probability_sample``: purposive samples (clear stands picked for
+    the species) make omission look rarer than it is, so only the random draw estimates areas.
+    """
     from sklearn.model_selection import train_test_split
 
     from minecarbon.classify.accuracy import accuracy_report
@@ -143,7 +155,15 @@ def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features:
     predicted[predicted == SPARSE_SUBCLASS] = 1
     observed = test["landcover"].astype(int).to_numpy()
     labels = sorted(set(observed) | set(predicted))
-    return accuracy_report(observed, predicted, labels=labels).to_dict()
+    report = accuracy_report(observed, predicted, labels=labels).to_dict()
+    keep = [c for c in ("sample_id", "year", "landcover", "design") if c in test.columns]
+    held_out = test[keep].reset_index(drop=True)
+    if "design" in test.columns:  # the error matrix of the probability sample alone
+        random = (test["design"].astype(str) == "random").to_numpy()
+        if random.any():
+            part = accuracy_report(observed[random], predicted[random], labels=labels).to_dict()
+            report["probability_sample"] = {k: part[k] for k in ("labels", "confusion", "n")}
+    return report, held_out
 
 
 def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
@@ -216,15 +236,19 @@ def _area_priors(cube: xr.DataArray, classes: list[int],
 
 
 def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: dict[int, Path],
-                      chunk: int, free: xr.DataArray | None, final: dict[int, Path]
+                      chunk: int, free: xr.DataArray | None, final: dict[int, Path],
+                      reference: dict[str, Any] | None = None
                       ) -> tuple[dict[int, Path], dict[int, Path], dict[str, Any]]:
     """Decode the stored probabilities into the land-cover series; write it and its quality.
 
     The probabilities are first adjusted to the area's class priors (EM, Saerens et al.
-    2002; ``classify.prior_adjustment``), subclasses merged into their class, then decoded by
-    the HMM. Writes the maps next to ``final`` (year → land-cover file) and the quality layers
-    next to theirs, as temporary files; returns both ``year → temporary file`` maps for the
-    caller to publish, and what was done (the priors) for ``accuracy.json``.
+    2002; ``classify.prior_adjustment``), subclasses merged into their class, forest's
+    weighted so that the series maps the forest area the held-out ``reference`` samples
+    estimate (``classify.forest_area_calibration``,
+    :func:`minecarbon.pipeline.forest_area.forest_area_weight`), then decoded by the HMM.
+    Writes the maps next to ``final`` (year → land-cover file) and the quality layers next to
+    theirs, as temporary files; returns both ``year → temporary file`` maps for the caller to
+    publish, and what was done (the priors, the forest weight) for ``accuracy.json``.
     """
     cfg = ctx.config.classify
     years = sorted(probability_files)
@@ -248,6 +272,10 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
     if SPARSE_SUBCLASS in trained:  # sparse forest back into forest
         forest = cube.sel({"class": 1}) + cube.sel({"class": SPARSE_SUBCLASS})
         cube = cube.where(cube["class"] != 1, forest).sel({"class": classes})
+    if cfg.temporal_consistency:
+        weight, calibration = forest_area_weight(cube, classes, free, reference, cfg)
+        cube = apply_forest_weight(cube, weight)
+        info.update(calibration)
     packed = probabilities_to_uint8(cube).chunk({"year": -1, "class": -1})
     source = xr.concat([s["source"] for s in stacks], dim=index).fillna(0).astype("uint8")
     if free is not None:

@@ -171,6 +171,10 @@ def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     chunk = ctx.config.compute.chunk_px
     rows = []
     lc_report = (accuracy or {}).get("landcover")
+    if lc_report and "held_out" in lc_report.get("series", {}):
+        lc_report = lc_report["series"]["held_out"]  # the published series' own error matrix
+    elif lc_report and "probability_sample" in lc_report:
+        lc_report = lc_report["probability_sample"]
     for year in years:
         path = ctx.workspace.path(LANDCOVER.format(year=year))
         if not path.exists():
