@@ -3,7 +3,7 @@
 A random forest trained with balanced class weights on samples drawn class by class assumes
 equal class priors. Where two classes overlap in feature space (sparse forest, 疏林地, canopy
 cover 0.10–0.20, against shrubland) the overlap is split as if both were equally common, so
-the map's forest area is biased whenever they are not: on the small demo the map holds 3.5 %
+the map's forest area is biased whenever they are not: on the small demo the map holds 4 %
 less forest than the error-adjusted estimate from the held-out reference samples, and those
 missing pixels are forest whose carbon the maps then leave out.
 
