@@ -620,3 +620,31 @@ def test_zonal_statistics_of_both_levels(stub_figures: list[str]) -> None:
     assert "differ in sign" in next(
         b.note for s in report.sections for b in s.blocks
         if isinstance(b, Table) and "level-2 unit" in b.caption)
+
+
+def test_the_classification_table_shows_the_published_series_and_its_calibration(
+        stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    assert inputs.accuracy is not None
+    inputs.accuracy["landcover"]["series"] = {
+        "forest_area_calibration": "made", "forest_weight": 1.5422,
+        "forest_share_series_unweighted": 0.46292, "forest_share_series": 0.47729,
+        "forest_share_estimated": 0.47636, "forest_share_estimated_se": 0.01512,
+        "held_out": {"n": 624, "overall_accuracy": 0.97596, "kappa": 0.9711}}
+    report = build_report(inputs, "en", today="2025-06-30")
+    models = next(s for s in report.sections if s.key == "models")
+    table = next(b for b in models.blocks if isinstance(b, Table)
+                 and b.caption.startswith("Classification accuracy"))
+    frame = table.frame
+    assert frame.iloc[:, 0].tolist() == [
+        "land cover", "land-cover series (published maps, random samples)", "species"]
+    assert frame.iloc[1, 1:].tolist() == [624, 0.976, 0.971]
+    assert "forest probability weight 1.54" in table.note
+    assert "0.463 → 0.477 (estimate 0.476, standard error 0.015)" in table.note
+    # without the series' record the table is as before
+    plain = build_report(tiny_inputs(), "en", today="2025-06-30")
+    models = next(s for s in plain.sections if s.key == "models")
+    table = next(b for b in models.blocks if isinstance(b, Table)
+                 and b.caption.startswith("Classification accuracy"))
+    assert table.frame.iloc[:, 0].tolist() == ["land cover", "species"]
+    assert "weight" not in table.note

@@ -388,9 +388,21 @@ def _models(inputs: ReportInputs, lang: Lang) -> Section:
         rows = [[tr(f"acc.{k}", lang), int(v.get("n", 0)), _r(v["overall_accuracy"], 3),
                  _r(v["kappa"], 3)] for k, v in inputs.accuracy.items()
                 if isinstance(v, dict) and "overall_accuracy" in v and f"acc.{k}" in _ACC]
+        series = inputs.accuracy.get("landcover", {}).get("series", {})
+        note = _rounding(lang, METRIC_DECIMALS)
+        if "held_out" in series:  # the published series against the random samples
+            held = series["held_out"]
+            rows.insert(1, [tr("acc.landcover_series", lang), int(held.get("n", 0)),
+                            _r(held["overall_accuracy"], 3), _r(held["kappa"], 3)])
+        if series.get("forest_area_calibration") == "made":
+            note = tr("models.forest_calibration", lang).format(
+                w=_r(series["forest_weight"], 2),
+                before=_r(series["forest_share_series_unweighted"], 3),
+                after=_r(series["forest_share_series"], 3),
+                est=_r(series["forest_share_estimated"], 3),
+                se=_r(series["forest_share_estimated_se"], 3)) + " " + note
         s.blocks.append(Table(pd.DataFrame(rows, columns=[tr(f"models.{c}", lang) for c in (
-            "product", "n", "oa", "kappa")]), tr("models.class_table", lang),
-            note=_rounding(lang, METRIC_DECIMALS),
+            "product", "n", "oa", "kappa")]), tr("models.class_table", lang), note=note,
             source="products/classification/accuracy.json"))
     return s
 

@@ -172,6 +172,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "models.oa": ("总体精度", "overall accuracy"),
     "models.kappa": ("Kappa 系数", "kappa"),
     "acc.landcover": ("土地覆盖", "land cover"),
+    "acc.landcover_series": ("土地覆盖时间序列（发布图，随机抽取的验证样本）",
+                             "land-cover series (published maps, random samples)"),
+    "models.forest_calibration": (
+        "土地覆盖时间序列的森林面积已按随机验证样本的误差矩阵调整估计值校准：森林概率权重 {w}，"
+        "森林占比 {before} → {after}（估计值 {est}，标准误 {se}）。",
+        "The land-cover series' forest area is calibrated to the error-adjusted estimate from "
+        "the random held-out samples: forest probability weight {w}, forest share {before} → "
+        "{after} (estimate {est}, standard error {se})."),
     "acc.leaf_habit": ("常绿/落叶", "leaf habit"),
     "acc.species": ("优势树种", "species"),
     # ------------------------------------------------------------------ 6 remote-sensing data
