@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from minecarbon.classify.area_calibration import decoded_share, forest_weight, reweight
+from minecarbon.classify.area_calibration import (
+    balance_weight,
+    decode,
+    decoded_share,
+    forest_weight,
+    reweight,
+)
 from minecarbon.classify.temporal import probabilities_to_uint8, smooth_class_series
 from minecarbon.errors import InputDataError
 
@@ -113,3 +119,29 @@ def test_bad_input_is_refused(kwargs: dict[str, object]) -> None:
     args.update(kwargs)
     with pytest.raises(InputDataError):
         forest_weight(**args)  # type: ignore[arg-type]
+
+
+def test_decode_is_the_published_decoder_per_pixel_year() -> None:
+    p, _ = _population(50, 50, years=8, seed=5)
+    p[2, :, :10] = np.nan
+    path = decode(p, 0, 1.3, None, stay=0.9, mixing=0.05)
+    cube = xr.DataArray(reweight(p, 0, 1.3)[:, :, None, :], dims=("year", "class", "y", "x"))
+    codes = smooth_class_series(probabilities_to_uint8(cube), [1, 2], stay=0.9,
+                                mixing=0.05).values[:, 0, :]
+    assert path.shape == (100, 8)
+    assert np.array_equal(path.T + 1, codes.astype(int))
+
+
+def test_balance_weight_finds_the_crossing_by_hand() -> None:
+    # excess(w) = ln w − ln 2 crosses 0 at w = 2; at 1 it is −ln 2
+    w, start, end = balance_weight(lambda w: float(np.log(w) - np.log(2.0)), tol=1e-6)
+    assert w == pytest.approx(2.0, rel=1e-5)
+    assert start == pytest.approx(-np.log(2.0)) and abs(end) <= 1e-6
+    # a crossing beyond the bound stops there; one below 1 is found below 1
+    assert balance_weight(lambda w: float(np.log(w) - np.log(9.0)))[0] == 4.0
+    assert balance_weight(lambda w: float(np.log(w) + np.log(2.0)), tol=1e-6)[0] == \
+        pytest.approx(0.5, rel=1e-5)
+    # no evidence (NaN at 1): the weight stays 1
+    assert balance_weight(lambda w: float("nan"))[0] == 1.0
+    with pytest.raises(InputDataError):
+        balance_weight(lambda w: w - 1.0, bounds=(1.5, 2.0))

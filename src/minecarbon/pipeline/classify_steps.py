@@ -51,7 +51,7 @@ from minecarbon.pipeline.feature_steps import (
     own_observation,
     year_scenes,
 )
-from minecarbon.pipeline.forest_area import series_confusion
+from minecarbon.pipeline.forest_area import held_out_pixels, series_confusion
 from minecarbon.pipeline.harmonise_steps import fitted_transforms, harmonise_target
 from minecarbon.pipeline.landcover_series import (
     PROBA,
@@ -184,8 +184,9 @@ def _classify(ctx: StepContext) -> None:
         probability_files[year] = write_probabilities(ctx, year, proba, grid)
     free = free_transitions(ctx, grid, sorted(stacks), chunk)
     final = {y: ws.path(LANDCOVER.format(year=y)) for y in stacks}
+    held = held_out_pixels(held_out, samples, grid, sorted(probability_files))
     maps, quality, series_info = consistent_series(ctx, grid, probability_files, chunk, free,
-                                                   final, lc_report)
+                                                   final, held)
     checked = series_confusion(held_out, samples, maps, grid, chunk)
     if checked is not None:  # the published series against the same held-out samples
         series_info["held_out"] = checked

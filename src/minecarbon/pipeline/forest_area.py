@@ -1,9 +1,9 @@
 """The classify step's forest-area calibration and the final series' own error matrix.
 
-:func:`forest_area_weight` estimates the true forest share of the observed pixel-years from
-the held-out reference samples (inverse calibration of the per-year classifier's error
-matrix) and finds the forest weight under which the temporally consistent series maps that
-share (:mod:`minecarbon.classify.area_calibration`, ``classify.forest_area_calibration``).
+:func:`forest_area_weight` finds the forest weight under which the temporally consistent
+series maps as much forest as its own error matrix at the held-out random samples says there
+is (inverse calibration; :mod:`minecarbon.classify.area_calibration`,
+``classify.forest_area_calibration``).
 
 :func:`series_confusion` checks the *final* series against the same held-out samples: the
 error matrix of the map that is published, which the assessment's area estimates use (the
@@ -16,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from minecarbon.assessment.area_estimation import estimate_areas_by_reference
 from minecarbon.classify.accuracy import accuracy_report
-from minecarbon.classify.area_calibration import forest_weight
+from minecarbon.classify.area_calibration import balance_weight, decode
 from minecarbon.errors import MinecarbonError
 from minecarbon.features.extract import sample_points
 from minecarbon.grid import AnalysisGrid
@@ -48,49 +49,92 @@ def _sample(cube: xr.DataArray, free: xr.DataArray | None
     return p[:, :, seen], f
 
 
+def held_out_pixels(held_out: pd.DataFrame, samples: pd.DataFrame, grid: AnalysisGrid,
+                    years: list[int]) -> pd.DataFrame:
+    """The random held-out samples' ``row, col, year_index, landcover`` on the grid.
+
+    Samples outside the grid or in a year without probabilities are left out; so are
+    purposive ones where the samples record their ``design``.
+    """
+    if "design" in held_out.columns:
+        held_out = held_out[held_out["design"].astype(str) == "random"]
+    points = samples[["sample_id", "year", "geometry"]].merge(
+        held_out[["sample_id", "year", "landcover"]], on=["sample_id", "year"])
+    if getattr(samples, "crs", None) is not None and str(samples.crs) != str(grid.crs):
+        points = gpd.GeoDataFrame(points, geometry="geometry", crs=samples.crs).to_crs(grid.crs)
+    x = np.asarray(points.geometry.x, float)
+    y = np.asarray(points.geometry.y, float)
+    col = np.floor((x - grid.x_min_m) / grid.pixel_size_m).astype(int)
+    row = np.floor((grid.y_max_m - y) / grid.pixel_size_m).astype(int)
+    index = {year: i for i, year in enumerate(years)}
+    year_index = np.array([index.get(int(v), -1) for v in points["year"]], dtype=int)
+    keep = ((row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
+            & (year_index >= 0))
+    return pd.DataFrame({"row": row[keep], "col": col[keep], "year_index": year_index[keep],
+                         "landcover": points["landcover"].astype(int).to_numpy()[keep]})
+
+
 def forest_area_weight(cube: xr.DataArray, classes: list[int], free: xr.DataArray | None,
-                       reference: dict[str, Any] | None, cfg: Any) -> tuple[float, dict[str, Any]]:
+                       held: pd.DataFrame | None, cfg: Any) -> tuple[float, dict[str, Any]]:
     """The forest weight of the land-cover series, and what was found (for ``accuracy.json``).
 
     ``cube`` (year, class, y, x) probabilities with subclasses merged (NaN: no observation),
-    ``classes`` their codes, ``reference`` the land-cover section of ``accuracy.json`` (its
-    ``confusion``, rows = map, and ``labels``; those of its ``probability_sample`` where the
-    samples record their design). Returns weight 1 with the reason when the
-    calibration is off or cannot be made.
+    ``classes`` their codes, ``held`` the random held-out samples from
+    :func:`held_out_pixels`. The weight is where the decoded series' forest share (over the
+    pixel-years of a regular sample) equals the share estimated from the same decoded
+    series' error matrix at the held-out samples (inverse calibration): the published map's
+    estimated omission and commission of forest then balance. Returns weight 1 with the
+    reason when the calibration is off or cannot be made.
     """
     forest = int(LandCover.FOREST)
     if not cfg.forest_area_calibration:
         return 1.0, {"forest_area_calibration": "off"}
-    if not reference or forest not in classes:
-        return 1.0, {"forest_area_calibration": "no reference samples or no forest class"}
-    matrix = reference.get("probability_sample", reference)
-    labels = [int(c) for c in matrix["labels"]]
-    counts = np.asarray(matrix["confusion"], dtype=np.float64)
+    if held is None or held.empty or forest not in classes or \
+            int((held["landcover"] == forest).sum()) < 2:
+        return 1.0, {"forest_area_calibration": "not made: no held-out random forest samples"}
+    fi = classes.index(forest)
     p, f = _sample(cube, free)
-    observed = np.isfinite(p).all(axis=1)
-    best = np.where(observed, np.nan_to_num(p, nan=-1.0).argmax(axis=1), -1)
-    mapped = np.array([np.count_nonzero(best == classes.index(c)) if c in classes else 0
-                       for c in labels], dtype=np.float64)
-    unknown = [c for c in classes if c not in labels and np.any(best == classes.index(c))]
-    if unknown or forest not in labels or mapped.sum() == 0:
-        return 1.0, {"forest_area_calibration": f"classes {unknown} mapped without held-out "
-                     "samples" if unknown else "no forest among the held-out samples"}
-    try:
-        est = estimate_areas_by_reference(counts, mapped, labels)
-    except MinecarbonError as err:  # too few reference samples of a class
-        return 1.0, {"forest_area_calibration": f"not made: {err}"}
-    row = est[est["class"] == forest].iloc[0]
-    target = float(np.clip(row["area"] / mapped.sum(), 0.0, 1.0))
-    w, before, after = forest_weight(p, classes.index(forest), target, free=f,
-                                     stay=cfg.temporal_stay_probability,
-                                     mixing=cfg.temporal_mixing)
+    rows = xr.DataArray(held["row"].to_numpy(), dims="sample")
+    cols = xr.DataArray(held["col"].to_numpy(), dims="sample")
+    hp = np.asarray(cube.isel(y=rows, x=cols).values, dtype=np.float64)  # (year, class, n)
+    hf = None if free is None else np.asarray(free.isel(y=rows, x=cols).values, dtype=bool)
+    at = held["year_index"].to_numpy()
+    reference = held["landcover"].to_numpy()
+    codes = np.asarray(classes)
+    kw = {"stay": cfg.temporal_stay_probability, "mixing": cfg.temporal_mixing}
+    found: dict[float, dict[str, float]] = {}
+
+    def excess(w: float) -> float:
+        path = decode(p, fi, w, f, **kw)
+        mapped = np.bincount(path[path >= 0], minlength=len(classes)).astype(float)
+        hpath = decode(hp, fi, w, hf, **kw)[np.arange(len(at)), at]
+        ok = hpath >= 0
+        predicted = codes[hpath[ok]]
+        labels = sorted(set(reference[ok].tolist()) | set(predicted.tolist()))
+        confusion = pd.crosstab(pd.Categorical(predicted, labels),
+                                pd.Categorical(reference[ok], labels), dropna=False).to_numpy()
+        area = np.array([mapped[classes.index(c)] if c in classes else 0.0 for c in labels])
+        try:
+            est = estimate_areas_by_reference(confusion, area, labels)
+        except MinecarbonError:  # a mapped class without two reference samples
+            return float("nan")
+        row = est[est["class"] == forest].iloc[0]
+        total = float(area.sum())
+        found[w] = {"mapped": float(mapped[fi]) / total, "estimated": float(row["area"]) / total,
+                    "se": float(row["area_se"]) / total}
+        return found[w]["mapped"] - found[w]["estimated"]
+
+    w, _, after = balance_weight(excess, tol=0.002)
+    if not np.isfinite(after) or w not in found:
+        return 1.0, {"forest_area_calibration": "not made: the held-out samples do not give "
+                     "an area for every mapped class"}
     info = {"forest_area_calibration": "made", "forest_weight": round(w, 4),
-            "forest_share_per_year_maps": round(float(mapped[labels.index(forest)]
-                                                      / mapped.sum()), 5),
-            "forest_share_estimated": round(target, 5),
-            "forest_share_estimated_se": round(float(row["area_se"] / mapped.sum()), 5),
-            "forest_share_series_unweighted": round(before, 5),
-            "forest_share_series": round(after, 5), "sample_pixels": int(p.shape[2])}
+            "forest_share_series_unweighted": round(found[1.0]["mapped"], 5),
+            "forest_share_estimated_unweighted": round(found[1.0]["estimated"], 5),
+            "forest_share_series": round(found[w]["mapped"], 5),
+            "forest_share_estimated": round(found[w]["estimated"], 5),
+            "forest_share_estimated_se": round(found[w]["se"], 5),
+            "sample_pixels": int(p.shape[2]), "held_out_samples": len(held)}
     return w, info
 
 

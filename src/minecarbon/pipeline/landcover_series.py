@@ -237,14 +237,15 @@ def _area_priors(cube: xr.DataArray, classes: list[int],
 
 def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: dict[int, Path],
                       chunk: int, free: xr.DataArray | None, final: dict[int, Path],
-                      reference: dict[str, Any] | None = None
+                      held: pd.DataFrame | None = None
                       ) -> tuple[dict[int, Path], dict[int, Path], dict[str, Any]]:
     """Decode the stored probabilities into the land-cover series; write it and its quality.
 
     The probabilities are first adjusted to the area's class priors (EM, Saerens et al.
     2002; ``classify.prior_adjustment``), subclasses merged into their class, forest's
-    weighted so that the series maps the forest area the held-out ``reference`` samples
-    estimate (``classify.forest_area_calibration``,
+    weighted so that the series maps as much forest as its error matrix at the ``held``-out
+    random samples (:func:`minecarbon.pipeline.forest_area.held_out_pixels`) says there is
+    (``classify.forest_area_calibration``,
     :func:`minecarbon.pipeline.forest_area.forest_area_weight`), then decoded by the HMM.
     Writes the maps next to ``final`` (year → land-cover file) and the quality layers next to
     theirs, as temporary files; returns both ``year → temporary file`` maps for the caller to
@@ -273,7 +274,7 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
         forest = cube.sel({"class": 1}) + cube.sel({"class": SPARSE_SUBCLASS})
         cube = cube.where(cube["class"] != 1, forest).sel({"class": classes})
     if cfg.temporal_consistency:
-        weight, calibration = forest_area_weight(cube, classes, free, reference, cfg)
+        weight, calibration = forest_area_weight(cube, classes, free, held, cfg)
         cube = apply_forest_weight(cube, weight)
         info.update(calibration)
     packed = probabilities_to_uint8(cube).chunk({"year": -1, "class": -1})
