@@ -175,8 +175,8 @@ class ClassifyConfig(_Section):
     # land-cover series made temporally consistent by a per-pixel hidden Markov model
     temporal_consistency: bool = True
     prior_adjustment: bool = False  # probabilities re-weighted to the area's class shares (EM)
-    # forest's probability weighted so that the series maps the forest area that the held-out
-    # reference samples estimate (inverse calibration of the error matrix)
+    # forest's probability weighted so that the series maps as much forest as its own error
+    # matrix at the held-out random samples estimates there is (decision 42)
     forest_area_calibration: bool = True
     context_years: int = Field(4, ge=0, le=12)  # running median of ±this many years (0: off)
     context_features: list[str] = Field(default_factory=lambda: [
