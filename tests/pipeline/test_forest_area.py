@@ -95,3 +95,11 @@ def test_no_calibration_says_why(case: str) -> None:
     assert w == 1.0
     assert info["forest_area_calibration"] == ("off" if case == "off" else
                                                "not made: no held-out random forest samples")
+
+
+def test_only_probability_samples_estimate_areas() -> None:
+    from minecarbon.pipeline.forest_area import probability_sample
+
+    samples = pd.DataFrame({"design": ["random", "purposive", " Systematic", "", "random"]})
+    assert probability_sample(samples).tolist() == [True, False, True, False, True]
+    assert probability_sample(pd.DataFrame({"x": [1, 2]})).tolist() == [True, True]

@@ -32,6 +32,19 @@ from minecarbon.types import LandCover
 
 #: Pixels of the regular sample on which the weight is found (every year of each).
 SAMPLE_PIXELS = 60_000
+#: Sample designs (the samples' ``design`` column) that make a probability sample of a class.
+PROBABILITY_DESIGNS = ("random", "systematic")
+
+
+def probability_sample(samples: pd.DataFrame) -> pd.Series:
+    """True for the samples that may estimate areas: all, unless ``design`` says otherwise.
+
+    A sample whose ``design`` is not one of :data:`PROBABILITY_DESIGNS` (e.g. ``purposive``:
+    clear stands picked for the species) trains the models but does not estimate areas.
+    """
+    if "design" not in samples.columns:
+        return pd.Series(True, index=samples.index)
+    return samples["design"].astype(str).str.strip().str.lower().isin(PROBABILITY_DESIGNS)
 
 
 def _sample(cube: xr.DataArray, free: xr.DataArray | None
@@ -53,11 +66,10 @@ def held_out_pixels(held_out: pd.DataFrame, samples: pd.DataFrame, grid: Analysi
                     years: list[int]) -> pd.DataFrame:
     """The random held-out samples' ``row, col, year_index, landcover`` on the grid.
 
-    Samples outside the grid or in a year without probabilities are left out; so are
-    purposive ones where the samples record their ``design``.
+    Samples outside the grid or in a year without probabilities are left out; so are those
+    that are not a probability sample (:func:`probability_sample`).
     """
-    if "design" in held_out.columns:
-        held_out = held_out[held_out["design"].astype(str) == "random"]
+    held_out = held_out[probability_sample(held_out)]
     points = samples[["sample_id", "year", "geometry"]].merge(
         held_out[["sample_id", "year", "landcover"]], on=["sample_id", "year"])
     if getattr(samples, "crs", None) is not None and str(samples.crs) != str(grid.crs):
@@ -153,13 +165,12 @@ def series_confusion(held_out: pd.DataFrame, samples: pd.DataFrame, maps: dict[i
                      grid: AnalysisGrid, chunk: int) -> dict[str, Any] | None:
     """Error matrix of the final land-cover series at the held-out samples (rows = map).
 
-    ``held_out`` (``sample_id, year, landcover``, optional ``design``: only ``random``
-    samples are used) from the training split, ``samples`` the sample points with their
-    geometry, ``maps`` year → final land-cover file. None when no
+    ``held_out`` (``sample_id, year, landcover``, optional ``design``: only probability
+    samples are used, :func:`probability_sample`) from the training split, ``samples`` the
+    sample points with their geometry, ``maps`` year → final land-cover file. None when no
     held-out sample falls in a mapped year and class.
     """
-    if "design" in held_out.columns:  # the probability sample alone estimates areas
-        held_out = held_out[held_out["design"].astype(str) == "random"]
+    held_out = held_out[probability_sample(held_out)]  # it alone estimates areas
     if held_out.empty:
         return None
     points = samples[samples["sample_id"].isin(held_out["sample_id"])]

@@ -46,7 +46,11 @@ from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_stack, write_cubes, write_stack
-from minecarbon.pipeline.forest_area import apply_forest_weight, forest_area_weight
+from minecarbon.pipeline.forest_area import (
+    apply_forest_weight,
+    forest_area_weight,
+    probability_sample,
+)
 from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import NONE_YEAR, rasterize_events
 
@@ -141,9 +145,10 @@ def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features:
     """Held-out accuracy with subclasses merged into their class (the split of the fit).
 
     Also returns the held-out samples (``sample_id, year, landcover`` and ``design`` where
-    the samples say how they were drawn). Where they do, the error matrix of the ``random``
-    ones alone is added as ``probability_sample``: purposive samples (clear stands picked for
-    the species) make omission look rarer than it is, so only the random draw estimates areas.
+    the samples say how they were drawn). Where they do, the error matrix of the probability
+    sample alone (``random`` or ``systematic``) is added as ``probability_sample``: purposive
+    samples (clear stands picked for the species) make omission look rarer than it is, so only
+    the probability sample estimates areas.
     """
     from sklearn.model_selection import train_test_split
 
@@ -159,7 +164,7 @@ def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features:
     keep = [c for c in ("sample_id", "year", "landcover", "design") if c in test.columns]
     held_out = test[keep].reset_index(drop=True)
     if "design" in test.columns:  # the error matrix of the probability sample alone
-        random = (test["design"].astype(str) == "random").to_numpy()
+        random = probability_sample(test).to_numpy()
         if random.any():
             part = accuracy_report(observed[random], predicted[random], labels=labels).to_dict()
             report["probability_sample"] = {k: part[k] for k in ("labels", "confusion", "n")}
