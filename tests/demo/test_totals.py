@@ -97,6 +97,7 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
     rng = np.random.default_rng(17)
     forest_ref = truth[ref] > 0
     hits: dict[str, list[bool]] = {"total": [], "change": []}
+    by_unit: dict[str, list[bool]] = {}  # level-1 units' totals, every year
     for _ in range(REPLICATES):
         picks = []
         for code, n in per_unit.items():
@@ -119,6 +120,8 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
             if true is None or (true == 0 and row.mapped_agc_t == 0):
                 continue  # no forest in truth or map: nothing to estimate
             hits["total"].append(row.agc_t_ci_low <= true <= row.agc_t_ci_high)
+            if str(row.zone).startswith("l1:"):
+                by_unit.setdefault(str(row.zone), []).append(hits["total"][-1])
         for row in chg[chg["kind"] == "change"].itertuples():
             a = true_total.get((row.zone, row.year_from), 0.0)
             b = true_total.get((row.zone, row.year_to), 0.0)
@@ -130,7 +133,12 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
     print(f"coverage of the 95 % intervals over {REPLICATES} plot samples: {both:.3f} of all; "
           f"totals {coverage['total']:.3f} of {len(hits['total'])} unit-years, changes "
           f"{coverage['change']:.3f} of {len(hits['change'])} unit-changes")
+    units_cover = {k: float(np.mean(v)) for k, v in sorted(by_unit.items())}
+    print("level-1 units' totals covered: " + ", ".join(f"{k} {v:.3f}"
+                                                      for k, v in units_cover.items()))
     assert len(hits["total"]) >= REPLICATES * len(years)
+    assert len(units_cover) >= 3 and all(len(v) >= REPLICATES for v in by_unit.values())
+    assert min(units_cover.values()) >= 0.85  # no level-1 unit far below the nominal 95 %
     assert len(hits["change"]) >= REPLICATES * len(pairs)
     assert 0.90 <= both <= 0.98  # the issue's band, over unit-years and unit-changes together
     assert coverage["total"] >= 0.90 and coverage["change"] >= 0.90
