@@ -28,9 +28,10 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+import xarray as xr
 
-from minecarbon.classify._hmm_kernel import MISSING, viterbi_block
-from minecarbon.classify.temporal import SCALE
+from minecarbon.classify._hmm_kernel import viterbi_block
+from minecarbon.classify.temporal import SCALE, probabilities_to_uint8
 from minecarbon.errors import InputDataError
 
 FloatArray = npt.NDArray[np.float64]
@@ -54,10 +55,8 @@ def reweight(proba: FloatArray, forest_index: int, weight: float) -> FloatArray:
 
 def _pack(proba: FloatArray) -> npt.NDArray[np.uint8]:
     """(year, class, pixel) probabilities → (pixel, year, class) uint8 for the Viterbi kernel."""
-    missing = np.logical_not(np.isfinite(proba).all(axis=1))  # (year, pixel)
-    packed = np.round(np.clip(np.nan_to_num(proba), 0.0, 1.0) * SCALE).astype(np.uint8)
-    packed = np.where(missing[:, None, :], MISSING, packed)
-    return np.ascontiguousarray(np.moveaxis(packed, (0, 1, 2), (1, 2, 0)))
+    packed = probabilities_to_uint8(xr.DataArray(proba, dims=("year", "class", "pixel")))
+    return np.ascontiguousarray(np.moveaxis(packed.values, (0, 1, 2), (1, 2, 0)))
 
 
 def decode(proba: FloatArray, forest_index: int, weight: float,

@@ -187,7 +187,7 @@ def _classify(ctx: StepContext) -> None:
     held = held_out_pixels(held_out, samples, grid, sorted(probability_files))
     maps, quality, series_info = consistent_series(ctx, grid, probability_files, chunk, free,
                                                    final, held)
-    checked = series_confusion(held_out, samples, maps, grid, chunk)
+    checked = series_confusion(held, maps, sorted(probability_files), grid, chunk)
     if checked is not None:  # the published series against the same held-out samples
         series_info["held_out"] = checked
     accuracy["landcover"]["series"] = series_info

@@ -25,7 +25,6 @@ from minecarbon.assessment.area_estimation import estimate_areas_by_reference
 from minecarbon.classify.accuracy import accuracy_report
 from minecarbon.classify.area_calibration import balance_weight, decode
 from minecarbon.errors import MinecarbonError
-from minecarbon.features.extract import sample_points
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
 from minecarbon.types import LandCover
@@ -123,8 +122,7 @@ def forest_area_weight(cube: xr.DataArray, classes: list[int], free: xr.DataArra
         ok = hpath >= 0
         predicted = codes[hpath[ok]]
         labels = sorted(set(reference[ok].tolist()) | set(predicted.tolist()))
-        confusion = pd.crosstab(pd.Categorical(predicted, labels),
-                                pd.Categorical(reference[ok], labels), dropna=False).to_numpy()
+        confusion = accuracy_report(reference[ok], predicted, labels=labels).confusion.to_numpy()
         area = np.array([mapped[classes.index(c)] if c in classes else 0.0 for c in labels])
         try:
             est = estimate_areas_by_reference(confusion, area, labels)
@@ -161,36 +159,31 @@ def apply_forest_weight(cube: xr.DataArray, weight: float) -> xr.DataArray:
     return out
 
 
-def series_confusion(held_out: pd.DataFrame, samples: pd.DataFrame, maps: dict[int, Path],
+def series_confusion(held: pd.DataFrame, maps: dict[int, Path], years: list[int],
                      grid: AnalysisGrid, chunk: int) -> dict[str, Any] | None:
     """Error matrix of the final land-cover series at the held-out samples (rows = map).
 
-    ``held_out`` (``sample_id, year, landcover``, optional ``design``: only probability
-    samples are used, :func:`probability_sample`) from the training split, ``samples`` the
-    sample points with their geometry, ``maps`` year → final land-cover file. None when no
+    ``held`` the random held-out samples on the grid (:func:`held_out_pixels`, with
+    ``year_index`` into ``years``), ``maps`` year → final land-cover file. None when no
     held-out sample falls in a mapped year and class.
     """
-    held_out = held_out[probability_sample(held_out)]  # it alone estimates areas
-    if held_out.empty:
+    if held.empty:
         return None
-    points = samples[samples["sample_id"].isin(held_out["sample_id"])]
-    rows = []
-    for year, part in points.groupby("year"):
-        if int(year) not in maps:
+    mapped = np.zeros(len(held), dtype=int)
+    at = held["year_index"].to_numpy()
+    for i, year in enumerate(years):
+        here = at == i
+        if not here.any() or year not in maps:
             continue
-        stack = xr.Dataset({"landcover": read_on_grid(maps[int(year)], grid, chunks=chunk,
-                                                      masked=False)})
-        rows.append(sample_points(stack, part, grid).assign(year=int(year)))
-    if not rows:
+        band = read_on_grid(maps[year], grid, chunks=chunk, masked=False)
+        rows = xr.DataArray(held["row"].to_numpy()[here], dims="sample")
+        cols = xr.DataArray(held["col"].to_numpy()[here], dims="sample")
+        mapped[here] = np.asarray(band.isel(y=rows, x=cols).values, dtype=int)
+    ok = mapped > 0  # an unclassified pixel-year is not a class
+    if not ok.any():
         return None
-    mapped = pd.concat(rows, ignore_index=True).merge(
-        held_out[["sample_id", "year", "landcover"]], on=["sample_id", "year"])
-    mapped = mapped[mapped["landcover_x"] > 0]  # an unclassified pixel-year is not a class
-    if mapped.empty:
-        return None
-    truth = mapped["landcover_y"].astype(int).to_numpy()
-    predicted = mapped["landcover_x"].astype(int).to_numpy()
-    labels = sorted(set(truth) | set(predicted))
-    report = accuracy_report(truth, predicted, labels=labels).to_dict()
+    truth = held["landcover"].to_numpy()[ok]
+    labels = sorted(set(truth.tolist()) | set(mapped[ok].tolist()))
+    report = accuracy_report(truth, mapped[ok], labels=labels).to_dict()
     return {k: report[k] for k in ("layout", "labels", "confusion", "n", "overall_accuracy",
                                    "kappa", "per_class") if k in report}
