@@ -22,6 +22,11 @@ def test_held_out_accuracy_is_reported(small_site: Path) -> None:
     assert land["held_out_share"] == 0.3 and land["n"] > 100
     assert land["layout"].startswith("confusion rows = map")
     assert land["overall_accuracy"] > 0.85 and land["kappa"] > 0.8
+    # held out by place, and the maps' forests never trained on the held-out samples
+    assert land["held_out_by_location"] is True
+    for model in land["models"].values():
+        assert model["n"] + model["n_training"] == model["n_samples"]
+        assert 0.2 <= model["n"] / model["n_samples"] <= 0.4
     habit = acc["leaf_habit"]
     assert habit["overall_accuracy"] > 0.85
     assert 1.0 < habit["rvi_threshold"] < 10.0

@@ -20,11 +20,11 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from minecarbon.classify._predict import predict_blocks
 from minecarbon.classify.accuracy import AccuracyReport, accuracy_report
+from minecarbon.classify.holdout import stratified_split
 from minecarbon.config import ClassifyConfig
 from minecarbon.errors import InputDataError, warn
 from minecarbon.types import LandCover
@@ -279,6 +279,7 @@ def train_test_accuracy(
     test_fraction: float = 0.3,
     seed: int = 0,
     refit: bool = False,
+    location: str | None = None,
     **params: Any,
 ) -> tuple[LandCoverClassifier, AccuracyReport]:
     """Fit on a stratified part of the samples, assess accuracy on the held-out rest only.
@@ -298,6 +299,10 @@ def train_test_accuracy(
     refit
         Refit the returned model on all samples after the assessment (the report then
         describes the procedure, measured with a model that saw less data).
+    location
+        Column naming each sample's place (e.g. its pixel). Where a place holds several
+        samples (the same point interpreted in several years), all of them fall on one side
+        of the split (:func:`minecarbon.classify.holdout.stratified_split`).
     **params
         Further :class:`LandCoverClassifier` parameters.
 
@@ -335,8 +340,13 @@ def train_test_accuracy(
         raise InputDataError(f"samples: the classes {single} have fewer than 2 samples and "
                              "cannot be split into training and test parts",
                              fix="collect more samples of them or merge them into another class")
-    train, test = train_test_split(usable, test_size=test_fraction, random_state=seed,
-                                   stratify=y)
+    if location is not None and location not in samples.columns:
+        raise InputDataError(f"the samples have no column {location!r}",
+                             fix="name the sample location column in location=, or leave it "
+                             "out")
+    train_at, test_at = stratified_split(
+        y, test_fraction, seed, None if location is None else usable[location].to_numpy())
+    train, test = usable.iloc[train_at], usable.iloc[test_at]
     model.fit(train, train[label].to_numpy())
     report = accuracy_report(test[label].to_numpy(), model.predict(test),
                              labels=_report_labels(model.classes_))

@@ -319,13 +319,15 @@ def _left_out(labels: list[Any], why: str, what: str, *, none_left: bool, fix: s
 
 
 def sample_points(stack: xr.Dataset, points: Any, grid: AnalysisGrid, *,
-                  id_column: str = "sample_id") -> pd.DataFrame:
+                  id_column: str = "sample_id",
+                  location_column: str | None = None) -> pd.DataFrame:
     """Feature values of the pixel under each point (training samples of the classifiers).
 
     ``points`` is a GeoDataFrame of points in the grid's CRS (or one that reprojects to it).
     Returns one row per point: the id column, then one column per feature variable (NaN where
     the stack is NaN). Only the pixels under the points are computed. A point outside the grid
-    raises :class:`InputDataError` naming it.
+    raises :class:`InputDataError` naming it. ``location_column`` adds a column of that name
+    with the pixel's index (row × width + column), which names the point's place.
     """
     assert_on_grid(stack, grid, "the feature stack")
     frame = points
@@ -348,6 +350,8 @@ def sample_points(stack: xr.Dataset, points: Any, grid: AnalysisGrid, *,
     cols_da = xr.DataArray(col, dims="sample")
     picked = stack.isel(y=rows_da, x=cols_da).compute()
     out = pd.DataFrame({id_column: frame[id_column].to_numpy()})
+    if location_column is not None:
+        out[location_column] = row.astype(np.int64) * grid.width + col
     for name in names:
         out[name] = np.asarray(picked[name].values, float)
     return out

@@ -27,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.classify.accuracy import accuracy_report
+from minecarbon.classify.holdout import random_holdout
 from minecarbon.classify.landcover import forest_mask
 from minecarbon.classify.leaf_habit import (
     classify_leaf_habit,
@@ -54,6 +55,7 @@ from minecarbon.pipeline.feature_steps import (
 from minecarbon.pipeline.forest_area import held_out_pixels, series_confusion
 from minecarbon.pipeline.harmonise_steps import fitted_transforms, harmonise_target
 from minecarbon.pipeline.landcover_series import (
+    LOCATION,
     PROBA,
     QUALITY,
     consistent_series,
@@ -102,7 +104,7 @@ def _sample_features(samples: pd.DataFrame, stacks: dict[int, xr.Dataset],
             warn(f"{len(part)} training samples of {year} are left out: no feature stack for "
                  f"{year}", stacklevel=2)
             continue
-        values = sample_points(stacks[int(year)], part, grid)
+        values = sample_points(stacks[int(year)], part, grid, location_column=LOCATION)
         frames.append(part.drop(columns="geometry").merge(values, on="sample_id"))
     if not frames:
         raise InputDataError("no training sample falls in a year with a feature stack",
@@ -235,10 +237,10 @@ def _leaf_habit(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     values = _sample_features(pd.concat([forest_samples, background]),
                               {y: read_stack(p, chunks=chunk) for y, p in leaf_off.items()}, grid)
     values["rvi"] = values["sr_nir"] / values["sr_red"]
-    rng = np.random.default_rng(cfg.classify.seed)
     is_forest = values["landcover"] == int(LandCover.FOREST)
     held_out = cfg.classify.test_fraction
-    test = is_forest & (rng.random(len(values)) < held_out)
+    test = is_forest & random_holdout(len(values), held_out, cfg.classify.seed,
+                                      values[LOCATION].to_numpy())
     train = values[~test]
     train_forest = train[train["landcover"] == int(LandCover.FOREST)]
     choice = cfg.classify.rvi_threshold
@@ -326,12 +328,12 @@ def _species(ctx: StepContext, grid: AnalysisGrid, samples: pd.DataFrame,
     frames = []
     for year, part in labelled.groupby("year"):
         both = _features_for_species(pheno[int(year)], stacks[int(year)], summer, chunk)
-        values = sample_points(both, part, grid)
+        values = sample_points(both, part, grid, location_column=LOCATION)
         frames.append(part.drop(columns="geometry").merge(values, on="sample_id"))
     table = pd.concat(frames, ignore_index=True)
     features = [c for c in table.columns if c in set(both.data_vars)]
-    rng = np.random.default_rng(cfg.classify.seed)
-    test = rng.random(len(table)) < cfg.classify.test_fraction
+    test = random_holdout(len(table), cfg.classify.test_fraction, cfg.classify.seed,
+                          table[LOCATION].to_numpy())
     train = table[~test]
     window = cfg.classify.species_window
 

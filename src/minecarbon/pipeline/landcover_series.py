@@ -39,10 +39,11 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.classify._predict import predict_blocks
-from minecarbon.classify.landcover import LandCoverClassifier, train_test_accuracy
+from minecarbon.classify.holdout import stratified_split
+from minecarbon.classify.landcover import LandCoverClassifier
 from minecarbon.classify.priors import em_priors
 from minecarbon.classify.temporal import SCALE, probabilities_to_uint8, smooth_class_series
-from minecarbon.errors import warn
+from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_stack, write_cubes, write_stack
@@ -64,6 +65,9 @@ def _finite(table: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.Series(np.isfinite(values).all(axis=1), index=table.index)
 
 
+#: Column of a sample's location (its pixel on the grid): the samples of one location are
+#: held out together (:mod:`minecarbon.classify.holdout`).
+LOCATION = "location_px"
 #: Training code of sparse forest (canopy cover below ``classify.forest_min_cover``), a
 #: subclass of forest whose probabilities are added to forest's after prediction.
 SPARSE_SUBCLASS = 101
@@ -97,78 +101,94 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
     """The land-cover forests, most informative first, with their held-out accuracies.
 
     ``table`` holds every sample with its year's features (leaf-off columns NaN where the year
-    or the pixel has no leaf-off observation). The models, each trained on the samples whose
-    features it uses are all finite: growing-season plus leaf-off features; growing-season
-    features alone (a year or pixel without a clear leaf-off observation); and without the
-    moving-window features (texture, terrain: empty at the edges of the grid and the extent).
-    Returns ``[(model, features), …]``, the accuracy section of ``accuracy.json`` (the
-    held-out accuracy of each model, subclasses merged back into their class) and the first
-    model's held-out samples (``sample_id, year, landcover``).
+    or the pixel has no leaf-off observation). One split, stratified by class, holds out
+    ``cfg.test_fraction`` of the samples, whole locations at a time where the table has
+    :data:`LOCATION` (:func:`minecarbon.classify.holdout.stratified_split`). The models are
+    trained on the rest, each on the samples whose features it uses are all finite:
+    growing-season plus leaf-off features; growing-season features alone (a year or pixel
+    without a clear leaf-off observation); and without the moving-window features (texture,
+    terrain: empty at the edges of the grid and the extent). They are not refitted on the
+    held-out samples, so those stay independent of every map made from the models (Olofsson
+    et al. 2014: the samples that assess a map must not have trained it). Returns
+    ``[(model, features), …]``, the accuracy section of ``accuracy.json`` (the held-out
+    accuracy of each model, subclasses merged back into their class) and the held-out
+    samples (``sample_id, year, landcover`` and ``design`` where given).
     """
     models: list[tuple[LandCoverClassifier, list[str]]] = []
     report: dict[str, Any] = {}
-    first_held_out = pd.DataFrame()
     plain = [f for f in base if groups.get(f) not in WINDOW_GROUPS]
     candidates = ([("with_leaf_off", base + leaf_off)] if leaf_off else []) + [
         ("growing_season", base), ("without_window_features", plain)]
-    table = table.assign(train_label=training_labels(table, cfg))
+    table = table.assign(train_label=training_labels(table, cfg)).reset_index(drop=True)
+    classes, counts = np.unique(table["train_label"].to_numpy(), return_counts=True)
+    if counts.min() < 2:
+        single = [int(c) for c, n in zip(classes, counts, strict=True) if n < 2]
+        raise InputDataError(f"training samples (raw/samples): the land-cover classes "
+                             f"{single} have fewer than 2 samples and cannot be split into "
+                             "training and test parts",
+                             fix="collect more samples of them or merge them into another "
+                             "class")
+    where = _location(table)
+    _, test_at = stratified_split(table["train_label"].to_numpy(), cfg.test_fraction,
+                                  cfg.seed, None if where is None else table[where].to_numpy())
+    held = np.zeros(len(table), dtype=bool)
+    held[test_at] = True
     for name, features in candidates:
         if name == "without_window_features" and len(plain) == len(base):
             continue
-        usable = table[_finite(table, features)]
-        counts = usable["train_label"].value_counts()
-        if name == "with_leaf_off" and (len(counts) < table["train_label"].nunique()
-                                        or counts.min() < 2):
-            warn(f"too few samples with a clear leaf-off observation ({len(usable)} of "
+        finite = _finite(table, features).to_numpy()
+        train, test = table[finite & ~held], table[finite & held]
+        counts_here = train["train_label"].value_counts()
+        if name == "with_leaf_off" and (len(counts_here) < table["train_label"].nunique()
+                                        or counts_here.min() < 2):
+            warn(f"too few samples with a clear leaf-off observation ({int(finite.sum())} of "
                  f"{len(table)}): land cover is classified from growing-season features alone",
                  stacklevel=3)
             continue
-        model, _ = train_test_accuracy(
-            usable, "train_label", features, test_fraction=cfg.test_fraction, seed=cfg.seed,
-            refit=False, n_estimators=cfg.n_estimators, min_samples_leaf=cfg.min_samples_leaf)
-        merged, held_out = _merged_accuracy(model, usable, features, cfg)
-        if not models:  # the first model's held-out samples check the final series too
-            first_held_out = held_out
-        model.fit(usable[features], usable["train_label"].to_numpy())  # all samples
+        model = LandCoverClassifier(features=list(features), n_estimators=cfg.n_estimators,
+                                    min_samples_leaf=cfg.min_samples_leaf,
+                                    random_state=cfg.seed)
+        model.fit(train[features], train["train_label"].to_numpy())
         models.append((model, features))
-        report[name] = {**merged, "held_out_share": cfg.test_fraction,
-                        "n_samples": len(usable), "features": features,
+        report[name] = {**_merged_accuracy(model, test, features),
+                        "held_out_share": cfg.test_fraction, "n_samples": int(finite.sum()),
+                        "n_training": len(train), "features": features,
                         "sparse_forest_subclass": bool(
-                            (usable["train_label"] == SPARSE_SUBCLASS).any())}
+                            (train["train_label"] == SPARSE_SUBCLASS).any())}
     first = next(iter(report.values()))
-    summary = {**first, "leaf_off_features": "with_leaf_off" in report, "models": report}
-    return models, summary, first_held_out
+    summary = {**first, "leaf_off_features": "with_leaf_off" in report, "models": report,
+               "held_out_by_location": where is not None}
+    keep = [c for c in ("sample_id", "year", "landcover", "design") if c in table.columns]
+    return models, summary, table.loc[held, keep].reset_index(drop=True)
 
 
-def _merged_accuracy(model: LandCoverClassifier, usable: pd.DataFrame, features: list[str],
-                     cfg: Any) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Held-out accuracy with subclasses merged into their class (the split of the fit).
+def _location(table: pd.DataFrame) -> str | None:
+    """The samples' location column (their pixel) where the table has one."""
+    return LOCATION if LOCATION in table.columns else None
 
-    Also returns the held-out samples (``sample_id, year, landcover`` and ``design`` where
-    the samples say how they were drawn). Where they do, the error matrix of the probability
-    sample alone (``random`` or ``systematic``) is added as ``probability_sample``: purposive
-    samples (clear stands picked for the species) make omission look rarer than it is, so only
-    the probability sample estimates areas.
+
+def _merged_accuracy(model: LandCoverClassifier, test: pd.DataFrame,
+                     features: list[str]) -> dict[str, Any]:
+    """Accuracy at the held-out ``test`` samples, subclasses merged into their class.
+
+    Where the samples say how they were drawn (``design``), the error matrix of the
+    probability sample alone (``random`` or ``systematic``) is added as
+    ``probability_sample``: purposive samples (clear stands picked for the species) make
+    omission look rarer than it is, so only the probability sample estimates areas.
     """
-    from sklearn.model_selection import train_test_split
-
     from minecarbon.classify.accuracy import accuracy_report
 
-    _, test = train_test_split(usable, test_size=cfg.test_fraction, random_state=cfg.seed,
-                               stratify=usable["train_label"].to_numpy())
     predicted = np.asarray(model.predict(test[features])).astype(int)
     predicted[predicted == SPARSE_SUBCLASS] = 1
     observed = test["landcover"].astype(int).to_numpy()
     labels = sorted(set(observed) | set(predicted))
     report = accuracy_report(observed, predicted, labels=labels).to_dict()
-    keep = [c for c in ("sample_id", "year", "landcover", "design") if c in test.columns]
-    held_out = test[keep].reset_index(drop=True)
     if "design" in test.columns:  # the error matrix of the probability sample alone
         random = probability_sample(test).to_numpy()
         if random.any():
             part = accuracy_report(observed[random], predicted[random], labels=labels).to_dict()
             report["probability_sample"] = {k: part[k] for k in ("labels", "confusion", "n")}
-    return report, held_out
+    return report
 
 
 def year_probabilities(models: list[tuple[LandCoverClassifier, list[str]]],
