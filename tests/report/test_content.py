@@ -641,6 +641,18 @@ def test_the_classification_table_shows_the_published_series_and_its_calibration
     assert frame.iloc[1, 1:].tolist() == [624, 0.976, 0.971]
     assert "forest probability weight 1.54" in table.note
     assert "0.463 → 0.477 (estimate 0.476, standard error 0.015)" in table.note
+    assert "whole places" not in table.note  # the record does not say so
+    inputs.accuracy["landcover"]["held_out_by_location"] = True
+    report = build_report(inputs, "en", today="2025-06-30")
+    models = next(s for s in report.sections if s.key == "models")
+    note = next(b for b in models.blocks if isinstance(b, Table)
+                and b.caption.startswith("Classification accuracy")).note
+    assert note.startswith("The land-cover held-out samples are whole places")
+    assert "forest probability weight 1.54" in note
+    zh = build_report(inputs, "zh", today="2025-06-30")
+    models = next(s for s in zh.sections if s.key == "models")
+    assert any(isinstance(b, Table) and b.note and "按位置整体留出" in b.note
+               for b in models.blocks)
     # without the series' record the table is as before
     plain = build_report(tiny_inputs(), "en", today="2025-06-30")
     models = next(s for s in plain.sections if s.key == "models")

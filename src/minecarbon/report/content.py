@@ -401,6 +401,8 @@ def _models(inputs: ReportInputs, lang: Lang) -> Section:
                 after=_r(series["forest_share_series"], 3),
                 est=_r(series["forest_share_estimated"], 3),
                 se=_r(series["forest_share_estimated_se"], 3)) + " " + note
+        if inputs.accuracy.get("landcover", {}).get("held_out_by_location"):
+            note = tr("models.held_out_by_place", lang) + " " + note
         s.blocks.append(Table(pd.DataFrame(rows, columns=[tr(f"models.{c}", lang) for c in (
             "product", "n", "oa", "kappa")]), tr("models.class_table", lang), note=note,
             source="products/classification/accuracy.json"))

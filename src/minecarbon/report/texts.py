@@ -180,6 +180,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The land-cover series' forest area is calibrated to the error-adjusted estimate from "
         "the random held-out samples: forest probability weight {w}, forest share {before} → "
         "{after} (estimate {est}, standard error {se})."),
+    "models.held_out_by_place": (
+        "土地覆盖验证样本按位置整体留出（同一位置各年的样本同属训练或验证），发布图的模型未用其训练。",
+        "The land-cover held-out samples are whole places (a place's samples of every year are "
+        "all held out or all kept), and no published map was made with a model trained on "
+        "them."),
     "acc.leaf_habit": ("常绿/落叶", "leaf habit"),
     "acc.species": ("优势树种", "species"),
     # ------------------------------------------------------------------ 6 remote-sensing data
