@@ -166,6 +166,29 @@ def test_train_test_accuracy_uses_held_out_samples_only() -> None:
     np.testing.assert_array_equal(model.predict(test), forest.predict(test[FEATURES].to_numpy()))
 
 
+def test_train_test_accuracy_holds_out_whole_places() -> None:
+    """A place interpreted in two years is held out whole (minecarbon.classify.holdout)."""
+    samples = make_samples()
+    panel = pd.concat([samples.assign(year=2010), samples.assign(year=2014)],
+                      ignore_index=True).assign(place=np.tile(np.arange(len(samples)), 2))
+    model, report = train_test_accuracy(panel, "landcover", FEATURES, test_fraction=0.25,
+                                        seed=4, location="place", n_estimators=40)
+    assert report.n % 2 == 0 and 0.2 <= report.n / len(panel) <= 0.3
+    # the row-wise split would have tested places it trained on; the oracle by places does not
+    train, test = train_test_split(np.arange(len(samples)), test_size=0.25, random_state=4,
+                                   stratify=samples["landcover"])
+    assert report.n == 2 * len(test)
+    forest = RandomForestClassifier(n_estimators=40, random_state=4, class_weight="balanced")
+    kept = panel[panel["place"].isin(train)]
+    forest.fit(kept[FEATURES].to_numpy(), kept["landcover"].to_numpy())
+    held = panel[panel["place"].isin(test)]
+    expected = (forest.predict(held[FEATURES].to_numpy()) == held["landcover"]).mean()
+    assert report.overall_accuracy == pytest.approx(expected)
+    np.testing.assert_array_equal(model.predict(held), forest.predict(held[FEATURES].to_numpy()))
+    with pytest.raises(InputDataError, match="no column 'site'"):
+        train_test_accuracy(panel, "landcover", FEATURES, location="site")
+
+
 def test_train_test_accuracy_errors() -> None:
     samples = make_samples(n_per_class=6)
     with pytest.raises(InputDataError, match="no column 'class'"):
