@@ -3,8 +3,9 @@
 Training samples (``raw/samples``: points with ``sample_id, year, landcover``, and in forest
 ``leaf_habit``, ``species`` and optionally ``cover``) take their feature values from the feature
 stack of their year. Land cover: random forests (with and without the leaf-off composite and
-the window features; 70 % of the samples to fit, 30 % held out for the accuracy,
-``classify.test_fraction``; then refitted on all) give every year's class probabilities, which a
+the window features; 70 % of the samples to fit, 30 % held out by place for the accuracy
+and never trained on, ``classify.test_fraction``, decision 43) give every year's class
+probabilities, which a
 per-pixel hidden Markov model decodes into a consistent series
 (:mod:`minecarbon.pipeline.landcover_series`, docs/time-series.md) →
 ``products/classification/landcover_<year>.tif`` and ``landcover_quality_<year>.tif``. Within
