@@ -73,3 +73,18 @@ def test_a_class_with_one_sample_is_refused_naming_it() -> None:
     table.loc[table["landcover"] == 7, "sample_id"] = "only"
     with pytest.raises(InputDataError, match=r"raw/samples.*\[7\]"):
         train_landcover_models(table, ["ndvi", "nbr"], [], {}, ClassifyConfig(n_estimators=10))
+
+
+def test_leaf_off_forest_left_out_when_no_held_out_sample_can_assess_it() -> None:
+    """Leaf-off features only where the samples were kept: that forest could not be assessed,
+    so land cover is classified without it, with a warning saying why."""
+    table = _table(places=60, years=(2000, 2005))
+    cfg = ClassifyConfig(n_estimators=10)
+    _, _, held = train_landcover_models(table, ["ndvi", "nbr"], [], {}, cfg)
+    table.loc[table["sample_id"].isin(held["sample_id"]), "leafoff_ndvi"] = np.nan
+    table.loc[~table["sample_id"].isin(held["sample_id"]), "leafoff_ndvi"] = 0.5
+    with pytest.warns(UserWarning, match=r"leaf-off observation .* 0 of them held out"):
+        models, summary, _ = train_landcover_models(
+            table, ["ndvi", "nbr"], ["leafoff_ndvi"], {}, cfg)
+    assert [f for _, f in models] == [["ndvi", "nbr"]]
+    assert summary["leaf_off_features"] is False and summary["n"] > 0

@@ -140,10 +140,10 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
         train, test = table[finite & ~held], table[finite & held]
         counts_here = train["train_label"].value_counts()
         if name == "with_leaf_off" and (len(counts_here) < table["train_label"].nunique()
-                                        or counts_here.min() < 2):
+                                        or counts_here.min() < 2 or test.empty):
             warn(f"too few samples with a clear leaf-off observation ({int(finite.sum())} of "
-                 f"{len(table)}): land cover is classified from growing-season features alone",
-                 stacklevel=3)
+                 f"{len(table)}, {len(test)} of them held out): land cover is classified "
+                 "from growing-season features alone", stacklevel=3)
             continue
         model = LandCoverClassifier(features=list(features), n_estimators=cfg.n_estimators,
                                     min_samples_leaf=cfg.min_samples_leaf,
