@@ -77,3 +77,9 @@ def test_unstratified_when_a_class_has_one_place() -> None:
 def test_one_location_per_sample() -> None:
     with pytest.raises(InputDataError, match="3 sample locations for 4 samples"):
         stratified_split(np.array([1, 1, 2, 2]), 0.5, 0, groups=np.array([1, 2, 3]))
+
+
+def test_a_class_with_one_sample_cannot_be_split() -> None:
+    with pytest.raises(InputDataError, match=r"my samples: the classes \['c'\] have fewer than 2"):
+        stratified_split(np.array(["a", "a", "b", "b", "c"]), 0.4, 0, what="my samples",
+                         name=str)

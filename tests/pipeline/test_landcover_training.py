@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from minecarbon.classify.holdout import LOCATION
 from minecarbon.config import ClassifyConfig
 from minecarbon.errors import InputDataError
-from minecarbon.pipeline.landcover_series import LOCATION, train_landcover_models
+from minecarbon.pipeline.landcover_series import train_landcover_models
 
 
 def _table(places: int = 150, years: tuple[int, ...] = (2000, 2005, 2010, 2015),
@@ -71,7 +72,7 @@ def test_a_class_with_one_sample_is_refused_naming_it() -> None:
     table = _table(places=20, years=(2000,))
     table.loc[0, "landcover"] = 7
     table.loc[table["landcover"] == 7, "sample_id"] = "only"
-    with pytest.raises(InputDataError, match=r"raw/samples.*\[7\]"):
+    with pytest.raises(InputDataError, match=r"raw/samples.*\['7 \(mining land"):
         train_landcover_models(table, ["ndvi", "nbr"], [], {}, ClassifyConfig(n_estimators=10))
 
 

@@ -15,6 +15,9 @@ considered, so results on such samples do not change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from sklearn.model_selection import train_test_split
@@ -22,6 +25,10 @@ from sklearn.model_selection import train_test_split
 from minecarbon.errors import InputDataError
 
 BoolArray = npt.NDArray[np.bool_]
+
+#: Column of a sample's location (its pixel on the grid, row × width + column): the samples
+#: of one location are held out together.
+LOCATION = "location_px"
 
 
 def _repeated(groups: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64] | None:
@@ -38,7 +45,8 @@ def _repeated(groups: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64] | N
 
 
 def stratified_split(labels: npt.ArrayLike, test_fraction: float, seed: int,
-                     groups: npt.ArrayLike | None = None
+                     groups: npt.ArrayLike | None = None, *, what: str = "samples",
+                     name: Callable[[Any], str] = repr
                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Positions of the training and the held-out samples: about ``test_fraction`` of each class.
 
@@ -46,8 +54,21 @@ def stratified_split(labels: npt.ArrayLike, test_fraction: float, seed: int,
     ``train_test_split`` of the samples, in its order. With them, the locations are split
     instead, stratified by each location's most frequent class where every such class has
     two locations or more (else unstratified), and each sample follows its location.
+
+    Raises
+    ------
+    InputDataError
+        A class with fewer than two samples (it cannot be split), named by ``name`` in a
+        message about ``what``.
+
     """
     y = np.asarray(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    single = [name(c) for c, n in zip(classes, counts, strict=True) if n < 2]
+    if single:
+        raise InputDataError(f"{what}: the classes {single} have fewer than 2 samples and "
+                             "cannot be split into training and test parts",
+                             fix="collect more samples of them or merge them into another class")
     index = np.arange(len(y), dtype=np.int64)
     codes = _repeated(groups, len(y))
     if codes is None:

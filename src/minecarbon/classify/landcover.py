@@ -334,18 +334,13 @@ def train_test_accuracy(
     bad = _bad_rows(values, samples, list(features), model.on_missing, "samples")
     usable = samples.loc[~bad]
     y = usable[label].to_numpy()
-    classes, counts = np.unique(y, return_counts=True)
-    single = [class_name(c) for c, n in zip(classes, counts, strict=True) if n < 2]
-    if single:
-        raise InputDataError(f"samples: the classes {single} have fewer than 2 samples and "
-                             "cannot be split into training and test parts",
-                             fix="collect more samples of them or merge them into another class")
     if location is not None and location not in samples.columns:
         raise InputDataError(f"the samples have no column {location!r}",
                              fix="name the sample location column in location=, or leave it "
                              "out")
     train_at, test_at = stratified_split(
-        y, test_fraction, seed, None if location is None else usable[location].to_numpy())
+        y, test_fraction, seed, None if location is None else usable[location].to_numpy(),
+        name=class_name)
     train, test = usable.iloc[train_at], usable.iloc[test_at]
     model.fit(train, train[label].to_numpy())
     report = accuracy_report(test[label].to_numpy(), model.predict(test),

@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.classify.accuracy import accuracy_report
-from minecarbon.classify.holdout import random_holdout
+from minecarbon.classify.holdout import LOCATION, random_holdout
 from minecarbon.classify.landcover import forest_mask
 from minecarbon.classify.leaf_habit import (
     classify_leaf_habit,
@@ -56,7 +56,6 @@ from minecarbon.pipeline.feature_steps import (
 from minecarbon.pipeline.forest_area import held_out_pixels, series_confusion
 from minecarbon.pipeline.harmonise_steps import fitted_transforms, harmonise_target
 from minecarbon.pipeline.landcover_series import (
-    LOCATION,
     PROBA,
     QUALITY,
     consistent_series,
@@ -187,7 +186,7 @@ def _classify(ctx: StepContext) -> None:
         probability_files[year] = write_probabilities(ctx, year, proba, grid)
     free = free_transitions(ctx, grid, sorted(stacks), chunk)
     final = {y: ws.path(LANDCOVER.format(year=y)) for y in stacks}
-    held = held_out_pixels(held_out, samples, grid, sorted(probability_files))
+    held = held_out_pixels(held_out, grid, sorted(probability_files))
     maps, quality, series_info = consistent_series(ctx, grid, probability_files, chunk, free,
                                                    final, held)
     checked = series_confusion(held, maps, sorted(probability_files), grid, chunk)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -24,6 +23,7 @@ import xarray as xr
 from minecarbon.assessment.area_estimation import estimate_areas_by_reference
 from minecarbon.classify.accuracy import accuracy_report
 from minecarbon.classify.area_calibration import balance_weight, decode
+from minecarbon.classify.holdout import LOCATION
 from minecarbon.errors import MinecarbonError
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
@@ -61,28 +61,22 @@ def _sample(cube: xr.DataArray, free: xr.DataArray | None
     return p[:, :, seen], f
 
 
-def held_out_pixels(held_out: pd.DataFrame, samples: pd.DataFrame, grid: AnalysisGrid,
+def held_out_pixels(held_out: pd.DataFrame, grid: AnalysisGrid,
                     years: list[int]) -> pd.DataFrame:
     """The random held-out samples' ``row, col, year_index, landcover`` on the grid.
 
-    Samples outside the grid or in a year without probabilities are left out; so are those
-    that are not a probability sample (:func:`probability_sample`).
+    ``held_out`` carries each sample's pixel (:data:`~minecarbon.classify.holdout.LOCATION`,
+    from :func:`minecarbon.features.extract.sample_points`). Samples in a year without
+    probabilities are left out; so are those that are not a probability sample
+    (:func:`probability_sample`).
     """
     held_out = held_out[probability_sample(held_out)]
-    points = samples[["sample_id", "year", "geometry"]].merge(
-        held_out[["sample_id", "year", "landcover"]], on=["sample_id", "year"])
-    if getattr(samples, "crs", None) is not None and str(samples.crs) != str(grid.crs):
-        points = gpd.GeoDataFrame(points, geometry="geometry", crs=samples.crs).to_crs(grid.crs)
-    x = np.asarray(points.geometry.x, float)
-    y = np.asarray(points.geometry.y, float)
-    col = np.floor((x - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - y) / grid.pixel_size_m).astype(int)
     index = {year: i for i, year in enumerate(years)}
-    year_index = np.array([index.get(int(v), -1) for v in points["year"]], dtype=int)
-    keep = ((row >= 0) & (row < grid.height) & (col >= 0) & (col < grid.width)
-            & (year_index >= 0))
-    return pd.DataFrame({"row": row[keep], "col": col[keep], "year_index": year_index[keep],
-                         "landcover": points["landcover"].astype(int).to_numpy()[keep]})
+    year_index = np.array([index.get(int(v), -1) for v in held_out["year"]], dtype=int)
+    keep = year_index >= 0
+    row, col = np.divmod(held_out[LOCATION].to_numpy(dtype=np.int64)[keep], grid.width)
+    return pd.DataFrame({"row": row, "col": col, "year_index": year_index[keep],
+                         "landcover": held_out["landcover"].astype(int).to_numpy()[keep]})
 
 
 def forest_area_weight(cube: xr.DataArray, classes: list[int], free: xr.DataArray | None,

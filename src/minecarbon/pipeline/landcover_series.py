@@ -39,11 +39,11 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.classify._predict import predict_blocks
-from minecarbon.classify.holdout import stratified_split
-from minecarbon.classify.landcover import LandCoverClassifier
+from minecarbon.classify.holdout import LOCATION, stratified_split
+from minecarbon.classify.landcover import LandCoverClassifier, class_name
 from minecarbon.classify.priors import em_priors
 from minecarbon.classify.temporal import SCALE, probabilities_to_uint8, smooth_class_series
-from minecarbon.errors import InputDataError, warn
+from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_stack, write_cubes, write_stack
@@ -65,9 +65,6 @@ def _finite(table: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.Series(np.isfinite(values).all(axis=1), index=table.index)
 
 
-#: Column of a sample's location (its pixel on the grid): the samples of one location are
-#: held out together (:mod:`minecarbon.classify.holdout`).
-LOCATION = "location_px"
 #: Training code of sparse forest (canopy cover below ``classify.forest_min_cover``), a
 #: subclass of forest whose probabilities are added to forest's after prediction.
 SPARSE_SUBCLASS = 101
@@ -112,7 +109,8 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
     et al. 2014: the samples that assess a map must not have trained it). Returns
     ``[(model, features), …]``, the accuracy section of ``accuracy.json`` (the held-out
     accuracy of each model, subclasses merged back into their class) and the held-out
-    samples (``sample_id, year, landcover`` and ``design`` where given).
+    samples (``sample_id, year, landcover`` and, where given, ``design`` and
+    :data:`~minecarbon.classify.holdout.LOCATION`).
     """
     models: list[tuple[LandCoverClassifier, list[str]]] = []
     report: dict[str, Any] = {}
@@ -120,17 +118,10 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
     candidates = ([("with_leaf_off", base + leaf_off)] if leaf_off else []) + [
         ("growing_season", base), ("without_window_features", plain)]
     table = table.assign(train_label=training_labels(table, cfg)).reset_index(drop=True)
-    classes, counts = np.unique(table["train_label"].to_numpy(), return_counts=True)
-    if counts.min() < 2:
-        single = [int(c) for c, n in zip(classes, counts, strict=True) if n < 2]
-        raise InputDataError(f"training samples (raw/samples): the land-cover classes "
-                             f"{single} have fewer than 2 samples and cannot be split into "
-                             "training and test parts",
-                             fix="collect more samples of them or merge them into another "
-                             "class")
     where = _location(table)
     _, test_at = stratified_split(table["train_label"].to_numpy(), cfg.test_fraction,
-                                  cfg.seed, None if where is None else table[where].to_numpy())
+                                  cfg.seed, None if where is None else table[where].to_numpy(),
+                                  what="training samples (raw/samples)", name=class_name)
     held = np.zeros(len(table), dtype=bool)
     held[test_at] = True
     for name, features in candidates:
@@ -158,7 +149,8 @@ def train_landcover_models(table: pd.DataFrame, base: list[str], leaf_off: list[
     first = next(iter(report.values()))
     summary = {**first, "leaf_off_features": "with_leaf_off" in report, "models": report,
                "held_out_by_location": where is not None}
-    keep = [c for c in ("sample_id", "year", "landcover", "design") if c in table.columns]
+    keep = [c for c in ("sample_id", "year", "landcover", "design", LOCATION)
+            if c in table.columns]
     return models, summary, table.loc[held, keep].reset_index(drop=True)
 
 
