@@ -235,6 +235,9 @@ class MappingConfig(_Section):
     # "none", or a given b in (0, 1]
     change_calibration: Literal["plots", "none"] | float = "plots"
     bias_correction: bool = True  # + each stratum's mean out-of-fold residual (difference est.)
+    # × each level-1 unit's plot ratio, shrunk toward all plots' (decision 44)
+    unit_calibration: bool = True
+    unit_min_plots: int = Field(5, ge=2, description="plots a unit needs for its own ratio")
 
     @field_validator("change_calibration")
     @classmethod

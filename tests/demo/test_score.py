@@ -25,6 +25,7 @@ from minecarbon.report.truth_comparison import (
     TARGETS,
     score_series,
     score_workspace,
+    unit_bias,
     write_truth_comparison,
 )
 
@@ -168,6 +169,30 @@ def test_half_map(tmp_path: Path) -> None:
     assert score["all_pass"] is False
 
 
+def test_unit_bias_by_hand() -> None:
+    years = [2000, 2001, 2002, 2003, 2004]
+    units = np.zeros((5, 10, 10), np.uint8)
+    units[:, :6] = 1  # 60 px persistent forest, truth 10
+    units[:, 6:] = 4  # 40 px reclaimed forest, truth 5
+    truth = np.where(units == 1, 10.0, 5.0).astype(np.float32)
+    scale = np.array([1.1, 1.1, 0.8, 1.1, 1.1])[:, None, None]
+    mapped = np.where(units == 1, truth * scale, 2 * truth)
+    mapped[:, 9, 9] = 0.0  # an unmapped reclaimed pixel reads as 0
+    # unit 1: +10, +10, −20, +10, +10 % → mean |bias| 12 %, worst −20 % in 2002
+    # unit 4: (39 · 10 − 40 · 5) / 200 = +95 % every year
+    out = unit_bias(truth, mapped, units, years, min_pixels=10)
+    assert out["1"]["mean_abs_bias_pct"] == pytest.approx(12.0)
+    assert out["1"]["worst_bias_pct"] == pytest.approx(-20.0)
+    assert out["1"]["worst_year"] == 2002 and out["1"]["pixel_years"] == 300
+    assert out["4"]["mean_abs_bias_pct"] == pytest.approx(95.0)
+    assert out["4"]["unit_years"] == 5
+    # all: pixel-weighted, (60 · 60 + 40 · 95 · 5) / 500
+    assert out["all"]["mean_abs_bias_pct"] == pytest.approx((3600 + 19000) / 500)
+    assert set(out) == {"1", "4", "all"}  # units 2, 3, 5 have no pixel
+    # a unit-year below min_pixels is not scored
+    assert set(unit_bias(truth, mapped, units, years, min_pixels=50)) == {"1", "all"}
+
+
 def test_extent_units_and_commission(tmp_path: Path) -> None:
     truth = TRUTH.copy()
     truth[:, 4, 4] = np.nan  # never forest: units 0
@@ -300,6 +325,9 @@ def test_small_site_score(small_site: Path) -> None:
     assert pf["pixels"] == sen["pixels"] > 0
     assert 0 < score["persistent_unit"]["pixels"] <= pf["pixels"]  # a subset of always-forest
     assert math.isfinite(score["persistent_unit"]["ratio"])
+    # every level-1 unit's bias, persistent forest scored in all 25 years
+    assert score["unit_bias"]["1"]["unit_years"] == 25
+    assert math.isfinite(score["unit_bias"]["all"]["mean_abs_bias_pct"])
     for key in ("ratio", "mapped_mean_t_ha_per_year", "truth_mean_t_ha_per_year", "r",
                 "class_agreement"):
         assert math.isfinite(sen[key]), key

@@ -50,33 +50,9 @@ from scipy import stats
 
 from minecarbon.errors import InputDataError
 
-
-def ratio_estimate(observed: npt.ArrayLike, mapped: npt.ArrayLike) -> tuple[float, float]:
-    """Ratio ``Σy / Σm`` and its variance (Cochran 1977, eq. 6.9, no finite-population term).
-
-    Parameters
-    ----------
-    observed, mapped
-        Plot AGC and the map's value at each plot (t C/ha), same length ≥ 2.
-
-    Returns
-    -------
-    (ratio, variance)
-
-    """
-    y = np.asarray(observed, dtype=np.float64)
-    m = np.asarray(mapped, dtype=np.float64)
-    n = y.size
-    if n < 2 or m.size != n or not (np.isfinite(y).all() and np.isfinite(m).all()):
-        raise InputDataError(f"the ratio estimator needs ≥ 2 finite plot pairs, got {n}",
-                             fix="check the plots' AGC and the map values at them")
-    if m.sum() <= 0:
-        raise InputDataError("the map is 0 at every plot: no ratio to the plots",
-                             fix="check that the plots lie on mapped forest")
-    ratio = float(y.sum() / m.sum())
-    resid = y - ratio * m
-    var = float((resid ** 2).sum() / (n * (n - 1) * m.mean() ** 2))
-    return ratio, var
+# the estimators live with the maps (minecarbon.mapping.unit_calibration); re-exported here
+from minecarbon.mapping.unit_calibration import between_variance as between_variance
+from minecarbon.mapping.unit_calibration import ratio_estimate as ratio_estimate
 
 
 def slope_se(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float]:
@@ -94,26 +70,6 @@ def slope_se(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, float]:
     slope = float((dx * (yv - yv.mean())).sum() / sxx)
     resid = yv - yv.mean() - slope * dx
     return slope, float(np.sqrt((resid ** 2).sum() / (n - 2) / sxx))
-
-
-def between_variance(estimates: npt.ArrayLike, variances: npt.ArrayLike) -> float:
-    """DerSimonian–Laird moment estimate of the between-group variance ``τ²`` (≥ 0).
-
-    ``Q = Σ w_k (θ_k − θ̄_w)²`` with ``w_k = 1 / v_k``; ``τ² = max(0, (Q − (K − 1)) /
-    (Σw − Σw² / Σw))`` (DerSimonian & Laird 1986, *Controlled Clinical Trials* 7: 177–188).
-    Fewer than two groups give 0.
-    """
-    theta = np.asarray(estimates, dtype=np.float64)
-    v = np.asarray(variances, dtype=np.float64)
-    keep = np.isfinite(theta) & np.isfinite(v) & (v > 0)
-    theta, v = theta[keep], v[keep]
-    if theta.size < 2:
-        return 0.0
-    w = 1.0 / v
-    mean = float((w * theta).sum() / w.sum())
-    q = float((w * (theta - mean) ** 2).sum())
-    denom = float(w.sum() - (w ** 2).sum() / w.sum())
-    return max(0.0, (q - (theta.size - 1)) / denom)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext, moved_from
+from minecarbon.pipeline.unit_ratio_steps import calibrate_units
 from minecarbon.types import LandCover
 
 MODEL_FILE = "work/models/agc_model.joblib"
@@ -327,10 +328,6 @@ def _mapping(ctx: StepContext) -> None:
         agc = (agc + by_pixel).clip(min=0.0).where(agc.notnull())
         calibration["residual_offsets_t_per_ha"] = {k or "(all plots)": round(v, 4)
                                                     for k, v in offsets.items()}
-    text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
-                      ensure_ascii=False)
-    ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                kind="product:agc_calibration")
     quality = (forest & values.isnull()).astype("uint8") + forest.astype("uint8")
     quality = quality.where(agc.notnull(), 0).astype("uint8")
     final = {y: ws.path(AGC.format(year=y)) for y in years}
@@ -341,6 +338,13 @@ def _mapping(ctx: StepContext) -> None:
                  "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")},
                 {"agc": staged["agc"], "quality": staged["quality"]},
                 nodata={"agc": float("nan"), "quality": 0})  # quality 0: no AGC (outside forest)
+    if cfg.mapping.unit_calibration:
+        staged["agc"], calibration["unit_ratios"] = calibrate_units(
+            ctx, grid, staged["agc"], raw, _reference_year(plots))
+    text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
+                      ensure_ascii=False)
+    ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                kind="product:agc_calibration")
     totals: list[pd.DataFrame] = []
     for year in years:
         rel = AGC.format(year=year)
@@ -389,7 +393,7 @@ MAPPING = Step(
     "mapping",
     _mapping,
     needs=("models", "classify", "units"),
-    raw=("damage", "reclamation"),
+    raw=("damage", "reclamation", "plots"),
     makes=("products/agc/agc_*.tif", "products/agc/agc_totals.csv", CALIBRATION, "work/agc/*"),
     config=("project", "mapping", "compute"),
     description="annual AGC maps (t C/ha) with each forest type's model; totals per unit and "

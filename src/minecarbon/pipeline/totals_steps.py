@@ -42,7 +42,7 @@ from minecarbon.io.tables import read_table
 from minecarbon.io.vector import read_vector
 from minecarbon.mapping.calibration import ATTENUATION_RANGE
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
-from minecarbon.pipeline.records import read_plot_records
+from minecarbon.pipeline.plot_pairs import plot_pairs
 from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import unit_names
 from minecarbon.types import LandCover
@@ -96,48 +96,32 @@ def zone_sums(ctx: StepContext, grid: AnalysisGrid, years: list[int]) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
-    """Plots of ``year`` with their AGC, the map's out-of-fold value at them and their units.
+def _plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
+    """:func:`~minecarbon.pipeline.plot_pairs.plot_pairs` on the year's published maps."""
+    chunk = ctx.config.compute.chunk_px
 
-    The map at a plot is in-sample (the model was fitted to it); its out-of-fold counterpart
-    replaces the model's raw prediction by the plot's out-of-fold one:
-    ``map − raw + oof`` (0 where the map has no forest at the plot).
-    """
-    ws = ctx.workspace
-    plots = read_table(ws.path("products/plots/plot_agc.csv"))
-    oof = read_table(ws.path("products/models/oof_predictions.csv"))
-    oof = oof[oof["year"] == year][["plot_id", "predicted"]]
-    units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
-                                                                   "unit_l2"]]
-    records = read_plot_records(ws, ctx.input_paths("raw:plots"))
-    if records is None:
-        raise InputDataError("no plot records (raw/plots): no plot to calibrate totals on",
-                             fix="import the plots with `minecarbon import plots FILE`")
-    xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
-                       "x": records["x"].astype(float), "y": records["y"].astype(float)})
-    keep = [c for c in ("plot_id", "agc_t_per_ha", "agb_t_per_ha") if c in plots.columns]
-    table = (plots[keep].astype({"plot_id": str})
-             .merge(oof.astype({"plot_id": str}), on="plot_id")
-             .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
-    table = table.dropna(subset=["agc_t_per_ha", "predicted"])
-    table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
-    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
-    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
-    table, col, row = table[inside].copy(), col[inside], row[inside]
+    def layer(rel: str) -> Any:
+        path = ctx.workspace.path(rel)
+        return read_on_grid(path, grid, chunks=chunk) if path.exists() else None
 
-    def at(rel: str) -> np.ndarray:
-        path = ws.path(rel)
-        if not path.exists():
-            return np.full(len(table), np.nan)
-        da = read_on_grid(path, grid, chunks=ctx.config.compute.chunk_px)
-        return np.asarray(da.data.vindex[row, col].compute(), dtype=np.float64)
+    mapped = layer(AGC.format(year=year))
+    if mapped is None:
+        raise InputDataError(f"no AGC map of the plots' year {year} ({AGC.format(year=year)})",
+                             fix="run the mapping step")
+    return plot_pairs(ctx, grid, year, mapped, layer(AGC_RAW.format(year=year)),
+                      unit_ratios=applied_unit_ratios(ctx))
 
-    mapped, raw = at(AGC.format(year=year)), at(AGC_RAW.format(year=year))
-    oof_value = np.where(np.isfinite(raw), mapped - raw + table["predicted"].to_numpy(), mapped)
-    table["mapped"] = np.where(np.isfinite(mapped), np.clip(oof_value, 0.0, None), 0.0)
-    table["observed"] = table["agc_t_per_ha"].astype(float)
-    return table
+
+def applied_unit_ratios(ctx: StepContext) -> tuple[dict[int, float], float] | None:
+    """The level-1 units' ratios the mapping step multiplied the maps by (None: not applied)."""
+    path = ctx.workspace.path(CALIBRATION)
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8")).get("unit_ratios") or {}
+    if not record.get("applied"):
+        return None
+    return ({int(k): float(v["ratio"]) for k, v in record["units"].items()},
+            float(record["pooled_ratio"]))
 
 
 def change_variance(ctx: StepContext) -> dict[str, Any]:
@@ -292,7 +276,7 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     if len(trend):
         areas = pd.concat([areas, trend], ignore_index=True)
     sums = zone_sums(ctx, grid, years)
-    plots = plot_pairs(ctx, grid, ref)
+    plots = _plot_pairs(ctx, grid, ref)
     change = change_variance(ctx)
     delta2 = _systematic_rel_var(ctx, plots)
     totals, changes = estimate_totals(

@@ -449,6 +449,13 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
                     if f"inv.src.{calibration.get('source')}" in TEXTS
                     else str(calibration.get("source", ""))),
             n=calibration.get("n_plots", "—"), offsets=offsets)))
+    units = (calibration or {}).get("unit_ratios") or {}
+    if units.get("applied"):
+        sep = "；" if lang == "zh" else "; "
+        ratios = sep.join(f"{_unit_name(1, int(k), lang)} ×{float(v['ratio']):.3f}"
+                          for k, v in units["units"].items())
+        s.blocks.append(Paragraph(tr("inv.unit_ratios", lang, y=units["reference_year"],
+                                     ratios=ratios, pooled=f"{float(units['pooled_ratio']):.3f}")))
     if _have(s, inputs, lang, "agc_totals"):
         from minecarbon.report import charts
 

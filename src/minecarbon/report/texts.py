@@ -293,6 +293,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "attenuation b = {b} (from {source}, {n} plots), which undoes the compression of change "
         "by regression toward the plots' mean; each forest type's mean cross-validated residual "
         "of its plots was then added (difference estimator): {offsets}."),
+    "inv.unit_ratios": (
+        "模型对全部样地无偏，但对各评估单元未必（林龄与经营史非光谱所能见）。各一级评估单元的碳储量"
+        "乘以其 {y} 年样地的实测与制图值之比（比率估计），按单元间方差向全部样地之比 {pooled} "
+        "收缩（经验贝叶斯组合估计；样地不足者取全部样地之比）：{ratios}。",
+        "A model fitted on all plots is unbiased over them, not within each assessment unit "
+        "(stand age and history, which no spectral feature sees). Each level-1 unit's carbon "
+        "was multiplied by the ratio of its {y} plots' observed to mapped carbon (ratio "
+        "estimator), shrunk toward all plots' ratio {pooled} by the between-unit variance "
+        "(empirical-Bayes composite estimator; a unit with too few plots takes all plots' "
+        "ratio): {ratios}."),
     # ------------------------------------------------------------------ 7 assessment
     "as.change_map": ("{y0}—{y1} 年地上碳储量变化量", "AGC change {y0}–{y1}"),
     "as.trend_map": ("地上碳储量变化趋势（Sen+MK）", "AGC trend class (Sen + Mann–Kendall)"),

@@ -62,6 +62,7 @@ from minecarbon.errors import InputDataError, PathNotFoundError
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid, read_raster
 from minecarbon.io.tables import write_json
+from minecarbon.scope.units import unit_names
 from minecarbon.types import AssessmentUnit
 
 __all__ = [
@@ -171,11 +172,12 @@ def _read(path: Path, grid: AnalysisGrid, *, masked: bool = True) -> Array:
 
 
 def _series(root: Path, years: list[int]
-            ) -> tuple[Array, Array, AnalysisGrid, Array, Array, str]:
+            ) -> tuple[Array, Array, AnalysisGrid, Array, Array, str, Array]:
     """Truth and mapped AGC, (year, y, x) float32, NaN outside truth forest / unmapped.
 
     Both are restricted to the monitoring extent; the truth also to ``units_l1 > 0``. Also
-    the extent and the last year's true persistent-forest unit, (y, x) masks.
+    the extent and the last year's true persistent-forest unit, (y, x) masks, and the true
+    level-1 units (year, y, x) uint8.
     """
     truth_dir, agc_dir = root / "truth", root / "products" / "agc"
     missing = [p for y in years for p in (truth_dir / f"agc_{y}.tif",
@@ -192,16 +194,18 @@ def _series(root: Path, years: list[int]
     shape = (len(years), *grid.shape)
     truth = np.full(shape, np.nan, np.float32)
     mapped = np.full(shape, np.nan, np.float32)
+    units = np.zeros(shape, np.uint8)
     for i, year in enumerate(years):
         t = _read(truth_dir / f"agc_{year}.tif", grid)
         l1 = _read(truth_dir / f"units_l1_{year}.tif", grid, masked=False)
+        units[i] = np.where(inside, l1, 0)
         keep = np.isfinite(t) & (l1 > 0) & inside
         truth[i] = np.where(keep, t, np.nan)
         product = agc_dir / f"agc_{year}.tif"
         if product.exists():
             m = _read(product, grid)
             mapped[i] = np.where(inside & np.isfinite(m), m, np.nan)
-    return truth, mapped, grid, inside, unit, source
+    return truth, mapped, grid, inside, unit, source, units
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +266,8 @@ def _targets(summary: dict[str, float], worst_years: dict[str, int | None]
 
 def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: float,
                  *, extent: Array | None = None,
-                 persistent_unit: Array | None = None) -> dict[str, Any]:
+                 persistent_unit: Array | None = None,
+                 units_l1: Array | None = None) -> dict[str, Any]:
     """Every measure of issue 14 from in-memory series.
 
     Parameters
@@ -284,14 +289,18 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         持续森林, level-1 code 1 in the last year): adds ``persistent_unit``, the first → last
         year means of ``persistent_forest`` over those of its pixels that are truth forest in
         both years (no target; it is the unit the zonal table and issue 14's table report).
+    units_l1
+        Optional true level-1 assessment unit of every pixel-year (the shape of ``truth``):
+        adds ``unit_bias`` (:func:`unit_bias`; no target).
 
     Returns
     -------
     dict
         JSON-ready: ``years``, ``per_year`` (a row per year), ``coverage``, ``site_total``,
         ``change``, ``persistent_forest`` (truth forest every year), ``persistent_unit``
-        (with ``persistent_unit`` only), ``sen_slope``, ``rmse_bias``, ``forest_area``,
-        ``targets`` (each with ``value`` and ``pass``) and ``all_pass``. Undefined values
+        (with ``persistent_unit`` only), ``unit_bias`` (with ``units_l1`` only),
+        ``sen_slope``, ``rmse_bias``, ``forest_area``, ``targets`` (each with ``value`` and
+        ``pass``) and ``all_pass``. Undefined values
         (e.g. a ratio to zero) are NaN.
 
     Raises
@@ -397,6 +406,8 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         "change": {"worst_abs_diff_points": diff, "worst_year": year_at(worst_diff, 1)},
         "persistent_forest": persistent,
         **({} if unit is None else {"persistent_unit": unit}),
+        **({} if units_l1 is None else {"unit_bias": unit_bias(truth, mapped0, units_l1,
+                                                               years)}),
         "sen_slope": sen,
         "rmse_bias": {"rmse_worst_pct": rmse_w, "rmse_worst_year": year_at(worst_rmse),
                       "bias_worst_abs_pct": bias_w, "bias_worst_year": year_at(worst_bias)},
@@ -407,6 +418,48 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         "targets": targets,
         "all_pass": all(t["pass"] for t in targets.values()),
     }
+
+
+#: A unit-year is scored with at least this many truth-forest pixels.
+MIN_UNIT_PIXELS = 50
+
+
+def unit_bias(truth: Array, mapped0: Array, units_l1: Array, years: list[int], *,
+              min_pixels: int = MIN_UNIT_PIXELS) -> dict[str, Any]:
+    """Each true level-1 unit's map bias, every year: what a unit's table would misstate.
+
+    A unit-year's bias is ``(Σ mapped − Σ truth) / Σ truth`` in % over its truth-forest pixels
+    (unmapped as 0), scored where it has ``min_pixels`` of them. Per unit: its
+    pixel-years, the pixel-weighted mean absolute bias and the worst year's bias; ``all``:
+    the pixel-weighted mean absolute bias over every scored unit-year.
+    """
+    out: dict[str, Any] = {}
+    weights: list[float] = []
+    biases: list[float] = []
+    for code in (int(u) for u in AssessmentUnit if int(u) > 0):
+        rows = []
+        for i, year in enumerate(years):
+            keep = np.isfinite(truth[i]) & (units_l1[i] == code)
+            n = int(np.count_nonzero(keep))
+            total = float(truth[i][keep].astype(np.float64).sum())
+            if n < min_pixels or total <= 0:
+                continue
+            mapped_total = float(mapped0[i][keep].astype(np.float64).sum())
+            rows.append((int(year), n, 100.0 * (mapped_total - total) / total))
+        if not rows:
+            continue
+        n_px = np.array([r[1] for r in rows], float)
+        bias = np.array([r[2] for r in rows])
+        worst = int(np.argmax(np.abs(bias)))
+        out[str(code)] = {"name": unit_names(1, code)[1], "unit_years": len(rows),
+                          "pixel_years": int(n_px.sum()),
+                          "mean_abs_bias_pct": float(np.average(np.abs(bias), weights=n_px)),
+                          "worst_bias_pct": float(bias[worst]), "worst_year": rows[worst][0]}
+        weights.extend(n_px)
+        biases.extend(np.abs(bias))
+    out["all"] = {"mean_abs_bias_pct": float(np.average(biases, weights=weights))
+                  if weights else math.nan}
+    return out
 
 
 def _first_last(truth: Array, mapped0: Array, mask: Array, years: list[int]) -> dict[str, Any]:
@@ -489,8 +542,9 @@ def score_workspace(root: Path) -> dict[str, Any]:
                                 fix="name a workspace made by `minecarbon demo`")
     project = load_config(root / CONFIG_FILE).project
     years = list(range(project.first_year, project.last_year + 1))
-    truth, mapped, grid, inside, unit, source = _series(root, years)
-    result = score_series(truth, mapped, years, grid.pixel_area_ha, persistent_unit=unit)
+    truth, mapped, grid, inside, unit, source, units = _series(root, years)
+    result = score_series(truth, mapped, years, grid.pixel_area_ha, persistent_unit=unit,
+                          units_l1=units)
     return {"workspace": str(root), "extent_source": source,
             "extent_pixels": int(np.count_nonzero(inside)), **result}
 

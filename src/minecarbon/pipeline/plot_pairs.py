@@ -1,0 +1,90 @@
+"""The plots of a year beside the map's out-of-fold value at each (carbon totals, unit ratios).
+
+The map at a plot is in-sample (the model was fitted to it); its out-of-fold counterpart
+replaces the model's raw prediction by the plot's out-of-fold one: ``map − raw + oof``
+(0 where the map has no forest at the plot). Used by the mapping step's unit ratios
+(:mod:`minecarbon.mapping.unit_calibration`) and the assessment's carbon totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from minecarbon.errors import InputDataError
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.tables import read_table
+from minecarbon.pipeline.records import read_plot_records
+from minecarbon.pipeline.step import StepContext
+
+
+def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataArray,
+               raw: xr.DataArray | None,
+               unit_ratios: tuple[Mapping[int, float], float] | None = None) -> pd.DataFrame:
+    """Plots of ``year`` with their AGC, the map's out-of-fold value and their units.
+
+    Parameters
+    ----------
+    ctx, grid
+        The step's context and the analysis grid.
+    year
+        The plots' survey year (rows of ``oof_predictions.csv`` of that year).
+    mapped, raw
+        The year's map (y, x) and the model's raw prediction it came from (None: the map is
+        the raw prediction).
+    unit_ratios
+        The level-1 units' ratios the map was multiplied by, and the ratio of other units
+        (:mod:`minecarbon.pipeline.unit_ratio_steps`); the out-of-fold value is then
+        ``map + ratio × (oof − raw)``, the rescaled map as if the model had not seen the plot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``plot_id``, ``agc_t_per_ha``, ``predicted``, ``x``, ``y``, ``unit_l1``, ``unit_l2``,
+        ``on_map`` (the map has forest at the plot), ``mapped`` (out of fold; 0 off the map)
+        and ``observed``.
+
+    """
+    ws = ctx.workspace
+    plots = read_table(ws.path("products/plots/plot_agc.csv"))
+    oof = read_table(ws.path("products/models/oof_predictions.csv"))
+    oof = oof[oof["year"] == year][["plot_id", "predicted"]]
+    units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
+                                                                   "unit_l2"]]
+    records = read_plot_records(ws, ctx.input_paths("raw:plots"))
+    if records is None:
+        raise InputDataError("no plot records (raw/plots): no plot to calibrate on",
+                             fix="import the plots with `minecarbon import plots FILE`")
+    xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
+                       "x": records["x"].astype(float), "y": records["y"].astype(float)})
+    keep = [c for c in ("plot_id", "agc_t_per_ha", "agb_t_per_ha") if c in plots.columns]
+    table = (plots[keep].astype({"plot_id": str})
+             .merge(oof.astype({"plot_id": str}), on="plot_id")
+             .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
+    table = table.dropna(subset=["agc_t_per_ha", "predicted"])
+    table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
+    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
+    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
+    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    table, col, row = table[inside].copy(), col[inside], row[inside]
+
+    def at(layer: xr.DataArray | None) -> np.ndarray:
+        if layer is None:
+            return np.full(len(table), np.nan)
+        return np.asarray(layer.data[row, col] if isinstance(layer.data, np.ndarray)
+                          else layer.data.vindex[row, col].compute(), dtype=np.float64)
+
+    value, model = at(mapped), at(raw)
+    factor = np.ones(len(table))
+    if unit_ratios is not None:
+        by_unit, other = unit_ratios
+        factor = table["unit_l1"].map(dict(by_unit)).fillna(other).to_numpy(dtype=np.float64)
+    oof_value = np.where(np.isfinite(model),
+                         value + factor * (table["predicted"].to_numpy() - model), value)
+    table["on_map"] = np.isfinite(value)
+    table["mapped"] = np.where(table["on_map"], np.clip(oof_value, 0.0, None), 0.0)
+    table["observed"] = table["agc_t_per_ha"].astype(float)
+    return table

@@ -1,0 +1,78 @@
+"""The mapping step's last stage: each level-1 unit's maps brought to its plots (decision 44).
+
+The annual maps, written to temporary files, are read back. The plots of the reference year
+on mapped forest give every level-1 unit its shrunken ratio
+(:mod:`minecarbon.mapping.unit_calibration`) from the map's out-of-fold value at each plot (a
+map value is for its pixel: the plots the map missed enter the carbon totals, which correct
+for omission, not the maps). Every pixel-year is multiplied by the ratio of the unit it lies
+in that year (``products/units/units_l1_<year>.tif``), and the rescaled maps are written to
+new temporary files, which the step then publishes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from minecarbon.errors import warn
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.files import temporary_sibling
+from minecarbon.io.raster import read_on_grid, write_cubes
+from minecarbon.mapping.unit_calibration import apply_unit_ratios, shrunken_ratios
+from minecarbon.pipeline.plot_pairs import plot_pairs
+from minecarbon.pipeline.step import StepContext
+
+UNITS_L1 = "products/units/units_l1_{year}.tif"
+
+
+def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
+                    raw: dict[int, Path], reference_year: int
+                    ) -> tuple[dict[int, Path], dict[str, Any]]:
+    """Rescale the staged maps by their units' ratios; the new staged paths and the record.
+
+    Returns the maps unchanged (and a record saying why) when the plots' year was not mapped
+    or a year has no unit map.
+    """
+    ws = ctx.workspace
+    chunk = ctx.config.compute.chunk_px
+    years = sorted(staged)
+    lacking = [y for y in years if not ws.path(UNITS_L1.format(year=y)).exists()]
+    if reference_year not in staged or lacking:
+        why = (f"the plots' year {reference_year} has no AGC map" if reference_year not in staged
+               else f"no level-1 unit map of {', '.join(map(str, lacking))}")
+        warn(f"AGC maps not brought to the units' plots: {why}", stacklevel=2)
+        return staged, {"applied": False, "reason": why}
+    mapped = read_on_grid(staged[reference_year], grid, chunks=chunk)
+    model = (read_on_grid(raw[reference_year], grid, chunks=chunk)
+             if reference_year in raw else None)
+    pairs = plot_pairs(ctx, grid, reference_year, mapped, model)
+    # a map value is for its pixel: plots the map missed (omission) are the totals' business
+    table = pairs[pairs["on_map"]].rename(columns={"unit_l1": "zone"})[
+        ["zone", "observed", "mapped"]]
+    by_unit, pooled, tau2 = shrunken_ratios(table,
+                                            min_plots=ctx.config.mapping.unit_min_plots)
+    index = pd.Index(years, name="year")
+    agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years], dim=index)
+    units = xr.concat([read_on_grid(ws.path(UNITS_L1.format(year=y)), grid, chunks=chunk,
+                                    masked=False) for y in years], dim=index)
+    units = units.assign_coords(y=agc["y"], x=agc["x"])
+    scaled = apply_unit_ratios(agc, units, {k: v.ratio for k, v in by_unit.items()},
+                               pooled.ratio).astype("float32")
+    scaled = scaled.rio.write_crs(grid.crs).rename("agc_t_per_ha")
+    out = {y: temporary_sibling(p) for y, p in staged.items()}
+    write_cubes({"agc": scaled}, {"agc": out}, nodata={"agc": float("nan")})
+    for path in staged.values():
+        path.unlink(missing_ok=True)
+    record = {
+        "applied": True, "level": 1, "reference_year": reference_year,
+        "plots": len(table), "pooled_ratio": round(pooled.ratio, 6),
+        "between_unit_variance": round(tau2, 6),
+        "units": {str(k): {"ratio": round(v.ratio, 6),
+                           "own_ratio": None if v.own_ratio is None else round(v.own_ratio, 4),
+                           "weight": round(v.weight, 4), "plots": v.n_plots}
+                  for k, v in by_unit.items()},
+    }
+    return out, record
