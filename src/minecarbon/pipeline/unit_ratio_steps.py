@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from minecarbon.errors import warn
+from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_on_grid, write_cubes
@@ -33,8 +33,8 @@ def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path
                     ) -> tuple[dict[int, Path], dict[str, Any]]:
     """Rescale the staged maps by their units' ratios; the new staged paths and the record.
 
-    Returns the maps unchanged (and a record saying why) when the plots' year was not mapped
-    or a year has no unit map.
+    Returns the maps unchanged (and a record saying why) when the plots' year was not mapped,
+    a year has no unit map, or the plots on mapped forest give no ratio.
     """
     ws = ctx.workspace
     chunk = ctx.config.compute.chunk_px
@@ -52,21 +52,40 @@ def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path
     # a map value is for its pixel: plots the map missed (omission) are the totals' business
     table = pairs[pairs["on_map"]].rename(columns={"unit_l1": "zone"})[
         ["zone", "observed", "mapped"]]
-    by_unit, pooled, tau2 = shrunken_ratios(table,
-                                            min_plots=ctx.config.mapping.unit_min_plots)
+    record = unit_ratio_record(table, ctx.config.mapping.unit_min_plots, reference_year)
+    if not record["applied"]:
+        warn(f"AGC maps not brought to the units' plots: {record['reason']}", stacklevel=2)
+        return staged, record
     index = pd.Index(years, name="year")
     agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years], dim=index)
     units = xr.concat([read_on_grid(ws.path(UNITS_L1.format(year=y)), grid, chunks=chunk,
                                     masked=False) for y in years], dim=index)
     units = units.assign_coords(y=agc["y"], x=agc["x"])
-    scaled = apply_unit_ratios(agc, units, {k: v.ratio for k, v in by_unit.items()},
-                               pooled.ratio).astype("float32")
+    scaled = apply_unit_ratios(agc, units,
+                               {int(k): v["ratio"] for k, v in record["units"].items()},
+                               record["pooled_ratio"]).astype("float32")
     scaled = scaled.rio.write_crs(grid.crs).rename("agc_t_per_ha")
     out = {y: temporary_sibling(p) for y, p in staged.items()}
     write_cubes({"agc": scaled}, {"agc": out}, nodata={"agc": float("nan")})
     for path in staged.values():
         path.unlink(missing_ok=True)
-    record = {
+    return out, record
+
+
+def unit_ratio_record(table: pd.DataFrame, min_plots: int, reference_year: int
+                      ) -> dict[str, Any]:
+    """The shrunken ratios of a plot table as ``calibration.json`` records them, or why none.
+
+    ``table`` has ``zone, observed, mapped``. Where the plots cannot give a ratio (fewer than
+    2 on mapped forest, or the map 0 at all of them) the record has ``applied: False`` and the
+    reason, and the maps stay as they are.
+    """
+    try:
+        by_unit, pooled, tau2 = shrunken_ratios(table, min_plots=min_plots)
+    except InputDataError as err:
+        return {"applied": False,
+                "reason": f"{len(table)} plots of {reference_year} on mapped forest: {err}"}
+    return {
         "applied": True, "level": 1, "reference_year": reference_year,
         "plots": len(table), "pooled_ratio": round(pooled.ratio, 6),
         "between_unit_variance": round(tau2, 6),
@@ -75,4 +94,3 @@ def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path
                            "weight": round(v.weight, 4), "plots": v.n_plots}
                   for k, v in by_unit.items()},
     }
-    return out, record
