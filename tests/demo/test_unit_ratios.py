@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import rasterio
 
+from minecarbon.mapping import FOREST_TYPE_LABELS
+
 
 def _at(path: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     with rasterio.open(path) as src:
@@ -41,16 +43,21 @@ def test_unit_maps_carry_their_plots_ratio(small_site: Path) -> None:
              .merge(pd.read_csv(small_site / "products/units/plot_units.csv")[
                  ["plot_id", "unit_l1"]], on="plot_id"))
     oof = pd.read_csv(small_site / "products/models/oof_predictions.csv")
-    plots = plots.merge(oof[oof["year"] == ref][["plot_id", "predicted"]], on="plot_id")
+    plots = plots.merge(oof[oof["year"] == ref][["plot_id", "predicted", "stratum"]],
+                        on="plot_id")
     x, y = plots["x"].to_numpy(), plots["y"].to_numpy()
     mapped = _at(small_site / f"products/agc/agc_{ref}.tif", x, y)
     raw = _at(small_site / f"work/agc/agc_raw_{ref}.tif", x, y)
     unit_there = _at(small_site / f"products/units/units_l1_{ref}.tif", x, y)
+    # the map is in-sample only where its forest type is the plot's stratum (same model)
+    codes = _at(small_site / f"products/classification/forest_type_{ref}.tif", x, y)
+    same = np.array([FOREST_TYPE_LABELS.get(int(c), "") for c in codes]) == plots["stratum"]
+    assert 0 < same.sum() < len(plots)  # both cases occur on the demo
     on_map = np.isfinite(mapped)
     assert (unit_there[on_map] == plots["unit_l1"].to_numpy()[on_map]).all()
     factor = plots["unit_l1"].map({k: v["ratio"] for k, v in units.items()}).fillna(pooled)
     step = factor.to_numpy() * (plots["predicted"].to_numpy() - raw)
-    oof_map = np.clip(np.where(np.isfinite(raw), mapped + step, mapped), 0, None)
+    oof_map = np.clip(np.where(np.isfinite(raw) & same, mapped + step, mapped), 0, None)
     checked = 0
     for code, u in units.items():
         keep = on_map & (plots["unit_l1"].to_numpy() == code)

@@ -1,9 +1,13 @@
 """The plots of a year beside the map's out-of-fold value at each (carbon totals, unit ratios).
 
-The map at a plot is in-sample (the model was fitted to it); its out-of-fold counterpart
-replaces the model's raw prediction by the plot's out-of-fold one: ``map − raw + oof``
-(0 where the map has no forest at the plot). Used by the mapping step's unit ratios
-(:mod:`minecarbon.mapping.unit_calibration`) and the assessment's carbon totals.
+The map at a plot is in-sample where the model that made it was fitted to the plot: where
+the map's forest type there is the plot's own stratum. Its out-of-fold counterpart then
+replaces the model's raw prediction by the plot's out-of-fold one: ``map − raw + oof``. Where
+the map's forest type differs (a young broadleaf plantation mapped as sparse forest), the
+map's model never saw the plot and the map's value is already out of sample; putting the
+plot's own stratum's out-of-fold prediction in it would mix two models and hide the error the
+map makes there. 0 where the map has no forest at the plot. Used by the mapping step's unit
+ratios (:mod:`minecarbon.mapping.unit_calibration`) and the assessment's carbon totals.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import xarray as xr
 
 from minecarbon.errors import InputDataError
 from minecarbon.grid import AnalysisGrid
+from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
+from minecarbon.mapping import FOREST_TYPE_LABELS
+from minecarbon.pipeline.classify_steps import FOREST_TYPE
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.step import StepContext
 
@@ -37,13 +44,15 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
         the raw prediction).
     unit_ratios
         The level-1 units' ratios the map was multiplied by, and the ratio of other units
-        (:mod:`minecarbon.pipeline.unit_ratio_steps`); the out-of-fold value is then
-        ``map + ratio × (oof − raw)``, the rescaled map as if the model had not seen the plot.
+        (:mod:`minecarbon.pipeline.unit_ratio_steps`); the out-of-fold value of an in-sample
+        map is then ``map + ratio × (oof − raw)``, the rescaled map as if the model had not
+        seen the plot.
 
     Returns
     -------
     pandas.DataFrame
-        ``plot_id``, ``agc_t_per_ha``, ``predicted``, ``x``, ``y``, ``unit_l1``, ``unit_l2``,
+        ``plot_id``, ``agc_t_per_ha``, ``predicted``, ``stratum``, ``x``, ``y``, ``unit_l1``,
+        ``unit_l2``, ``same_model`` (the map's forest type at the plot is its stratum),
         ``on_map`` (the map has forest at the plot), ``mapped`` (out of fold; 0 off the map)
         and ``observed``.
 
@@ -51,7 +60,8 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
     ws = ctx.workspace
     plots = read_table(ws.path("products/plots/plot_agc.csv"))
     oof = read_table(ws.path("products/models/oof_predictions.csv"))
-    oof = oof[oof["year"] == year][["plot_id", "predicted"]]
+    keep_oof = [c for c in ("plot_id", "predicted", "stratum") if c in oof.columns]
+    oof = oof[oof["year"] == year][keep_oof]
     units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
                                                                    "unit_l2"]]
     records = read_plot_records(ws, ctx.input_paths("raw:plots"))
@@ -78,11 +88,21 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
                           else layer.data.vindex[row, col].compute(), dtype=np.float64)
 
     value, model = at(mapped), at(raw)
+    type_path = ws.path(FOREST_TYPE.format(year=year))
+    codes = (at(read_on_grid(type_path, grid, chunks=ctx.config.compute.chunk_px,
+                             masked=False)) if type_path.exists() else np.full(len(table), 0.0))
+    if "stratum" in table.columns:  # the map's model is the plot's own stratum's
+        map_label = np.array([FOREST_TYPE_LABELS.get(int(c), "") if np.isfinite(c) else ""
+                              for c in codes])
+        same_model = map_label == table["stratum"].astype(str).to_numpy()
+    else:  # an older oof table without strata: as before
+        same_model = np.ones(len(table), dtype=bool)
+    table["same_model"] = same_model
     factor = np.ones(len(table))
     if unit_ratios is not None:
         by_unit, other = unit_ratios
         factor = table["unit_l1"].map(dict(by_unit)).fillna(other).to_numpy(dtype=np.float64)
-    oof_value = np.where(np.isfinite(model),
+    oof_value = np.where(np.isfinite(model) & same_model,
                          value + factor * (table["predicted"].to_numpy() - model), value)
     table["on_map"] = np.isfinite(value)
     table["mapped"] = np.where(table["on_map"], np.clip(oof_value, 0.0, None), 0.0)
