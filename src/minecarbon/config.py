@@ -237,7 +237,7 @@ class MappingConfig(_Section):
     bias_correction: bool = True  # + each stratum's mean out-of-fold residual (difference est.)
     # × each level-1 unit's plot ratio, shrunk toward all plots' (decision 44)
     unit_calibration: bool = True
-    unit_min_plots: int = Field(5, ge=2, description="plots a unit needs for its own ratio")
+    unit_min_plots: int = Field(3, ge=3, description="plots a unit needs for its own ratio")
 
     @field_validator("change_calibration")
     @classmethod
