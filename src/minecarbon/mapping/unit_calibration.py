@@ -3,7 +3,7 @@
 A model fitted on all plots is unbiased over the plots as a whole, not within every assessment
 unit: stand age and history, which no spectral feature sees, set a unit's carbon. On the
 simulated site the maps over-predict young reclaimed stands by a factor of about two and
-under-predict old persistent forest by 5–10 % in the plots' year, and each unit's map sum is
+under-predict old persistent forest by 2–9 % in the plots' year, and each unit's map sum is
 off by as much, although the plots in the unit say so.
 
 The plots in unit ``d`` give its ratio ``R̂_d = Σ y / Σ m`` (the ratio estimator, Cochran 1977
@@ -19,10 +19,11 @@ one by their variances). ``τ² = 0`` (the units' ratios differ no more than the
 every unit the pooled ratio; a unit whose plots clearly differ keeps nearly its own. A unit
 with fewer than ``min_plots`` plots, or without plots, takes ``R̂``.
 
-Every pixel of the maps is multiplied by the ratio of the unit it lies in that year; a unit's
-map sum in the plots' year is then its ratio estimate, which the carbon totals
-(:mod:`minecarbon.assessment.carbon_totals`) report with their intervals. In other years the
-ratio is taken to hold (how a unit's bias changes over time, no single survey can tell).
+Every pixel of the maps is multiplied by the ratio of the unit it lies in that year, the
+factor the carbon totals (:mod:`minecarbon.assessment.carbon_totals`) apply to a unit's map
+sum (they also count the plots the map missed, which correct its omission; the maps do not).
+In other years the ratio is taken to hold (how a unit's bias changes over time, no single
+survey can tell).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class UnitRatio:
     n_plots: int
 
 
-def shrunken_ratios(plots: pd.DataFrame, *, min_plots: int = 5
+def shrunken_ratios(plots: pd.DataFrame, *, min_plots: int = 3
                     ) -> tuple[dict[int, UnitRatio], UnitRatio, float]:
     """The ratio of every unit with plots, shrunk toward all plots' (module docstring).
 

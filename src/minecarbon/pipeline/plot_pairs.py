@@ -6,7 +6,9 @@ replaces the model's raw prediction by the plot's out-of-fold one: ``map − raw
 the map's forest type differs (a young broadleaf plantation mapped as sparse forest), the
 map's model never saw the plot and the map's value is already out of sample; putting the
 plot's own stratum's out-of-fold prediction in it would mix two models and hide the error the
-map makes there. 0 where the map has no forest at the plot. Used by the mapping step's unit
+map makes there. (Where the map's type has no model of its own and uses the pooled one, that
+model saw the plot as one of all plots; its out-of-fold prediction for the plot is not kept,
+so the map's value is used, slightly optimistic.) 0 where the map has no forest at the plot. Used by the mapping step's unit
 ratios (:mod:`minecarbon.mapping.unit_calibration`) and the assessment's carbon totals.
 """
 
