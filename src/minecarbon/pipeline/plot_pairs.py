@@ -8,8 +8,9 @@ map's model never saw the plot and the map's value is already out of sample; put
 plot's own stratum's out-of-fold prediction in it would mix two models and hide the error the
 map makes there. (Where the map's type has no model of its own and uses the pooled one, that
 model saw the plot as one of all plots; its out-of-fold prediction for the plot is not kept,
-so the map's value is used, slightly optimistic.) 0 where the map has no forest at the plot. Used by the mapping step's unit
-ratios (:mod:`minecarbon.mapping.unit_calibration`) and the assessment's carbon totals.
+so the map's value is used, slightly optimistic.) 0 where the map has no forest at the plot.
+Used by the mapping step's unit ratios (:mod:`minecarbon.mapping.unit_calibration`) and the
+assessment's carbon totals.
 """
 
 from __future__ import annotations
