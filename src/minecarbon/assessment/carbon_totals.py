@@ -52,6 +52,7 @@ from minecarbon.errors import InputDataError
 
 # the estimators live with the maps (minecarbon.mapping.unit_calibration); re-exported here
 from minecarbon.mapping.unit_calibration import between_variance as between_variance
+from minecarbon.mapping.unit_calibration import own_ratios
 from minecarbon.mapping.unit_calibration import ratio_estimate as ratio_estimate
 
 
@@ -101,13 +102,9 @@ def unit_calibrations(plots: pd.DataFrame, min_plots: int = 5) -> dict[object, C
 
     """
     pooled_r, pooled_v = ratio_estimate(plots["observed"], plots["mapped"])
-    own: dict[object, Calibration] = {}
-    for zone, group in plots.groupby("zone", sort=True):
-        if len(group) >= min_plots and group["mapped"].sum() > 0:
-            r, v = ratio_estimate(group["observed"], group["mapped"])
-            own[zone] = Calibration(r, v, len(group), "the unit's plots, ratio estimator (GREG)",
-                                    len(group) - 1)
-    tau2 = between_variance([c.ratio for c in own.values()], [c.ratio_var for c in own.values()])
+    ratios, tau2 = own_ratios(plots, min_plots)
+    own = {zone: Calibration(r, v, n, "the unit's plots, ratio estimator (GREG)", n - 1)
+           for zone, (r, v, n) in ratios.items()}
     synthetic = "synthetic: all plots' ratio, widened by the between-unit variance"
     dof = len(plots) - 1
     out: dict[object, Calibration] = {

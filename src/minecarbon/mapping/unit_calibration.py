@@ -88,6 +88,23 @@ def between_variance(estimates: npt.ArrayLike, variances: npt.ArrayLike) -> floa
     return max(0.0, (q - (theta.size - 1)) / denom)
 
 
+def own_ratios(plots: pd.DataFrame, min_plots: int
+               ) -> tuple[dict[object, tuple[float, float, int]], float]:
+    """Each unit's own ratio, its variance and plots, and the between-unit variance ``τ²``.
+
+    ``plots`` has ``zone`` (unit key), ``observed`` and ``mapped``. A unit gets its own ratio
+    with at least ``min_plots`` plots and a positive map sum; ``τ²`` is the DerSimonian–Laird
+    estimate over those units (:func:`between_variance`).
+    """
+    own: dict[object, tuple[float, float, int]] = {}
+    for zone, group in plots.groupby("zone", sort=True):
+        if len(group) >= min_plots and group["mapped"].sum() > 0:
+            r, v = ratio_estimate(group["observed"], group["mapped"])
+            own[zone] = (r, v, len(group))
+    tau2 = between_variance([o[0] for o in own.values()], [o[1] for o in own.values()])
+    return own, tau2
+
+
 @dataclass(frozen=True)
 class UnitRatio:
     """One unit's ratio: as applied (shrunk), its own, the shrinkage weight and its plots."""
@@ -121,17 +138,12 @@ def shrunken_ratios(plots: pd.DataFrame, *, min_plots: int = 3
         raise InputDataError(f"plot table without columns {sorted(missing)}",
                              fix="give each plot its unit, observed AGC and mapped AGC")
     pooled_r, _ = ratio_estimate(plots["observed"], plots["mapped"])
-    own: dict[int, tuple[float, float, int]] = {}
-    for zone, group in plots.groupby("zone", sort=True):
-        if len(group) >= min_plots and group["mapped"].sum() > 0:
-            r, v = ratio_estimate(group["observed"], group["mapped"])
-            own[int(zone)] = (r, v, len(group))
-    tau2 = between_variance([o[0] for o in own.values()], [o[1] for o in own.values()])
+    own, tau2 = own_ratios(plots, min_plots)
     pooled = UnitRatio(pooled_r, None, 0.0, len(plots))
     out: dict[int, UnitRatio] = {}
     for zone, group in plots.groupby("zone", sort=True):
-        if int(zone) in own:
-            r, v, n = own[int(zone)]
+        if zone in own:
+            r, v, n = own[zone]
             w = tau2 / (tau2 + v) if tau2 + v > 0 else 0.0
             out[int(zone)] = UnitRatio(pooled_r + w * (r - pooled_r), r, w, n)
         else:

@@ -172,12 +172,12 @@ def _read(path: Path, grid: AnalysisGrid, *, masked: bool = True) -> Array:
 
 
 def _series(root: Path, years: list[int]
-            ) -> tuple[Array, Array, AnalysisGrid, Array, Array, str, Array]:
+            ) -> tuple[Array, Array, AnalysisGrid, Array, str, Array]:
     """Truth and mapped AGC, (year, y, x) float32, NaN outside truth forest / unmapped.
 
     Both are restricted to the monitoring extent; the truth also to ``units_l1 > 0``. Also
-    the extent and the last year's true persistent-forest unit, (y, x) masks, and the true
-    level-1 units (year, y, x) uint8.
+    the extent, a (y, x) mask, and the true level-1 units, (year, y, x) uint8, 0 outside
+    the extent.
     """
     truth_dir, agc_dir = root / "truth", root / "products" / "agc"
     missing = [p for y in years for p in (truth_dir / f"agc_{y}.tif",
@@ -189,8 +189,6 @@ def _series(root: Path, years: list[int]
             fix="score a workspace made by `minecarbon demo` (truth/ is written only there)")
     grid = _grid_of(truth_dir / f"agc_{years[0]}.tif")
     inside, source = _extent(root, grid)
-    last_l1 = _read(truth_dir / f"units_l1_{years[-1]}.tif", grid, masked=False)
-    unit = inside & (last_l1 == int(AssessmentUnit.PERSISTENT))
     shape = (len(years), *grid.shape)
     truth = np.full(shape, np.nan, np.float32)
     mapped = np.full(shape, np.nan, np.float32)
@@ -205,7 +203,7 @@ def _series(root: Path, years: list[int]
         if product.exists():
             m = _read(product, grid)
             mapped[i] = np.where(inside & np.isfinite(m), m, np.nan)
-    return truth, mapped, grid, inside, unit, source, units
+    return truth, mapped, grid, inside, source, units
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,8 +298,7 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         ``change``, ``persistent_forest`` (truth forest every year), ``persistent_unit``
         (with ``persistent_unit`` only), ``unit_bias`` (with ``units_l1`` only),
         ``sen_slope``, ``rmse_bias``, ``forest_area``, ``targets`` (each with ``value`` and
-        ``pass``) and ``all_pass``. Undefined values
-        (e.g. a ratio to zero) are NaN.
+        ``pass``) and ``all_pass``. Undefined values (e.g. a ratio to zero) are NaN.
 
     Raises
     ------
@@ -433,32 +430,34 @@ def unit_bias(truth: Array, mapped0: Array, units_l1: Array, years: list[int], *
     pixel-years, the pixel-weighted mean absolute bias and the worst year's bias; ``all``:
     the pixel-weighted mean absolute bias over every scored unit-year.
     """
+    codes = [int(u) for u in AssessmentUnit if int(u) > 0]
+    size = max(codes) + 1
+    n = np.zeros((len(years), size))
+    true_t = np.zeros((len(years), size))
+    mapped_t = np.zeros((len(years), size))
+    for i in range(len(years)):  # sums per unit, one pass over each year
+        f = np.isfinite(truth[i])
+        u = units_l1[i][f].astype(np.int64)
+        n[i] = np.bincount(u, minlength=size)[:size]
+        true_t[i] = np.bincount(u, truth[i][f].astype(np.float64), minlength=size)[:size]
+        mapped_t[i] = np.bincount(u, mapped0[i][f].astype(np.float64), minlength=size)[:size]
+    scored = (n >= min_pixels) & (true_t > 0)
+    bias = 100.0 * (mapped_t - true_t) / np.where(scored, true_t, 1.0)
     out: dict[str, Any] = {}
-    weights: list[float] = []
-    biases: list[float] = []
-    for code in (int(u) for u in AssessmentUnit if int(u) > 0):
-        rows = []
-        for i, year in enumerate(years):
-            keep = np.isfinite(truth[i]) & (units_l1[i] == code)
-            n = int(np.count_nonzero(keep))
-            total = float(truth[i][keep].astype(np.float64).sum())
-            if n < min_pixels or total <= 0:
-                continue
-            mapped_total = float(mapped0[i][keep].astype(np.float64).sum())
-            rows.append((int(year), n, 100.0 * (mapped_total - total) / total))
-        if not rows:
+    for code in codes:
+        at = np.flatnonzero(scored[:, code])
+        if not at.size:
             continue
-        n_px = np.array([r[1] for r in rows], float)
-        bias = np.array([r[2] for r in rows])
-        worst = int(np.argmax(np.abs(bias)))
-        out[str(code)] = {"name": unit_names(1, code)[1], "unit_years": len(rows),
-                          "pixel_years": int(n_px.sum()),
-                          "mean_abs_bias_pct": float(np.average(np.abs(bias), weights=n_px)),
-                          "worst_bias_pct": float(bias[worst]), "worst_year": rows[worst][0]}
-        weights.extend(n_px)
-        biases.extend(np.abs(bias))
-    out["all"] = {"mean_abs_bias_pct": float(np.average(biases, weights=weights))
-                  if weights else math.nan}
+        b, w = bias[at, code], n[at, code]
+        worst = int(at[np.argmax(np.abs(b))])
+        out[str(code)] = {"name": unit_names(1, code)[1], "unit_years": int(at.size),
+                          "pixel_years": int(w.sum()),
+                          "mean_abs_bias_pct": float(np.average(np.abs(b), weights=w)),
+                          "worst_bias_pct": float(bias[worst, code]),
+                          "worst_year": int(years[worst])}
+    weights, biases = n[:, codes][scored[:, codes]], bias[:, codes][scored[:, codes]]
+    out["all"] = {"mean_abs_bias_pct": float(np.average(np.abs(biases), weights=weights))
+                  if weights.size else math.nan}
     return out
 
 
@@ -542,8 +541,9 @@ def score_workspace(root: Path) -> dict[str, Any]:
                                 fix="name a workspace made by `minecarbon demo`")
     project = load_config(root / CONFIG_FILE).project
     years = list(range(project.first_year, project.last_year + 1))
-    truth, mapped, grid, inside, unit, source, units = _series(root, years)
-    result = score_series(truth, mapped, years, grid.pixel_area_ha, persistent_unit=unit,
+    truth, mapped, grid, inside, source, units = _series(root, years)
+    result = score_series(truth, mapped, years, grid.pixel_area_ha,
+                          persistent_unit=units[-1] == int(AssessmentUnit.PERSISTENT),
                           units_l1=units)
     return {"workspace": str(root), "extent_source": source,
             "extent_pixels": int(np.count_nonzero(inside)), **result}
