@@ -238,6 +238,9 @@ class MappingConfig(_Section):
     # × each level-1 unit's plot ratio, shrunk toward all plots' (decision 44)
     unit_calibration: bool = True
     unit_min_plots: int = Field(3, ge=3, description="plots a unit needs for its own ratio")
+    # forest types whose out-of-fold R² ≤ 0 take the informative types' relative change
+    # (decision 45), and b comes from the informative types' plots
+    synthetic_change: bool = True
 
     @field_validator("change_calibration")
     @classmethod

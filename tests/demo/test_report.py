@@ -69,6 +69,13 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     said = [p.text for p in doc.paragraphs if "样地的实测与制图值之比" in p.text]
     ratio = calibration["unit_ratios"]["units"]["1"]["ratio"]
     assert len(said) == 1 and f"持续森林 ×{ratio:.3f}" in said[0]
+    # … and which forest types borrowed the others' change (decision 45)
+    borrowed = calibration["synthetic_change"]
+    said = [p.text for p in doc.paragraphs if "合成估计" in p.text]
+    first = min(borrowed["growth_index"], key=int)
+    assert len(said) == 1 and "疏林" in said[0]
+    assert f"{first} 年为 {borrowed['reference_year']} 年的 " \
+        f"{borrowed['growth_index'][first]:.2f}" in said[0]
 
 
 def test_the_html_is_self_contained_and_renders(small_site: Path, tmp_path: Path) -> None:

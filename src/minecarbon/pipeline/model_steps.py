@@ -59,6 +59,11 @@ from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext, moved_from
+from minecarbon.pipeline.synthetic_change_steps import (
+    borrow_uninformative,
+    forest_types,
+    informative_plots,
+)
 from minecarbon.pipeline.unit_ratio_steps import calibrate_units
 from minecarbon.types import LandCover
 
@@ -241,12 +246,9 @@ def _attenuation(ctx: StepContext, oof: pd.DataFrame) -> dict[str, Any]:
 def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray,
              oof: pd.DataFrame) -> tuple[dict[str, float], xr.DataArray]:
     """The residual offsets (:func:`residual_offsets`) and each pixel-year's by forest type."""
-    chunk = ctx.config.compute.chunk_px
     offsets = residual_offsets(oof["stratum"], oof["observed"], oof["predicted"],
                                min_plots=ctx.config.modeling.min_plots_per_stratum // 2 or 1)
-    types = xr.concat([read_on_grid(ctx.workspace.path(FOREST_TYPE.format(year=y)), grid,
-                                    chunks=chunk, masked=False) for y in years],
-                      dim=pd.Index(years, name="year")).assign_coords(y=like["y"], x=like["x"])
+    types = forest_types(ctx, grid, years, like)
     out = xr.full_like(like, offsets[""], dtype="float32")
     for code, label in FOREST_TYPE_LABELS.items():
         if label in offsets:
@@ -317,7 +319,11 @@ def _mapping(ctx: StepContext) -> None:
         free = free_transitions(ctx, grid, years, chunk)
         fit = fit_trajectories(values, forest, free, max_segments=cfg.mapping.max_segments,
                                penalty_factor=cfg.mapping.segment_penalty)["fitted"]
-        calibration = {"reference_year": _reference_year(plots), **_attenuation(ctx, oof)}
+        informative, excluded = informative_plots(ctx, oof)
+        calibration = {"reference_year": _reference_year(plots),
+                       **_attenuation(ctx, informative)}
+        if excluded:
+            calibration["attenuation_strata_excluded"] = excluded
         agc = calibrate_change(fit, forest, calibration["reference_year"],
                                calibration["attenuation"])
     else:
@@ -338,6 +344,9 @@ def _mapping(ctx: StepContext) -> None:
                  "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")},
                 {"agc": staged["agc"], "quality": staged["quality"]},
                 nodata={"agc": float("nan"), "quality": 0})  # quality 0: no AGC (outside forest)
+    if cfg.mapping.temporal_fit and cfg.mapping.synthetic_change:
+        staged, calibration["synthetic_change"] = borrow_uninformative(
+            ctx, grid, staged, oof, calibration["reference_year"])
     if cfg.mapping.unit_calibration:
         staged["agc"], calibration["unit_ratios"] = calibrate_units(
             ctx, grid, staged["agc"], raw, _reference_year(plots))

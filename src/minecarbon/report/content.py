@@ -449,6 +449,17 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
                     if f"inv.src.{calibration.get('source')}" in TEXTS
                     else str(calibration.get("source", ""))),
             n=calibration.get("n_plots", "—"), offsets=offsets)))
+    borrowed = (calibration or {}).get("synthetic_change") or {}
+    if borrowed.get("applied"):
+        sep = "、" if lang == "zh" else ", "
+        growth = borrowed["growth_index"]
+        first = min(growth, key=int)
+        s.blocks.append(Paragraph(tr(
+            "inv.synthetic_change", lang,
+            types=sep.join(_forest_type(k, lang) for k in borrowed["strata"]),
+            r2=sep.join(f"{float(v['oof_r2']):.2f}" for v in borrowed["strata"].values()),
+            n=borrowed["donor_pixels"], first=first, y=borrowed["reference_year"],
+            g=f"{float(growth[first]):.2f}")))
     units = (calibration or {}).get("unit_ratios") or {}
     if units.get("applied"):
         sep = "；" if lang == "zh" else "; "

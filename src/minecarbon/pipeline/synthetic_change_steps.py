@@ -1,0 +1,113 @@
+"""The mapping step's third stage: forest types whose model sees no AGC borrow their change.
+
+After the change calibration and the residual offsets, the forest types whose out-of-fold
+predictions explain none of their plots (:func:`~minecarbon.mapping.synthetic_change.
+uninformative_strata`) keep each span's level in its anchor year and take the relative
+trajectory of the forest whose types' models do see AGC
+(:mod:`minecarbon.mapping.synthetic_change`, decision 45). The change calibration's ``b`` is
+then taken from the informative types' plots only (:func:`informative_plots`), since only their
+change is rescaled by it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from minecarbon.errors import warn
+from minecarbon.grid import AnalysisGrid
+from minecarbon.io.files import temporary_sibling
+from minecarbon.io.raster import read_on_grid, write_cubes
+from minecarbon.mapping import FOREST_TYPE_LABELS
+from minecarbon.mapping.synthetic_change import (
+    borrow_change,
+    codes_of,
+    growth_index,
+    uninformative_strata,
+)
+from minecarbon.pipeline.classify_steps import FOREST_TYPE
+from minecarbon.pipeline.step import StepContext
+
+
+def forest_types(ctx: StepContext, grid: AnalysisGrid, years: list[int],
+                 like: xr.DataArray) -> xr.DataArray:
+    """(year, y, x) forest-type codes of the classified maps, on ``like``'s coordinates."""
+    chunk = ctx.config.compute.chunk_px
+    types = xr.concat([read_on_grid(ctx.workspace.path(FOREST_TYPE.format(year=y)), grid,
+                                    chunks=chunk, masked=False) for y in years],
+                      dim=pd.Index(years, name="year"))
+    return types.assign_coords(y=like["y"], x=like["x"])
+
+
+def informative_plots(ctx: StepContext, oof: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The out-of-fold rows of the types whose models see AGC, and the names of the others.
+
+    All rows (and no names) when ``mapping.synthetic_change`` is off or every judged type is
+    uninformative (then nothing is borrowed and ``b`` must come from somewhere).
+    """
+    if not ctx.config.mapping.synthetic_change:
+        return oof, []
+    strata = sorted(uninformative_strata(oof))
+    kept = oof[~oof["stratum"].astype(str).isin(strata)]
+    if not strata or kept.empty:
+        return oof, []
+    return kept, strata
+
+
+def borrow_uninformative(ctx: StepContext, grid: AnalysisGrid, staged: dict[str, dict[int, Path]],
+                         oof: pd.DataFrame, reference_year: int
+                         ) -> tuple[dict[str, dict[int, Path]], dict[str, Any]]:
+    """Rewrite the staged maps' uninformative spans; the new staged paths and the record.
+
+    ``staged`` holds the temporary ``agc`` and ``quality`` files by year, as the mapping step
+    wrote them. They are read back (the growth index needs the finished maps, and reading them
+    is cheaper than fitting every trajectory twice), the uninformative types' spans rewritten
+    (quality 3: level observed, change borrowed) and written to new temporary files; the old
+    ones are removed. The maps stay as they are (and the record says why) when no type is
+    uninformative, none of them has a forest-type code, or no informative pixel is forest in
+    every year to lend its change.
+    """
+    strata = uninformative_strata(oof)
+    record: dict[str, Any] = {"applied": False, "strata": strata}
+    codes = codes_of(strata, FOREST_TYPE_LABELS)
+    if not codes:
+        record["reason"] = ("every forest type's out-of-fold R² is above 0" if not strata else
+                            f"no forest-type code for {sorted(strata)}")
+        return staged, record
+    chunk = ctx.config.compute.chunk_px
+    years = sorted(staged["agc"])
+    index = pd.Index(years, name="year")
+    agc = xr.concat([read_on_grid(staged["agc"][y], grid, chunks=chunk) for y in years],
+                    dim=index).chunk({"year": -1})
+    quality = xr.concat([read_on_grid(staged["quality"][y], grid, chunks=chunk, masked=False)
+                         for y in years], dim=index).chunk({"year": -1})
+    types = forest_types(ctx, grid, years, agc)
+    reference = int(np.argmin([abs(y - reference_year) for y in years]))
+    anchor_types = types.isel(year=reference)
+    donor = anchor_types.isin([c for c in FOREST_TYPE_LABELS if c not in codes]) & (
+        anchor_types > 0)
+    growth, donors = growth_index(agc, agc.notnull(), donor, reference)
+    if donors == 0 or not np.all(np.isfinite(growth) & (growth > 0.0)):
+        record["reason"] = "no pixel of an informative forest type is forest in every year"
+        warn(f"mapping: the forest types {sorted(strata)} see no AGC among their plots, but "
+             "no pixel of another type is forest in every year to lend them its change; "
+             "their maps keep their own change", stacklevel=2)
+        return staged, record
+    out, borrowed = borrow_change(agc, types, codes, growth, reference)
+    quality = quality.where(~borrowed, 3).astype("uint8")
+    cubes = {"agc": out.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha"),
+             "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")}
+    new = {k: {y: temporary_sibling(p) for y, p in staged[k].items()} for k in cubes}
+    write_cubes(cubes, new, nodata={"agc": float("nan"), "quality": 0})
+    for paths in staged.values():
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+    record.update({"applied": True, "reference_year": years[reference],
+                   "donor_pixels": donors,
+                   "growth_index": {str(y): round(float(v), 5)
+                                    for y, v in zip(years, growth, strict=True)}})
+    return new, record
