@@ -75,11 +75,13 @@ def test_borrow_change_by_hand() -> None:
     np.testing.assert_allclose(got[:, 0], 20 * g)
     # pixel 1 (type 2): unchanged
     np.testing.assert_allclose(got[:, 1], agc.values[:, 0, 1])
-    # pixel 2: span [2000] anchored at itself (5), span [2002, 2003] at 2003 (9)
-    np.testing.assert_allclose(got[:, 2], [5.0, np.nan, 9 * 0.8, 9.0])
-    # pixel 3: span [2000, 2001] anchored at 2001, its year nearest 2003 (41)
+    # pixel 2: span [2000] anchored at itself (5); span [2002, 2003] began after the series
+    # did (a new stand, not an established one): its own change stays
+    np.testing.assert_allclose(got[:, 2], [5.0, np.nan, 7.0, 9.0])
+    # pixel 3: span [2000, 2001] anchored at 2001, its year nearest 2003 (41); [2003] is new
     np.testing.assert_allclose(got[:, 3], [41 * 0.5 / 0.6, 41.0, np.nan, 44.0])
-    assert flag.values[:, 0, :].sum() == 4 + 3 + 3
+    assert flag.values[:, 0, :].sum() == 4 + 1 + 2
+    np.testing.assert_array_equal(flag.values[:, 0, 2], [True, False, False, False])
     assert not flag.values[:, 0, 1].any()
     assert out.dtype == np.float32 and flag.dtype == bool
 

@@ -8,13 +8,16 @@ noise, not the stands: on the simulated site, sparse forest (疏林地, canopy c
 reflectance is mostly the ground beneath) kept a flat trajectory while it gained about 22 t C/ha
 over 25 years, which turned its pixels' trends to "stable" and left its early years 50–90 % high.
 
-For such a type each forest span keeps its level in the anchor year (the plots' year, or the
-span's year nearest to it, as in the change calibration) and takes its change from the rest of
-the forest, relatively:
+For such a type each established stand — a forest span that begins with the series — keeps
+its level in the anchor year (the plots' year, or the span's year nearest to it, as in the
+change calibration) and takes its change from the rest of the established forest, relatively:
 
     AGC_t = AGC_anchor · g_t / g_anchor,   g_t = Σ_P AGC_t / Σ_P AGC_ref
 
-with ``P`` the pixels of informative types that are forest in every year. This is the synthetic
+with ``P`` the pixels of informative types that are forest in every year. A span that begins
+later is a new stand (a reclamation planting, regrowth): it grows faster, relatively, than the
+established forest, and its own greening is what its spectra do see, so it keeps its own
+change. This is the synthetic
 estimator of small-area estimation (Rao & Molina 2015, *Small Area Estimation*, 2nd ed.,
 §3.2.1): a domain without a usable direct estimate is given the characteristic of a larger
 domain that it is assumed to share — here, the forest's relative growth.
@@ -127,9 +130,10 @@ def _borrow(values, types, codes, growth, ref):  # type: ignore[no-untyped-def]
                 end += 1
             anchor = min(max(ref, t), end - 1)
             borrowed = False
-            for c in codes:
-                if types[i, anchor] == c:
-                    borrowed = True
+            if t == 0:  # an established stand (forest when the series begins)
+                for c in codes:
+                    if types[i, anchor] == c:
+                        borrowed = True
             if borrowed and growth[anchor] > 0.0:
                 level = values[i, anchor]
                 for k in range(t, end):
@@ -153,11 +157,12 @@ def _block(values: npt.NDArray[np.floating], types: npt.NDArray[np.integer], *,
 def borrow_change(agc: xr.DataArray, types: xr.DataArray, codes: Sequence[int],
                   growth: npt.ArrayLike, reference: int, *, dim: str = "year"
                   ) -> tuple[xr.DataArray, xr.DataArray]:
-    """Spans whose anchor-year forest type is in ``codes`` follow ``growth`` from their level.
+    """Established spans of the types in ``codes`` follow ``growth`` from their level.
 
     A span is a run of years with a value; its anchor is the year ``reference`` (an index along
-    ``dim``) or the span's year nearest to it. Each of its years becomes
-    ``AGC_anchor · g_t / g_anchor``; other spans are returned unchanged.
+    ``dim``) or the span's year nearest to it. A span that begins in the first year and whose
+    anchor-year forest type is in ``codes`` becomes ``AGC_anchor · g_t / g_anchor`` in each of
+    its years; other spans (later ones are new stands) are returned unchanged.
 
     Parameters
     ----------

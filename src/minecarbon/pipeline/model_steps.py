@@ -10,7 +10,9 @@ fitted model in ``work/models/agc_model.joblib``.
 (the classified map), block by block (:func:`minecarbon.mapping.predict_agc`) →
 ``work/agc/agc_raw_<year>.tif``; each pixel's series is fitted per forest span as a
 piecewise-linear trajectory, its change from the plots' year rescaled by 1/b and each forest
-type's mean out-of-fold residual added (docs/time-series.md) → ``products/agc/agc_<year>.tif``
+type's mean out-of-fold residual added; the established stands of types whose models see no
+AGC borrow the other forest's relative change, and every pixel-year takes its level-1 unit's
+plot ratio (docs/time-series.md) → ``products/agc/agc_<year>.tif``
 (t C/ha, NaN outside forest), ``agc_quality_<year>.tif``, ``calibration.json``, optionally the
 conformal bounds, and the totals per assessment unit and year → ``agc_totals.csv``.
 """

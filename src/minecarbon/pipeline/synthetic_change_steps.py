@@ -1,12 +1,12 @@
-"""The mapping step's third stage: forest types whose model sees no AGC borrow their change.
+"""The mapping step's fourth stage: forest types whose model sees no AGC borrow their change.
 
-After the change calibration and the residual offsets, the forest types whose out-of-fold
-predictions explain none of their plots (:func:`~minecarbon.mapping.synthetic_change.
-uninformative_strata`) keep each span's level in its anchor year and take the relative
-trajectory of the forest whose types' models do see AGC
-(:mod:`minecarbon.mapping.synthetic_change`, decision 45). The change calibration's ``b`` is
-then taken from the informative types' plots only (:func:`informative_plots`), since only their
-change is rescaled by it.
+After the change calibration and the residual offsets, the established stands (forest when
+the series begins) of the forest types whose out-of-fold predictions explain none of their
+plots (:func:`minecarbon.mapping.synthetic_change.uninformative_strata`) keep each span's level
+in its anchor year and take the relative trajectory of the forest whose types' models do see
+AGC (:mod:`minecarbon.mapping.synthetic_change`, decision 45). The change calibration's ``b``
+is then taken from the informative types' plots only (:func:`informative_plots`), since only
+their change is rescaled by it.
 """
 
 from __future__ import annotations

@@ -295,14 +295,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "of its plots was then added (difference estimator): {offsets}."),
     "inv.synthetic_change": (
         "{types}的模型对其样地的交叉验证预测不优于样地均值（R² ≤ 0：{r2}），看不出碳储量差异，"
-        "也就看不出其变化。这些类型的像元保留基准年的碳储量水平，逐年变化取其余森林（{n} 个"
-        "各年均为森林的像元）的相对变化（合成估计）：{first} 年为 {y} 年的 {g}；衰减系数 b 亦只由"
-        "其余类型的样地求得。",
+        "也就看不出其变化。这些类型中自序列首年即为森林的林分保留基准年的碳储量水平，逐年变化取"
+        "其余森林（{n} 个各年均为森林的像元）的相对变化（合成估计）：{first} 年为 {y} 年的 {g}；"
+        "此后新成林的林分（复垦造林等）保留自身变化。衰减系数 b 只由其余类型的样地求得。",
         "The models of {types} predict their plots no better than the plots' mean (out-of-fold "
-        "R² ≤ 0: {r2}): they see no carbon differences, and so no change. Those pixels keep "
-        "their level in the reference year and take the relative change of the other forest "
-        "({n} pixels forest in every year; synthetic estimator): {first} stood at {g} of {y}. "
-        "The attenuation b was taken from the other types' plots only."),
+        "R² ≤ 0: {r2}): they see no carbon differences, and so no change. Their stands that "
+        "were forest when the series begins keep their level in the reference year and take "
+        "the relative change of the other forest ({n} pixels forest in every year; synthetic "
+        "estimator): {first} stood at {g} of {y}. Stands that became forest later "
+        "(reclamation plantings, regrowth) keep their own change. The attenuation b was taken "
+        "from the other types' plots only."),
     "inv.unit_ratios": (
         "模型对全部样地无偏，但对各评估单元未必（林龄与经营史非光谱所能见）。各一级评估单元的碳储量"
         "乘以其 {y} 年样地的实测与制图值之比（比率估计），按单元间方差向全部样地之比 {pooled} "
