@@ -235,6 +235,8 @@ class MappingConfig(_Section):
     # "none", or a given b in (0, 1]
     change_calibration: Literal["plots", "none"] | float = "plots"
     bias_correction: bool = True  # + each stratum's mean out-of-fold residual (difference est.)
+    # the offsets' strata: the map's forest type at the plots (decision 46) or the plots' own
+    offset_strata: Literal["map", "plots"] = "map"
     # × each level-1 unit's plot ratio, shrunk toward all plots' (decision 44)
     unit_calibration: bool = True
     unit_min_plots: int = Field(3, ge=3, description="plots a unit needs for its own ratio")

@@ -58,6 +58,7 @@ from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
 from minecarbon.pipeline.feature_steps import STACK, own_observation
 from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
+from minecarbon.pipeline.offset_steps import mapped_at_plots
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
 from minecarbon.pipeline.step import Step, StepContext, moved_from
@@ -246,9 +247,13 @@ def _attenuation(ctx: StepContext, oof: pd.DataFrame) -> dict[str, Any]:
 
 
 def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray,
-             oof: pd.DataFrame) -> tuple[dict[str, float], xr.DataArray]:
-    """The residual offsets (:func:`residual_offsets`) and each pixel-year's by forest type."""
-    offsets = residual_offsets(oof["stratum"], oof["observed"], oof["predicted"],
+             residuals: pd.DataFrame) -> tuple[dict[str, float], xr.DataArray]:
+    """The residual offsets (:func:`residual_offsets`) and each pixel-year's by forest type.
+
+    ``residuals`` has ``stratum``, ``observed`` and ``predicted`` per plot.
+    """
+    offsets = residual_offsets(residuals["stratum"], residuals["observed"],
+                               residuals["predicted"],
                                min_plots=ctx.config.modeling.min_plots_per_stratum // 2 or 1)
     types = forest_types(ctx, grid, years, like)
     out = xr.full_like(like, offsets[""], dtype="float32")
@@ -332,10 +337,25 @@ def _mapping(ctx: StepContext) -> None:
         agc = values.where(forest)
         calibration = {"attenuation": 1.0, "source": "no temporal fit"}
     if cfg.mapping.bias_correction:
-        offsets, by_pixel = _offsets(ctx, grid, years, agc, oof)
+        residuals = oof[["stratum", "observed", "predicted"]]
+        basis = "plots' stand type, out-of-fold predictions"
+        if cfg.mapping.temporal_fit and cfg.mapping.offset_strata == "map":
+            ref = calibration["reference_year"]
+            pairs = mapped_at_plots(ctx, grid, values, forest, free, calibration,
+                                    read_on_grid(raw[ref], grid, chunks=chunk)
+                                    if ref in raw else None)
+            pairs = pairs[pairs["on_map"]]
+            residuals = pd.DataFrame({"stratum": pairs["map_stratum"].astype(str),
+                                      "observed": pairs["observed"],
+                                      "predicted": pairs["mapped"]})
+            basis = "map's forest type at the plots, the map's out-of-fold value"
+        offsets, by_pixel = _offsets(ctx, grid, years, agc, residuals)
         agc = (agc + by_pixel).clip(min=0.0).where(agc.notnull())
         calibration["residual_offsets_t_per_ha"] = {k or "(all plots)": round(v, 4)
                                                     for k, v in offsets.items()}
+        calibration["residual_offsets_basis"] = basis
+        calibration["residual_offset_plots"] = {
+            str(k): int(v) for k, v in residuals["stratum"].value_counts().sort_index().items()}
     quality = (forest & values.isnull()).astype("uint8") + forest.astype("uint8")
     quality = quality.where(agc.notnull(), 0).astype("uint8")
     final = {y: ws.path(AGC.format(year=y)) for y in years}

@@ -31,6 +31,58 @@ from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.step import StepContext
 
 
+def plot_cells(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
+    """The plots of ``year`` inside the grid: their AGC, out-of-fold prediction, units, cell.
+
+    Columns ``plot_id``, ``agc_t_per_ha``, ``predicted``, ``stratum`` (where the out-of-fold
+    table has it), ``x``, ``y``, ``unit_l1``, ``unit_l2``, ``row``, ``col``.
+    """
+    ws = ctx.workspace
+    plots = read_table(ws.path("products/plots/plot_agc.csv"))
+    oof = read_table(ws.path("products/models/oof_predictions.csv"))
+    keep_oof = [c for c in ("plot_id", "predicted", "stratum") if c in oof.columns]
+    oof = oof[oof["year"] == year][keep_oof]
+    units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
+                                                                   "unit_l2"]]
+    records = read_plot_records(ws, ctx.input_paths("raw:plots"))
+    if records is None:
+        raise InputDataError("no plot records (raw/plots): no plot to calibrate on",
+                             fix="import the plots with `minecarbon import plots FILE`")
+    xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
+                       "x": records["x"].astype(float), "y": records["y"].astype(float)})
+    keep = [c for c in ("plot_id", "agc_t_per_ha", "agb_t_per_ha") if c in plots.columns]
+    table = (plots[keep].astype({"plot_id": str})
+             .merge(oof.astype({"plot_id": str}), on="plot_id")
+             .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
+    table = table.dropna(subset=["agc_t_per_ha", "predicted"])
+    table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
+    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
+    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
+    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    table = table[inside].copy()
+    table["row"], table["col"] = row[inside], col[inside]
+    return table
+
+
+def cells_of(layer: xr.DataArray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """A (y, x) layer's values at the cells (float64), reading only the chunks they fall in."""
+    data = layer.data
+    return np.asarray(data[row, col] if isinstance(data, np.ndarray)
+                      else data.vindex[row, col].compute(), dtype=np.float64)
+
+
+def map_strata(ctx: StepContext, grid: AnalysisGrid, year: int, row: np.ndarray,
+               col: np.ndarray) -> np.ndarray:
+    """The map's forest-type label (``FOREST_TYPE_LABELS``) at each cell; "" where none."""
+    path = ctx.workspace.path(FOREST_TYPE.format(year=year))
+    if not path.exists():
+        return np.full(len(row), "", dtype=object)
+    codes = cells_of(read_on_grid(path, grid, chunks=ctx.config.compute.chunk_px,
+                                  masked=False), row, col)
+    return np.array([FOREST_TYPE_LABELS.get(int(c), "") if np.isfinite(c) else ""
+                     for c in codes], dtype=object)
+
+
 def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataArray,
                raw: xr.DataArray | None,
                unit_ratios: tuple[Mapping[int, float], float] | None = None) -> pd.DataFrame:
@@ -55,49 +107,19 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
     -------
     pandas.DataFrame
         ``plot_id``, ``agc_t_per_ha``, ``predicted``, ``stratum``, ``x``, ``y``, ``unit_l1``,
-        ``unit_l2``, ``same_model`` (the map's forest type at the plot is its stratum),
+        ``unit_l2``, ``row``, ``col``, ``map_stratum`` (the map's forest type at the plot),
+        ``same_model`` (the map's forest type at the plot is its stratum),
         ``on_map`` (the map has forest at the plot), ``mapped`` (out of fold; 0 off the map)
         and ``observed``.
 
     """
-    ws = ctx.workspace
-    plots = read_table(ws.path("products/plots/plot_agc.csv"))
-    oof = read_table(ws.path("products/models/oof_predictions.csv"))
-    keep_oof = [c for c in ("plot_id", "predicted", "stratum") if c in oof.columns]
-    oof = oof[oof["year"] == year][keep_oof]
-    units = read_table(ws.path("products/units/plot_units.csv"))[["plot_id", "unit_l1",
-                                                                   "unit_l2"]]
-    records = read_plot_records(ws, ctx.input_paths("raw:plots"))
-    if records is None:
-        raise InputDataError("no plot records (raw/plots): no plot to calibrate on",
-                             fix="import the plots with `minecarbon import plots FILE`")
-    xy = pd.DataFrame({"plot_id": records["plot_id"].astype(str),
-                       "x": records["x"].astype(float), "y": records["y"].astype(float)})
-    keep = [c for c in ("plot_id", "agc_t_per_ha", "agb_t_per_ha") if c in plots.columns]
-    table = (plots[keep].astype({"plot_id": str})
-             .merge(oof.astype({"plot_id": str}), on="plot_id")
-             .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
-    table = table.dropna(subset=["agc_t_per_ha", "predicted"])
-    table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
-    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
-    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
-    table, col, row = table[inside].copy(), col[inside], row[inside]
-
-    def at(layer: xr.DataArray | None) -> np.ndarray:
-        if layer is None:
-            return np.full(len(table), np.nan)
-        return np.asarray(layer.data[row, col] if isinstance(layer.data, np.ndarray)
-                          else layer.data.vindex[row, col].compute(), dtype=np.float64)
-
-    value, model = at(mapped), at(raw)
-    type_path = ws.path(FOREST_TYPE.format(year=year))
-    codes = (at(read_on_grid(type_path, grid, chunks=ctx.config.compute.chunk_px,
-                             masked=False)) if type_path.exists() else np.full(len(table), 0.0))
+    table = plot_cells(ctx, grid, year)
+    row, col = table["row"].to_numpy(), table["col"].to_numpy()
+    value = cells_of(mapped, row, col)
+    model = cells_of(raw, row, col) if raw is not None else np.full(len(table), np.nan)
+    table["map_stratum"] = map_strata(ctx, grid, year, row, col)
     if "stratum" in table.columns:  # the map's model is the plot's own stratum's
-        map_label = np.array([FOREST_TYPE_LABELS.get(int(c), "") if np.isfinite(c) else ""
-                              for c in codes])
-        same_model = map_label == table["stratum"].astype(str).to_numpy()
+        same_model = (table["map_stratum"] == table["stratum"].astype(str)).to_numpy()
     else:  # an older oof table without strata: as before
         same_model = np.ones(len(table), dtype=bool)
     table["same_model"] = same_model

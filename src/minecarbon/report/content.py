@@ -448,7 +448,9 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
             source=(tr(f"inv.src.{calibration['source']}", lang)
                     if f"inv.src.{calibration.get('source')}" in TEXTS
                     else str(calibration.get("source", ""))),
-            n=calibration.get("n_plots", "—"), offsets=offsets)))
+            n=calibration.get("n_plots", "—"), offsets=offsets,
+            basis=tr("inv.basis.map" if str(calibration.get("residual_offsets_basis", ""))
+                     .startswith("map") else "inv.basis.plots", lang))))
     borrowed = (calibration or {}).get("synthetic_change") or {}
     if borrowed.get("applied"):
         sep = "、" if lang == "zh" else ", "

@@ -285,14 +285,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "逐年碳储量按像元的时间序列处理：在每个森林时段内将各年预测值拟合为分段线性轨迹"
         "（保留损毁等突变），无有效观测的年份取轨迹值；以 {y} 年样地为基准，将相对基准年的变化"
         "除以模型的衰减系数 b = {b}（来源：{source}，{n} 个样地），以消除回归向样地均值收缩"
-        "对变化量的压缩；再加上各森林类型样地交叉验证残差均值（差值估计）{offsets}。",
+        "对变化量的压缩；再加上{basis}的样地残差均值（实测减制图值，差值估计）{offsets}。",
         "The annual carbon maps were processed per pixel as a time series: within each forest "
         "span the yearly predictions were fitted as a piecewise-linear trajectory (abrupt "
         "changes such as mining damage kept), and years without a usable observation took the "
         "trajectory's value. Change from the plots' year {y} was divided by the model's "
         "attenuation b = {b} (from {source}, {n} plots), which undoes the compression of change "
-        "by regression toward the plots' mean; each forest type's mean cross-validated residual "
-        "of its plots was then added (difference estimator): {offsets}."),
+        "by regression toward the plots' mean; the mean residual (observed minus mapped, out "
+        "of fold) of the plots {basis} was then added (difference estimator): {offsets}."),
+    "inv.basis.map": ("按样地处制图森林类型分层", "grouped by the map's forest type at them"),
+    "inv.basis.plots": ("按样地林分类型分层", "grouped by their own stand type"),
     "inv.synthetic_change": (
         "{types}的模型对其样地的交叉验证预测不优于样地均值（R² ≤ 0：{r2}），看不出碳储量差异，"
         "也就看不出其变化。这些类型中自序列首年即为森林的林分保留基准年的碳储量水平，逐年变化取"
