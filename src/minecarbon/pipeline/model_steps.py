@@ -345,10 +345,14 @@ def _mapping(ctx: StepContext) -> None:
                                     read_on_grid(raw[ref], grid, chunks=chunk)
                                     if ref in raw else None)
             pairs = pairs[pairs["on_map"]]
-            residuals = pd.DataFrame({"stratum": pairs["map_stratum"].astype(str),
-                                      "observed": pairs["observed"],
-                                      "predicted": pairs["mapped"]})
-            basis = "map's forest type at the plots, the map's out-of-fold value"
+            if len(pairs):
+                residuals = pd.DataFrame({"stratum": pairs["map_stratum"].astype(str),
+                                          "observed": pairs["observed"],
+                                          "predicted": pairs["mapped"]})
+                basis = "map's forest type at the plots, the map's out-of-fold value"
+            else:
+                warn(f"mapping: no plot of {ref} lies on mapped forest; the residual offsets "
+                     "come from the plots' own stand types", stacklevel=2)
         offsets, by_pixel = _offsets(ctx, grid, years, agc, residuals)
         agc = (agc + by_pixel).clip(min=0.0).where(agc.notnull())
         calibration["residual_offsets_t_per_ha"] = {k or "(all plots)": round(v, 4)

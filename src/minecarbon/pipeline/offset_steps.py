@@ -26,7 +26,7 @@ import xarray as xr
 from minecarbon.grid import AnalysisGrid
 from minecarbon.mapping.calibration import calibrate_change
 from minecarbon.mapping.trajectory import fit_trajectories
-from minecarbon.pipeline.plot_pairs import cells_of, map_strata, plot_cells
+from minecarbon.pipeline.plot_pairs import cells_of, map_strata, out_of_fold, plot_cells
 from minecarbon.pipeline.step import StepContext
 
 
@@ -84,8 +84,7 @@ def mapped_at_plots(ctx: StepContext, grid: AnalysisGrid, values: xr.DataArray,
     same = (table["map_stratum"] == table["stratum"].astype(str)).to_numpy(bool) \
         if "stratum" in table.columns else np.ones(len(table), dtype=bool)
     table["same_model"] = same
-    oof = np.where(np.isfinite(model) & same,
-                   value + table["predicted"].to_numpy(float) - model, value)
+    oof = out_of_fold(value, model, table["predicted"].to_numpy(float), same)
     table["on_map"] = np.isfinite(value) & (table["map_stratum"] != "").to_numpy(bool)
     table["mapped"] = np.clip(oof, 0.0, None)
     table["observed"] = table["agc_t_per_ha"].astype(float)

@@ -71,6 +71,17 @@ def cells_of(layer: xr.DataArray, row: np.ndarray, col: np.ndarray) -> np.ndarra
                       else data.vindex[row, col].compute(), dtype=np.float64)
 
 
+def out_of_fold(value: np.ndarray, model: np.ndarray, predicted: np.ndarray,
+                same_model: np.ndarray, factor: np.ndarray | float = 1.0) -> np.ndarray:
+    """The map's value at plots as if its model had not seen them (module docstring).
+
+    ``value + factor × (predicted − model)`` where the map's model is the plot's stratum's
+    (``same_model``) and the year has its raw prediction ``model``; ``value`` elsewhere.
+    """
+    return np.where(np.isfinite(model) & same_model,
+                    value + factor * (predicted - model), value)
+
+
 def map_strata(ctx: StepContext, grid: AnalysisGrid, year: int, row: np.ndarray,
                col: np.ndarray) -> np.ndarray:
     """The map's forest-type label (``FOREST_TYPE_LABELS``) at each cell; "" where none."""
@@ -127,8 +138,8 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
     if unit_ratios is not None:
         by_unit, other = unit_ratios
         factor = table["unit_l1"].map(dict(by_unit)).fillna(other).to_numpy(dtype=np.float64)
-    oof_value = np.where(np.isfinite(model) & same_model,
-                         value + factor * (table["predicted"].to_numpy() - model), value)
+    oof_value = out_of_fold(value, model, table["predicted"].to_numpy(float), same_model,
+                            factor)
     table["on_map"] = np.isfinite(value)
     table["mapped"] = np.where(table["on_map"], np.clip(oof_value, 0.0, None), 0.0)
     table["observed"] = table["agc_t_per_ha"].astype(float)
