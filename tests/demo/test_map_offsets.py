@@ -7,15 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import rasterio
 
 from minecarbon.mapping import FOREST_TYPE_LABELS
-
-
-def _at(path: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    with rasterio.open(path) as src:
-        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
-        return np.asarray(src.read(1)[np.asarray(rows), np.asarray(cols)], dtype=np.float64)
+from tests.demo.plots_at import at, reference_plots
 
 
 def test_offsets_are_the_maps_residuals_by_map_type(small_site: Path) -> None:
@@ -26,18 +20,12 @@ def test_offsets_are_the_maps_residuals_by_map_type(small_site: Path) -> None:
     ref = calib["reference_year"]
     units = calib["unit_ratios"]
     ratio = {int(k): v["ratio"] for k, v in units["units"].items()}
-    plots = (pd.read_csv(small_site / "raw/plots/plots.csv")[["plot_id", "x", "y"]]
-             .merge(pd.read_csv(small_site / "products/plots/plot_agc.csv")[
-                 ["plot_id", "agc_t_per_ha"]], on="plot_id")
-             .merge(pd.read_csv(small_site / "products/units/plot_units.csv")[
-                 ["plot_id", "unit_l1"]], on="plot_id"))
+    plots = reference_plots(small_site, ref)
     oof = pd.read_csv(small_site / "products/models/oof_predictions.csv")
-    plots = plots.merge(oof[oof["year"] == ref][["plot_id", "predicted", "stratum"]],
-                        on="plot_id")
     x, y = plots["x"].to_numpy(), plots["y"].to_numpy()
-    published = _at(small_site / f"products/agc/agc_{ref}.tif", x, y)
-    raw = _at(small_site / f"work/agc/agc_raw_{ref}.tif", x, y)
-    codes = _at(small_site / f"products/classification/forest_type_{ref}.tif", x, y)
+    published = at(small_site / f"products/agc/agc_{ref}.tif", x, y)
+    raw = at(small_site / f"work/agc/agc_raw_{ref}.tif", x, y)
+    codes = at(small_site / f"products/classification/forest_type_{ref}.tif", x, y)
     label = np.array([FOREST_TYPE_LABELS.get(int(c), "") for c in codes])
     on_map = np.isfinite(published) & (label != "")
     assert sum(counts.values()) == on_map.sum() >= 100

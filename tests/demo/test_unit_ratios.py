@@ -6,17 +6,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import rasterio
 
 from minecarbon.mapping import FOREST_TYPE_LABELS
-
-
-def _at(path: Path, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    with rasterio.open(path) as src:
-        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
-        return np.asarray(src.read(1)[np.asarray(rows), np.asarray(cols)], dtype=np.float64)
+from tests.demo.plots_at import at, reference_plots
 
 
 def test_unit_maps_carry_their_plots_ratio(small_site: Path) -> None:
@@ -37,20 +30,13 @@ def test_unit_maps_carry_their_plots_ratio(small_site: Path) -> None:
 
     # the published map, made out of fold at the plots, reproduces each unit's own ratio
     # divided by the ratio it was multiplied by: it was scaled by exactly that ratio
-    plots = (pd.read_csv(small_site / "raw/plots/plots.csv")[["plot_id", "x", "y"]]
-             .merge(pd.read_csv(small_site / "products/plots/plot_agc.csv")[
-                 ["plot_id", "agc_t_per_ha"]], on="plot_id")
-             .merge(pd.read_csv(small_site / "products/units/plot_units.csv")[
-                 ["plot_id", "unit_l1"]], on="plot_id"))
-    oof = pd.read_csv(small_site / "products/models/oof_predictions.csv")
-    plots = plots.merge(oof[oof["year"] == ref][["plot_id", "predicted", "stratum"]],
-                        on="plot_id")
+    plots = reference_plots(small_site, ref)
     x, y = plots["x"].to_numpy(), plots["y"].to_numpy()
-    mapped = _at(small_site / f"products/agc/agc_{ref}.tif", x, y)
-    raw = _at(small_site / f"work/agc/agc_raw_{ref}.tif", x, y)
-    unit_there = _at(small_site / f"products/units/units_l1_{ref}.tif", x, y)
+    mapped = at(small_site / f"products/agc/agc_{ref}.tif", x, y)
+    raw = at(small_site / f"work/agc/agc_raw_{ref}.tif", x, y)
+    unit_there = at(small_site / f"products/units/units_l1_{ref}.tif", x, y)
     # the map is in-sample only where its forest type is the plot's stratum (same model)
-    codes = _at(small_site / f"products/classification/forest_type_{ref}.tif", x, y)
+    codes = at(small_site / f"products/classification/forest_type_{ref}.tif", x, y)
     same = np.array([FOREST_TYPE_LABELS.get(int(c), "") for c in codes]) == plots["stratum"]
     assert 0 < same.sum() < len(plots)  # both cases occur on the demo
     on_map = np.isfinite(mapped)
