@@ -17,10 +17,10 @@ change calibration) and takes its change from the rest of the established forest
 with ``P`` the pixels of informative types that are forest in every year. A span that begins
 later is a new stand (a reclamation planting, regrowth): it grows faster, relatively, than the
 established forest, and its own greening is what its spectra do see, so it keeps its own
-change. This is the synthetic
-estimator of small-area estimation (Rao & Molina 2015, *Small Area Estimation*, 2nd ed.,
-§3.2.1): a domain without a usable direct estimate is given the characteristic of a larger
-domain that it is assumed to share — here, the forest's relative growth.
+change. This is the synthetic estimator of small-area estimation (Rao & Molina 2015, *Small
+Area Estimation*, 2nd ed., §3.2.1): a domain without a usable direct estimate is given the
+characteristic of a larger domain that it is assumed to share — here, the forest's relative
+growth.
 
 :func:`uninformative_strata` applies the test, :func:`growth_index` computes ``g`` lazily and
 :func:`borrow_change` rewrites the spans (numba, one task per spatial block holding every year).
