@@ -58,7 +58,9 @@ def test_change_follows_the_annual_maps(small_site: Path) -> None:
     summary = json.loads((small_site / "products/assessment/summary.json").read_text())
     first = next(c for c in summary["change"] if c["y1"] == FIRST)
     ever = np.isfinite(np.stack([_agc(small_site, y) for y in range(FIRST, LAST + 1)])).any(0)
-    no_forest_first = np.isnan(a) & ever  # C(2000) = 0: the degree is undefined
+    # C(2000) = 0 (no forest then, or a forest pixel whose negative offset clipped it to 0):
+    # the degree is undefined
+    no_forest_first = (np.isnan(a) | (a == 0.0)) & ever
     assert first["undefined_degree_pixels"] == int(no_forest_first.sum()) > int(gained.sum())
     assert np.isnan(degree[no_forest_first]).all()
 
