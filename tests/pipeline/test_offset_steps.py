@@ -39,3 +39,6 @@ def test_level_at_cells_equals_the_whole_cube() -> None:
     f2 = f.copy()
     f2[20, row[0], col[0]] = False
     assert np.isnan(level_at_cells(v, f2, b, row[:1], col[:1], 2020, 0.5)[0])
+    # no cell: nothing to fit
+    none = np.empty(0, dtype=int)
+    assert level_at_cells(v, f, b, none, none, 2020, 0.5).shape == (0,)

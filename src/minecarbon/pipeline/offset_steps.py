@@ -47,6 +47,8 @@ def level_at_cells(values: xr.DataArray, forest: xr.DataArray, free: xr.DataArra
     (each pixel's trajectory depends on its own series only), at the cost of the cells alone.
     NaN where the cell is not forest in the reference year (or its span has no value).
     """
+    if len(row) == 0:
+        return np.empty(0, dtype=np.float64)
     series = _series_at(values, row, col)
     mask = _series_at(forest, row, col).astype(bool)
     breaks = _series_at(free, row, col).astype(bool) if free is not None else None
