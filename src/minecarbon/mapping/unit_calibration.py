@@ -67,7 +67,6 @@ def ratio_estimate(observed: npt.ArrayLike, mapped: npt.ArrayLike) -> tuple[floa
     return ratio, var
 
 
-
 def between_variance(estimates: npt.ArrayLike, variances: npt.ArrayLike) -> float:
     """DerSimonian–Laird moment estimate of the between-group variance ``τ²`` (≥ 0).
 

@@ -370,12 +370,7 @@ def _mapping(ctx: StepContext) -> None:
                  "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")},
                 {"agc": staged["agc"], "quality": staged["quality"]},
                 nodata={"agc": float("nan"), "quality": 0})  # quality 0: no AGC (outside forest)
-    if cfg.mapping.temporal_fit and cfg.mapping.synthetic_change:
-        staged, calibration["synthetic_change"] = borrow_uninformative(
-            ctx, grid, staged, oof, calibration["reference_year"])
-    if cfg.mapping.unit_calibration:
-        staged["agc"], calibration["unit_ratios"] = calibrate_units(
-            ctx, grid, staged["agc"], raw, _reference_year(plots))
+    staged = _finish_maps(ctx, grid, staged, oof, raw, calibration, _reference_year(plots))
     text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
                       ensure_ascii=False)
     ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),
@@ -400,6 +395,51 @@ def _mapping(ctx: StepContext) -> None:
     ctx.publish("products/agc/agc_totals.csv", lambda tmp: write_csv(table, tmp),
                 kind="product:agc_totals")
 
+
+
+def _finish_maps(ctx: StepContext, grid: Any, staged: dict[str, dict[int, Path]],
+                 oof: pd.DataFrame, raw: dict[int, Path], calibration: dict[str, Any],
+                 reference_year: int) -> dict[str, dict[int, Path]]:
+    """The stages that need the written maps: borrowed change (decision 45), unit ratios (44).
+
+    The staged maps are read back once, both applied lazily, and written once to new staged
+    files (the quality layers too where change was borrowed); the records go into
+    ``calibration``. Returns the staged paths to publish.
+    """
+    cfg = ctx.config.mapping
+    borrow = cfg.temporal_fit and cfg.synthetic_change
+    if not (borrow or cfg.unit_calibration):
+        return staged
+    chunk = ctx.config.compute.chunk_px
+    years = sorted(staged["agc"])
+    index = pd.Index(years, name="year")
+    agc = xr.concat([read_on_grid(staged["agc"][y], grid, chunks=chunk) for y in years],
+                    dim=index).chunk({"year": -1})
+    borrowed = None
+    if borrow:
+        agc, borrowed, calibration["synthetic_change"] = borrow_uninformative(
+            ctx, grid, agc, oof, reference_year)
+    changed = borrowed is not None
+    if cfg.unit_calibration:
+        mapped = (read_on_grid(staged["agc"][reference_year], grid, chunks=chunk)
+                  if reference_year in staged["agc"] else None)
+        agc, calibration["unit_ratios"] = calibrate_units(ctx, grid, agc, mapped, raw,
+                                                          reference_year)
+        changed = changed or calibration["unit_ratios"]["applied"]
+    if not changed:
+        return staged
+    cubes = {"agc": agc.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha")}
+    if borrowed is not None:  # 3: the level observed, the change borrowed
+        quality = xr.concat([read_on_grid(staged["quality"][y], grid, chunks=chunk,
+                                          masked=False) for y in years], dim=index)
+        quality = quality.chunk({"year": -1}).where(~borrowed, 3).astype("uint8")
+        cubes["quality"] = quality.rio.write_crs(grid.crs).rename("agc_quality")
+    new = {k: {y: temporary_sibling(p) for y, p in staged[k].items()} for k in cubes}
+    write_cubes(cubes, new, nodata={"agc": float("nan"), "quality": 0})
+    for kind in cubes:
+        for path in staged[kind].values():
+            path.unlink(missing_ok=True)
+    return {**staged, **new}
 
 
 def _totals(root: Path, agc_path: Path, grid: Any, year: int, chunk: int) -> pd.DataFrame:

@@ -11,7 +11,6 @@ their change is rescaled by it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,7 @@ import xarray as xr
 
 from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io.files import temporary_sibling
-from minecarbon.io.raster import read_on_grid, write_cubes
+from minecarbon.io.raster import read_on_grid
 from minecarbon.mapping import FOREST_TYPE_LABELS
 from minecarbon.mapping.synthetic_change import (
     borrow_change,
@@ -58,18 +56,17 @@ def informative_plots(ctx: StepContext, oof: pd.DataFrame) -> tuple[pd.DataFrame
     return kept, strata
 
 
-def borrow_uninformative(ctx: StepContext, grid: AnalysisGrid, staged: dict[str, dict[int, Path]],
+def borrow_uninformative(ctx: StepContext, grid: AnalysisGrid, agc: xr.DataArray,
                          oof: pd.DataFrame, reference_year: int
-                         ) -> tuple[dict[str, dict[int, Path]], dict[str, Any]]:
-    """Rewrite the staged maps' uninformative spans; the new staged paths and the record.
+                         ) -> tuple[xr.DataArray, xr.DataArray | None, dict[str, Any]]:
+    """The maps with the uninformative types' spans rewritten, the rewritten mask, the record.
 
-    ``staged`` holds the temporary ``agc`` and ``quality`` files by year, as the mapping step
-    wrote them. They are read back (the growth index needs the finished maps, and reading them
-    is cheaper than fitting every trajectory twice), the uninformative types' spans rewritten
-    (quality 3: level observed, change borrowed) and written to new temporary files; the old
-    ones are removed. The maps stay as they are (and the record says why) when no type is
-    uninformative, none of them has a forest-type code, or no informative pixel is forest in
-    every year to lend its change.
+    ``agc`` is the (year, y, x) cube of the finished maps, read back from the files the
+    mapping step wrote (the growth index needs them, and reading them is cheaper than fitting
+    every trajectory twice). The result is lazy; the mask marks the rewritten pixel-years
+    (quality 3: level observed, change borrowed). The maps stay as they are, the mask is None
+    and the record says why when no type is uninformative, none of them has a forest-type
+    code, or no informative pixel is forest in every year to lend its change.
     """
     strata = uninformative_strata(oof)
     record: dict[str, Any] = {"applied": False, "strata": strata}
@@ -77,14 +74,8 @@ def borrow_uninformative(ctx: StepContext, grid: AnalysisGrid, staged: dict[str,
     if not codes:
         record["reason"] = ("every forest type's out-of-fold R² is above 0" if not strata else
                             f"no forest-type code for {sorted(strata)}")
-        return staged, record
-    chunk = ctx.config.compute.chunk_px
-    years = sorted(staged["agc"])
-    index = pd.Index(years, name="year")
-    agc = xr.concat([read_on_grid(staged["agc"][y], grid, chunks=chunk) for y in years],
-                    dim=index).chunk({"year": -1})
-    quality = xr.concat([read_on_grid(staged["quality"][y], grid, chunks=chunk, masked=False)
-                         for y in years], dim=index).chunk({"year": -1})
+        return agc, None, record
+    years = [int(y) for y in agc["year"].values]
     types = forest_types(ctx, grid, years, agc)
     reference = int(np.argmin([abs(y - reference_year) for y in years]))
     anchor_types = types.isel(year=reference)
@@ -96,18 +87,10 @@ def borrow_uninformative(ctx: StepContext, grid: AnalysisGrid, staged: dict[str,
         warn(f"mapping: the forest types {sorted(strata)} see no AGC among their plots, but "
              "no pixel of another type is forest in every year to lend them its change; "
              "their maps keep their own change", stacklevel=2)
-        return staged, record
+        return agc, None, record
     out, borrowed = borrow_change(agc, types, codes, growth, reference)
-    quality = quality.where(~borrowed, 3).astype("uint8")
-    cubes = {"agc": out.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha"),
-             "quality": quality.rio.write_crs(grid.crs).rename("agc_quality")}
-    new = {k: {y: temporary_sibling(p) for y, p in staged[k].items()} for k in cubes}
-    write_cubes(cubes, new, nodata={"agc": float("nan"), "quality": 0})
-    for paths in staged.values():
-        for path in paths.values():
-            path.unlink(missing_ok=True)
     record.update({"applied": True, "reference_year": years[reference],
                    "donor_pixels": donors,
                    "growth_index": {str(y): round(float(v), 5)
                                     for y, v in zip(years, growth, strict=True)}})
-    return new, record
+    return out, borrowed, record

@@ -1,12 +1,13 @@
 """The mapping step's last stage: each level-1 unit's maps brought to its plots (decision 44).
 
-The annual maps, written to temporary files, are read back. The plots of the reference year
-on mapped forest give every level-1 unit its shrunken ratio
+The plots of the reference year on the finished map (read back from the mapping step's
+temporary files) give every level-1 unit its shrunken ratio
 (:mod:`minecarbon.mapping.unit_calibration`) from the map's out-of-fold value at each plot (a
 map value is for its pixel: the plots the map missed enter the carbon totals, which correct
 for omission, not the maps). Every pixel-year is multiplied by the ratio of the unit it lies
-in that year (``products/units/units_l1_<year>.tif``), and the rescaled maps are written to
-new temporary files, which the step then publishes.
+in that year (``products/units/units_l1_<year>.tif``); the mapping step writes the rescaled
+maps once, together with the borrowed change of
+:mod:`minecarbon.pipeline.synthetic_change_steps`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import xarray as xr
 
 from minecarbon.errors import InputDataError, warn
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io.files import temporary_sibling
-from minecarbon.io.raster import read_on_grid, write_cubes
+from minecarbon.io.raster import read_on_grid
 from minecarbon.mapping.unit_calibration import apply_unit_ratios, shrunken_ratios
 from minecarbon.pipeline.plot_pairs import plot_pairs
 from minecarbon.pipeline.step import StepContext
@@ -28,24 +28,25 @@ from minecarbon.pipeline.step import StepContext
 UNITS_L1 = "products/units/units_l1_{year}.tif"
 
 
-def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
-                    raw: dict[int, Path], reference_year: int
-                    ) -> tuple[dict[int, Path], dict[str, Any]]:
-    """Rescale the staged maps by their units' ratios; the new staged paths and the record.
+def calibrate_units(ctx: StepContext, grid: AnalysisGrid, agc: xr.DataArray,
+                    mapped: xr.DataArray | None, raw: dict[int, Path], reference_year: int
+                    ) -> tuple[xr.DataArray, dict[str, Any]]:
+    """The (year, y, x) maps scaled by their units' ratios (lazy), and the record.
 
-    Returns the maps unchanged (and a record saying why) when the plots' year was not mapped,
-    a year has no unit map, or the plots on mapped forest give no ratio.
+    ``mapped`` is the finished map of the plots' year (None: that year was not mapped), from
+    which the plots' ratios come. Returns ``agc`` unchanged (and a record saying why) when the
+    plots' year was not mapped, a year has no unit map, or the plots on mapped forest give no
+    ratio.
     """
     ws = ctx.workspace
     chunk = ctx.config.compute.chunk_px
-    years = sorted(staged)
+    years = [int(y) for y in agc["year"].values]
     lacking = [y for y in years if not ws.path(UNITS_L1.format(year=y)).exists()]
-    if reference_year not in staged or lacking:
-        why = (f"the plots' year {reference_year} has no AGC map" if reference_year not in staged
+    if mapped is None or lacking:
+        why = (f"the plots' year {reference_year} has no AGC map" if mapped is None
                else f"no level-1 unit map of {', '.join(map(str, lacking))}")
         warn(f"AGC maps not brought to the units' plots: {why}", stacklevel=2)
-        return staged, {"applied": False, "reason": why}
-    mapped = read_on_grid(staged[reference_year], grid, chunks=chunk)
+        return agc, {"applied": False, "reason": why}
     model = (read_on_grid(raw[reference_year], grid, chunks=chunk)
              if reference_year in raw else None)
     pairs = plot_pairs(ctx, grid, reference_year, mapped, model)
@@ -55,21 +56,15 @@ def calibrate_units(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path
     record = unit_ratio_record(table, ctx.config.mapping.unit_min_plots, reference_year)
     if not record["applied"]:
         warn(f"AGC maps not brought to the units' plots: {record['reason']}", stacklevel=2)
-        return staged, record
-    index = pd.Index(years, name="year")
-    agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years], dim=index)
+        return agc, record
     units = xr.concat([read_on_grid(ws.path(UNITS_L1.format(year=y)), grid, chunks=chunk,
-                                    masked=False) for y in years], dim=index)
+                                    masked=False) for y in years],
+                      dim=pd.Index(years, name="year"))
     units = units.assign_coords(y=agc["y"], x=agc["x"])
     scaled = apply_unit_ratios(agc, units,
                                {int(k): v["ratio"] for k, v in record["units"].items()},
                                record["pooled_ratio"]).astype("float32")
-    scaled = scaled.rio.write_crs(grid.crs).rename("agc_t_per_ha")
-    out = {y: temporary_sibling(p) for y, p in staged.items()}
-    write_cubes({"agc": scaled}, {"agc": out}, nodata={"agc": float("nan")})
-    for path in staged.values():
-        path.unlink(missing_ok=True)
-    return out, record
+    return scaled, record
 
 
 def unit_ratio_record(table: pd.DataFrame, min_plots: int, reference_year: int
