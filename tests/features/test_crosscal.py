@@ -35,6 +35,49 @@ def test_pairs_are_closest_first_within_the_gap_and_use_each_scene_once() -> Non
     assert crosscal.pair_dates(tm, etm, 32, most=1) == [(0, 0)]
 
 
+def test_the_window_widens_until_the_drift_can_be_fitted() -> None:
+    """Seed 1's archive: within 32 days one pair (TM 24 days after ETM+), whose ratio carries
+    24 days of phenology; at 40 days four more pairs of both orders join it."""
+    d = dt.date
+    tm = [d(2001, 7, 10), d(2002, 8, 30), d(2005, 7, 21), d(2009, 8, 17), d(2010, 8, 4)]
+    etm = [d(2001, 8, 19), d(2002, 7, 21), d(2005, 8, 30), d(2009, 7, 8), d(2010, 7, 11)]
+    assert crosscal.pair_dates(tm, etm, 32) == [(4, 4)]
+    pairs, window = crosscal.widening_pairs(tm, etm, 32, 64)
+    assert window == 40  # 32 + one 8-day step
+    assert pairs[0] == (4, 4)  # the closest pair stays first
+    assert sorted(pairs) == [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
+    days = [(tm[i] - etm[j]).days for i, j in pairs]
+    assert crosscal.drift_identifiable(days)
+    assert not crosscal.drift_identifiable([24])  # one pair
+    assert not crosscal.drift_identifiable([24, 24, 8])  # one order
+    assert not crosscal.drift_identifiable([24, -24])  # no residual left
+    # never wider than allowed: the one pair, and the window it was found in
+    assert crosscal.widening_pairs(tm, etm, 32, 32) == ([(4, 4)], 32)
+    assert crosscal.widening_pairs(tm, etm, 32, 36) == ([(4, 4)], 36)
+    # an archive whose pairs already allow the fit keeps the narrow window
+    assert crosscal.widening_pairs(tm[1:], etm[1:], 40, 64)[1] == 40
+
+
+def test_a_widened_window_recovers_the_gain_a_single_pair_misses() -> None:
+    """Reflectance drifting through the season: one pair 24 days apart is off by the drift;
+    the five pairs of the widened window, both orders, give the gain back."""
+    rng = np.random.default_rng(11)
+    gain = np.array([0.99, 0.92, 0.78, 1.04, 1.01, 0.97])
+    drift = np.array([0.0005, 0.0015, -0.001, -0.0017, 0.0003, -0.0012])  # log units per day
+    days = [24, -40, 40, -40, 40]
+    pairs = []
+    for gap in days:
+        surface = rng.uniform(0.02, 0.4, (6, 4000))
+        tm = surface * np.exp(drift * gap)[:, None] * rng.normal(1, 0.01, (6, 4000))
+        pairs.append((tm, gain[:, None] * surface * rng.normal(1, 0.01, (6, 4000))))
+    single = crosscal.fit_gains(pairs[:1], days[:1])
+    widened = crosscal.fit_gains(pairs, days)
+    off_single = np.abs([single[r].gain / g - 1 for r, g in zip(ROLES, gain, strict=True)])
+    off_widened = np.abs([widened[r].gain / g - 1 for r, g in zip(ROLES, gain, strict=True)])
+    assert off_single.max() > 0.03  # 24 days × 0.0017 per day in NIR
+    assert off_widened.max() < 0.003
+
+
 def test_gains_are_recovered_under_noise_where_least_squares_would_attenuate() -> None:
     rng = np.random.default_rng(1)
     gain = np.array([1.02, 0.95, 0.80, 1.05, 1.0, 0.97])

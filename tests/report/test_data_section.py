@@ -163,6 +163,14 @@ def test_tm_calibrated_on_the_archive_is_stated_with_its_gains(lang: str) -> Non
     assert "TM uses the same functions" not in text
 
 
+def test_the_widened_pairing_window_is_the_one_stated() -> None:
+    section = Section("data")
+    widened = {**CALIBRATION, "window_days": 40}
+    remote_sensing_part(section, ReportInputs(composite_quality=quality(),
+                                              cross_calibration=widened), "en")  # type: ignore[arg-type]
+    assert "scene pairs at most 40 days apart" in _text(section)
+
+
 def test_tm_left_on_the_table_says_why() -> None:
     section = Section("data")
     why = {"method": "table", "reason": "no TM and ETM+ scenes of months [6, 7, 8, 9] within 32 "

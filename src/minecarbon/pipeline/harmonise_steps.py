@@ -65,15 +65,17 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
     etm = [s for s in scenes if s.sensor == "landsat7" and s.date.month in months]
     doc: dict[str, Any] = {"method": "table", "target": target,
                            "max_days": cfg.features.calibration_max_days, "pairs": []}
-    pairs = crosscal.pair_dates([s.date for s in tm], [s.date for s in etm],
-                                cfg.features.calibration_max_days)
+    pairs, window = crosscal.widening_pairs(
+        [s.date for s in tm], [s.date for s in etm], cfg.features.calibration_max_days,
+        cfg.features.calibration_widest_days)
+    doc["window_days"] = window
     etm_to_target = transforms("landsat7", target) if target is not None else None
     if cfg.features.tm_calibration == "table" or target is None or etm_to_target is None:
         doc["reason"] = ("features.tm_calibration = table" if cfg.features.tm_calibration
                          == "table" else "no harmonisation target")
     elif not pairs:
         doc["reason"] = (f"no TM and ETM+ scenes of months {sorted(months)} within "
-                         f"{cfg.features.calibration_max_days} days of each other")
+                         f"{window} days of each other")
     else:
         observed = compute([(_read(tm[i], grid, cfg.compute.chunk_px),  # type: ignore[no-untyped-call]
                              _read(etm[j], grid, cfg.compute.chunk_px)) for i, j in pairs])[0]
@@ -86,8 +88,11 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
             doc["reason"] = (f"{n} stable clear pixels in {len(pairs)} pairs "
                              f"(fewer than {MIN_PIXELS})")
         else:
+            widened = (f", window widened from {cfg.features.calibration_max_days} days so that "
+                       "the seasonal drift could be fitted"
+                       if window > cfg.features.calibration_max_days else "")
             source = (f"TM → ETM+ gain fitted on this archive ({len(pairs)} scene pairs ≤ "
-                      f"{cfg.features.calibration_max_days} days apart, {n} pixels; "
+                      f"{window} days apart{widened}, {n} pixels; "
                       "features.crosscal), then the table's ETM+ → OLI (Roy et al. 2016)")
             composed = crosscal.compose(gains, etm_to_target, source)
             doc.update(method="archive", reason="", source=source, n_pixels=n,

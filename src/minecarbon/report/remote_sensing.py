@@ -162,8 +162,9 @@ def _gain(calibration: dict[str, Any], role: str) -> str:
 def _tm_text(calibration: dict[str, Any] | None, lang: Lang) -> str:
     """How TM was harmonised: gains fitted on the archive, or the table's row (and why)."""
     if calibration and calibration.get("method") == "archive":
+        days = calibration.get("window_days", calibration.get("max_days", "—"))
         return tr("rs.harm_tm_archive", lang, pairs=len(calibration.get("pairs", [])),
-                  days=calibration.get("max_days", "—"), n=calibration.get("n_pixels", "—"),
+                  days=days, n=calibration.get("n_pixels", "—"),
                   red=_gain(calibration, "red"), nir=_gain(calibration, "nir"))
     if calibration and calibration.get("reason"):
         return tr("rs.harm_tm_table", lang, reason=calibration["reason"])
