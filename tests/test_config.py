@@ -311,12 +311,3 @@ def test_section_hash_differs_between_sections() -> None:
     cfg = Config()
     hashes = {cfg.section_hash(s) for s in SECTIONS}
     assert len(hashes) == len(SECTIONS)
-
-
-def test_calibration_window_cannot_widen_to_fewer_days() -> None:
-    message = _config_error({"features": {"calibration_max_days": 40,
-                                          "calibration_widest_days": 32}})
-    assert "calibration_widest_days (32) is below calibration_max_days (40)" in message
-    cfg = config_from_dict({"features": {"calibration_max_days": 40,
-                                         "calibration_widest_days": 40}}, "test")
-    assert cfg.features.calibration_widest_days == 40

@@ -116,12 +116,8 @@ class FeaturesConfig(_Section):
         "ETM+ gain on the archive's own TM/ETM+ scene pairs (features.crosscal) and chains the "
         "table's ETM+ → OLI; 'table' (or too few pairs) uses the table's TM row")
     calibration_max_days: int = Field(
-        32, ge=1, le=120, description="largest gap in days between the TM and the ETM+ scene "
-        "of a calibration pair (both in the growing-season months)")
-    calibration_widest_days: int = Field(
-        64, ge=1, le=120, description="the pairing window widens (8 days at a time) up to this "
-        "many days when the pairs within calibration_max_days do not let the seasonal drift be "
-        "fitted (pairs of both orders, at least 3); equal to calibration_max_days: never")
+        64, ge=1, le=120, description="largest gap in days between the two scenes of a "
+        "calibration pair (one year, growing-season months, one sensor or TM and ETM+)")
     product_level: Literal["auto", "sr", "toa"] = "auto"
     growing_season_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9])
     composite: Literal["median", "mean"] = "median"
@@ -161,14 +157,6 @@ class FeaturesConfig(_Section):
         if not value or any(m < 1 or m > 12 for m in value):
             raise ValueError("months are 1–12, at least one")
         return value
-
-    @model_validator(mode="after")
-    def _window(self) -> FeaturesConfig:
-        if self.calibration_widest_days < self.calibration_max_days:
-            raise ValueError(f"calibration_widest_days ({self.calibration_widest_days}) is below "
-                             f"calibration_max_days ({self.calibration_max_days}); give at "
-                             "least as many days (equal: the window never widens)")
-        return self
 
 
 class ClassifyConfig(_Section):

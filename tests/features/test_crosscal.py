@@ -35,49 +35,6 @@ def test_pairs_are_closest_first_within_the_gap_and_use_each_scene_once() -> Non
     assert crosscal.pair_dates(tm, etm, 32, most=1) == [(0, 0)]
 
 
-def test_the_window_widens_until_the_drift_can_be_fitted() -> None:
-    """Seed 1's archive: within 32 days one pair (TM 24 days after ETM+), whose ratio carries
-    24 days of phenology; at 40 days four more pairs of both orders join it."""
-    d = dt.date
-    tm = [d(2001, 7, 10), d(2002, 8, 30), d(2005, 7, 21), d(2009, 8, 17), d(2010, 8, 4)]
-    etm = [d(2001, 8, 19), d(2002, 7, 21), d(2005, 8, 30), d(2009, 7, 8), d(2010, 7, 11)]
-    assert crosscal.pair_dates(tm, etm, 32) == [(4, 4)]
-    pairs, window = crosscal.widening_pairs(tm, etm, 32, 64)
-    assert window == 40  # 32 + one 8-day step
-    assert pairs[0] == (4, 4)  # the closest pair stays first
-    assert sorted(pairs) == [(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]
-    days = [(tm[i] - etm[j]).days for i, j in pairs]
-    assert crosscal.drift_identifiable(days)
-    assert not crosscal.drift_identifiable([24])  # one pair
-    assert not crosscal.drift_identifiable([24, 24, 8])  # one order
-    assert not crosscal.drift_identifiable([24, -24])  # no residual left
-    # never wider than allowed: the one pair, and the window it was found in
-    assert crosscal.widening_pairs(tm, etm, 32, 32) == ([(4, 4)], 32)
-    assert crosscal.widening_pairs(tm, etm, 32, 36) == ([(4, 4)], 36)
-    # an archive whose pairs already allow the fit keeps the narrow window
-    assert crosscal.widening_pairs(tm[1:], etm[1:], 40, 64)[1] == 40
-
-
-def test_a_widened_window_recovers_the_gain_a_single_pair_misses() -> None:
-    """Reflectance drifting through the season: one pair 24 days apart is off by the drift;
-    the five pairs of the widened window, both orders, give the gain back."""
-    rng = np.random.default_rng(11)
-    gain = np.array([0.99, 0.92, 0.78, 1.04, 1.01, 0.97])
-    drift = np.array([0.0005, 0.0015, -0.001, -0.0017, 0.0003, -0.0012])  # log units per day
-    days = [24, -40, 40, -40, 40]
-    pairs = []
-    for gap in days:
-        surface = rng.uniform(0.02, 0.4, (6, 4000))
-        tm = surface * np.exp(drift * gap)[:, None] * rng.normal(1, 0.01, (6, 4000))
-        pairs.append((tm, gain[:, None] * surface * rng.normal(1, 0.01, (6, 4000))))
-    single = crosscal.fit_gains(pairs[:1], days[:1])
-    widened = crosscal.fit_gains(pairs, days)
-    off_single = np.abs([single[r].gain / g - 1 for r, g in zip(ROLES, gain, strict=True)])
-    off_widened = np.abs([widened[r].gain / g - 1 for r, g in zip(ROLES, gain, strict=True)])
-    assert off_single.max() > 0.03  # 24 days × 0.0017 per day in NIR
-    assert off_widened.max() < 0.003
-
-
 def test_gains_are_recovered_under_noise_where_least_squares_would_attenuate() -> None:
     rng = np.random.default_rng(1)
     gain = np.array([1.02, 0.95, 0.80, 1.05, 1.0, 0.97])
@@ -228,3 +185,175 @@ def test_pairs_of_both_orders_cancel_the_seasonal_drift() -> None:
     assert abs(pooled["red"].gain - gain[2]) > 0.03 * gain[2]  # the three TM-later pairs win
     one_side = crosscal.fit_gains(pairs[:3], days[:3])  # one order only: pooled ratio
     assert one_side["red"].drift_per_day is None
+
+
+# --- the seasonal fit: pairs of one sensor pin the season, one TM/ETM+ pair gives the gain ---
+
+GAIN = np.array([0.99, 0.92, 0.78, 1.04, 1.01, 0.97])
+#: Reflectance of a month relative to June, per band (a greening July, a browning September).
+SEASON = {6: np.ones(6), 7: np.array([0.97, 1.03, 0.9, 1.08, 1.0, 0.95]),
+          8: np.array([0.99, 1.05, 0.88, 1.1, 1.02, 0.96]),
+          9: np.array([1.04, 1.0, 1.05, 0.97, 1.06, 1.05])}
+
+
+def _scene(surface: np.ndarray, month: int, tm: bool,
+           rng: np.random.Generator | None = None) -> np.ndarray:
+    out = surface * SEASON[month][:, None] / (GAIN[:, None] if tm else 1.0)
+    if rng is not None:  # per-scene radiometry (1 % per band), as the simulator has
+        out = out * rng.normal(1.0, 0.01, (6, 1))
+    return out
+
+
+def _ratio(surface: np.ndarray, first: tuple[int, bool], second: tuple[int, bool],
+           rng: np.random.Generator | None = None) -> crosscal.PairRatio:
+    r = crosscal.pair_ratio(_scene(surface, *first, rng), _scene(surface, *second, rng),
+                            (first[1], second[1]), (first[0], second[0]))
+    assert r is not None
+    return r
+
+
+def test_season_pairs_are_of_one_year_closest_first_any_sensor() -> None:
+    d = dt.date
+    dates = [d(2004, 7, 2), d(2004, 7, 10), d(2004, 8, 27), d(2005, 7, 5), d(2005, 7, 21)]
+    assert crosscal.season_pairs(dates, 64) == [(0, 1), (3, 4), (1, 2), (0, 2)]
+    assert crosscal.season_pairs(dates, 16) == [(0, 1), (3, 4)]  # 8 and 16 days
+    assert crosscal.season_pairs(dates, 64, most=2) == [(0, 1), (3, 4)]
+    assert crosscal.season_pairs(dates[:1], 64) == []
+
+
+def test_one_tm_etm_pair_gives_the_gain_once_pairs_of_one_sensor_pin_the_season() -> None:
+    """Seed 2's archive in miniature: one TM/ETM+ pair, TM in July and ETM+ in August; alone
+    its ratio is the gain times August's reflectance over July's. Two ETM+ pairs and a TM pair
+    measure the season, and the joint fit returns the gain and the profile exactly."""
+    rng = np.random.default_rng(21)
+    surface = rng.uniform(0.02, 0.4, (6, 3000))
+    cross = _ratio(surface, (7, True), (8, False))
+    alone = np.exp(cross.log_ratio)
+    assert np.abs(alone / GAIN - 1).max() > 0.015  # the season in the ratio (July → August)
+    ratios = [cross, _ratio(surface, (7, False), (8, False)),
+              _ratio(surface, (6, False), (7, False)), _ratio(surface, (8, True), (9, True))]
+    gains, profile = crosscal.fit_seasonal_gains(ratios)
+    np.testing.assert_allclose([gains[r].gain for r in ROLES], GAIN, rtol=1e-9)
+    for month in (7, 8, 9):
+        np.testing.assert_allclose([profile[r][month] for r in ROLES], SEASON[month],
+                                   rtol=1e-9)
+    assert all(profile[r][6] == 1.0 for r in ROLES)
+    assert 0.8 * 4 * 3000 < gains["red"].n_pixels <= 4 * 3000  # NDVI outliers left out
+    assert gains["red"].stderr is None  # four pairs, four unknowns: no residual
+    more, _ = crosscal.fit_seasonal_gains([*ratios, _ratio(surface, (6, True), (9, True))])
+    assert more["red"].stderr is not None and more["red"].stderr < 1e-9  # exact data
+
+
+def test_pairs_that_cannot_tell_the_season_from_the_gain_give_nothing() -> None:
+    rng = np.random.default_rng(2)
+    surface = rng.uniform(0.02, 0.4, (6, 500))
+    # every TM/ETM+ pair is TM-July/ETM+-August, and no pair of one sensor links the months
+    confounded = [_ratio(surface, (7, True), (8, False)), _ratio(surface, (7, True), (8, False))]
+    assert crosscal.fit_seasonal_gains(confounded) == ({}, {})
+    # pairs of one sensor only: the season, but no gain
+    assert crosscal.fit_seasonal_gains([_ratio(surface, (7, False), (8, False))]) == ({}, {})
+    # one TM/ETM+ pair within one month needs no season: the ratio is the gain
+    same_month, _ = crosscal.fit_seasonal_gains([_ratio(surface, (7, True), (7, False))])
+    np.testing.assert_allclose([same_month[r].gain for r in ROLES], GAIN, rtol=1e-9)
+    assert same_month["red"].stderr is None  # no residual left
+
+
+def test_the_seasonal_fit_under_scene_noise_has_an_honest_standard_error() -> None:
+    """Per-scene radiometric noise (1 % per band): over repeated archives the gains scatter
+    about the truth, and the reported standard errors match that scatter."""
+    rng = np.random.default_rng(8)
+    layout = [((7, True), (8, False)), ((6, False), (7, False)), ((7, False), (8, False)),
+              ((8, True), (9, True)), ((6, True), (8, True)), ((8, False), (9, True)),
+              ((6, False), (9, False))]
+    est, se = [], []
+    for _ in range(200):
+        surface = rng.uniform(0.02, 0.4, (6, 400))
+        gains, _ = crosscal.fit_seasonal_gains([_ratio(surface, a, b, rng) for a, b in layout])
+        est.append([gains[r].gain for r in ROLES])
+        se.append([gains[r].stderr for r in ROLES])
+    est_a, se_a = np.array(est), np.array(se, dtype=float)
+    assert est_a.shape == (200, 6)
+    np.testing.assert_allclose(est_a.mean(axis=0), GAIN, rtol=0.005)  # unbiased
+    ratio = np.median(se_a, axis=0) / est_a.std(axis=0)
+    assert np.all((ratio > 0.6) & (ratio < 1.4)), ratio
+
+
+def test_the_simulators_tm_relation_is_recovered_from_pairs_all_in_one_order() -> None:
+    """The demo's reflectance changes by month; with every TM/ETM+ pair TM-July/ETM+-August,
+    the ratios of the pairs are off by the season, and the pairs of one sensor remove it."""
+    n = 60
+    rng = np.random.default_rng(4)
+    lc = rng.choice([1, 2, 3, 4], (n, n), p=[0.6, 0.2, 0.1, 0.1])
+    cover = rng.uniform(0.3, 0.95, (n, n))
+    species = rng.choice([1, 3, 4, 5, 6], (n, n))
+    agc = rng.uniform(5, 90, (n, n))
+    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
+
+    def seen(sensor: str, month: int, year: int) -> np.ndarray:
+        oli = imagery.surface_reflectance(lc, cover, species, agc, np.ones((n, n)), month,
+                                          x, y, 0, year)
+        dn = imagery.to_landsat_c2_l2(imagery.to_sensor(oli, sensor))
+        return imagery.from_landsat_c2_l2(dn).reshape(6, -1).astype(float)
+
+    ratios, cross = [], []
+    for year in (2004, 2007):
+        tm7, etm8 = seen("tm", 7, year), seen("etm", 8, year)
+        cross.append((tm7, etm8))
+        ratios.append(crosscal.pair_ratio(tm7, etm8, (True, False), (7, 8)))
+        ratios.append(crosscal.pair_ratio(seen("tm", 7, year), seen("tm", 8, year),
+                                          (True, True), (7, 8)))
+    gains, _ = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
+    got = np.array([gains[r].gain for r in ROLES])
+    np.testing.assert_allclose(got, imagery.ETM_PER_TM_GAIN, rtol=0.015)
+    pooled = crosscal.fit_gains(cross)
+    off = np.abs(np.array([pooled[r].gain for r in ROLES]) / imagery.ETM_PER_TM_GAIN - 1)
+    assert off.max() > 0.04  # the TM/ETM+ pairs alone carry July → August
+
+
+def test_real_seasonal_fit_leaves_no_tm_etm_ndvi_difference_on_pairs_not_fitted() -> None:
+    """Harvard Forest: the seasonal fit on every same-year pair (one sensor or two) of
+    1999–2005, checked on the TM/ETM+ pairs of 2006–2011 (per direction, then averaged)."""
+    data = np.load(shared_path("yatsm_landsat_harvard_forest", "p013r030_r50_n423_b8.npz"))
+    y = data["Y"]
+    dates = [dt.date.fromordinal(int(o)) for o in data["dates"]]
+    phase = np.array([d.toordinal() % 16 for d in dates])
+    post = np.array([d >= dt.date(2003, 6, 1) for d in dates])
+    fill = (y[0] == -9999).mean(axis=1)
+    gapped = {int(p): float(fill[post & (phase == p)].mean()) for p in np.unique(phase[post])}
+    l7 = max(gapped, key=lambda p: gapped[p])
+    season = [i for i, d in enumerate(dates)
+              if 6 <= d.month <= 9 and 1999 <= d.year <= 2011
+              and (phase[i] != l7 or d >= dt.date(1999, 4, 15))]
+
+    def clear(i: int) -> np.ndarray:
+        bad = (y[:6, i] == -9999) | (y[7, i] != 0)[None]
+        return np.where(bad, np.nan, y[:6, i] * 1e-4)
+
+    fit_idx = [i for i in season if dates[i].year <= 2005]
+    pairs = crosscal.season_pairs([dates[i] for i in fit_idx], 32, most=400)
+    ratios = [crosscal.pair_ratio(clear(fit_idx[a]), clear(fit_idx[b]),
+                                  (phase[fit_idx[a]] != l7, phase[fit_idx[b]] != l7),
+                                  (dates[fit_idx[a]].month, dates[fit_idx[b]].month))
+              for a, b in pairs]
+    gains, _ = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
+    g = np.array([gains[r].gain for r in ROLES])[:, None]
+    check = [i for i in season if dates[i].year >= 2006]
+    before: dict[int, list[float]] = {1: [], -1: []}
+    after: dict[int, list[float]] = {1: [], -1: []}
+    for a, b in crosscal.season_pairs([dates[i] for i in check], 32, most=400):
+        i, j = check[a], check[b]
+        if (phase[i] != l7) == (phase[j] != l7):
+            continue
+        tm, etm = (i, j) if phase[i] != l7 else (j, i)
+        t, e = clear(tm), clear(etm)
+        keep = crosscal.stable_pixels(t, e)
+        if keep.sum() < 20:
+            continue
+        side = int(np.sign((dates[tm] - dates[etm]).days))
+        before[side].append(float(np.mean((ndvi(e) - ndvi(t))[keep])))
+        after[side].append(float(np.mean((ndvi(e) - ndvi(t * g))[keep])))
+    assert len(before[1]) >= 5 and len(before[-1]) >= 5
+    b = (np.mean(before[1]) + np.mean(before[-1])) / 2
+    a = (np.mean(after[1]) + np.mean(after[-1])) / 2
+    assert b > 0.02
+    assert abs(a) <= 0.01, (b, a)

@@ -158,17 +158,25 @@ def test_tm_calibrated_on_the_archive_is_stated_with_its_gains(lang: str) -> Non
                                               cross_calibration=CALIBRATION), lang)  # type: ignore[arg-type]
     text = _text(section)
     assert "0.829 (0.043)" in text and "1.014 (0.019)" in text
-    assert ("4 growing-season TM/ETM+ scene pairs at most 32 days apart (48034" in text
-            if lang == "en" else "4 对 TM/ETM+ 生长季影像（相隔不超过 32 天，48034" in text)
+    assert ("4 same-year growing-season scene pairs at most 32 days apart, 4 of them TM/ETM+ "
+            "(48034 stable clear pixels)" in text if lang == "en"
+            else "4 对同年生长季影像（相隔不超过 32 天，其中 TM/ETM+ 4 对，48034 个稳定晴空像元）"
+            in text)
     assert "TM uses the same functions" not in text
 
 
-def test_the_widened_pairing_window_is_the_one_stated() -> None:
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_seasonal_fit_is_stated_with_its_pairs_of_one_sensor(lang: str) -> None:
     section = Section("data")
-    widened = {**CALIBRATION, "window_days": 40}
+    seasonal = {**CALIBRATION, "model": "seasonal", "max_days": 64, "cross_pairs": 2,
+                "pairs": [[f"a{i}", f"b{i}"] for i in range(14)]}
     remote_sensing_part(section, ReportInputs(composite_quality=quality(),
-                                              cross_calibration=widened), "en")  # type: ignore[arg-type]
-    assert "scene pairs at most 40 days apart" in _text(section)
+                                              cross_calibration=seasonal), lang)  # type: ignore[arg-type]
+    text = _text(section)
+    assert ("14 same-year growing-season scene pairs at most 64 days apart, 2 of them TM/ETM+ "
+            "(48034 stable clear pixels; the season's drift fitted by month)" in text
+            if lang == "en" else "其中 TM/ETM+ 2 对，48034 个稳定晴空像元，季节变化按月份同时拟合）"
+            in text)
 
 
 def test_tm_left_on_the_table_says_why() -> None:

@@ -7,17 +7,23 @@ an ETM+ NDVI 0.037 above TM's (ETM+ red 11 % darker, NIR 4 % brighter). Berner e
 Nature Communications 11: 4621) therefore calibrate TM to ETM+ on the years both flew, per
 study area, before building long NDVI series; this module does the same per band.
 
-Method: pairs of a TM and an ETM+ scene of the growing season at most ``max_days`` apart; the
-pixels clear in both (SLC-off gaps are fill, so they drop out); pixels whose NDVI changed
-between the two dates (outside the median ± 3 robust standard deviations of the difference:
-harvest, mining, phenology outliers) are left out; per band and pair the ratio of the means
-``Σ ETM+ / Σ TM`` over the kept pixels — unbiased under the per-observation noise of both
-sensors, which attenuates a least-squares slope. Reflectance drifts through the season
-(phenology), so a pair whose TM date is later than its ETM+ date has a ratio off the gain one
-way and a pair the other way round the other way: with pairs of both orders the gain is the
+Method (:func:`fit_seasonal_gains`, used by the features step): every two growing-season
+scenes of one overlap year at most ``max_days`` apart make a pair, whether both are TM, both
+ETM+ or one of each (:func:`season_pairs`); per pair, the pixels clear in both whose NDVI did
+not change between the dates (outside the median ± 3 robust standard deviations of the
+difference: harvest, mining, phenology outliers) give the per-band ratio of the means
+``Σ second / Σ first`` — unbiased under the per-observation noise of both scenes, which
+attenuates a least-squares slope. Reflectance drifts through the season (phenology), so a
+TM/ETM+ pair's ratio carries the drift between its dates as well as the gain; the pairs of one
+sensor carry the drift alone. The log ratios of all pairs are fitted together as a seasonal
+profile by calendar month plus the gain, so that even a single TM/ETM+ pair, or pairs all in
+one order, give the gain free of the season. The uncertainty is the standard error from the
+residuals over pairs.
+
+Where the months of the TM/ETM+ pairs are not linked by pairs of one sensor, the TM/ETM+
+pairs alone are used (:func:`fit_gains`): with pairs of both orders the gain is the
 intercept of the per-pair log ratios regressed on the day difference (the ratio at 0 days
-apart); otherwise the ratio of the pooled means. Its uncertainty is the standard error over
-pairs.
+apart); otherwise the ratio of the pooled means.
 
 The fitted gain is composed with the standard table's ETM+ → OLI function, so a TM scene is
 harmonised as ``OLI = intercept + slope × gain × TM``.
@@ -77,44 +83,6 @@ def pair_dates(tm: Sequence[date], etm: Sequence[date], max_days: int,
         if len(out) == most:
             break
     return out
-
-
-#: Step by which the pairing window widens: Landsat 5 and 7 imaged the same path 8 days apart.
-WIDEN_STEP_DAYS = 8
-#: Fewest pairs for the drift regression to have a residual (two coefficients).
-MIN_DRIFT_PAIRS = 3
-
-
-def drift_identifiable(days: Sequence[int]) -> bool:
-    """Whether pairs with these day differences (TM − ETM+) let the seasonal drift be fitted.
-
-    The regression of the log ratios on the day difference needs pairs of both orders (TM
-    after and before ETM+) and, for a standard error, at least :data:`MIN_DRIFT_PAIRS`.
-    """
-    d = np.asarray(days, dtype=float)
-    return bool(d.size >= MIN_DRIFT_PAIRS and (d > 0).any() and (d < 0).any())
-
-
-def widening_pairs(tm: Sequence[date], etm: Sequence[date], max_days: int, widest_days: int,
-                   most: int = 12) -> tuple[list[tuple[int, int]], int]:
-    """Pairs within ``max_days``, the window widened until the seasonal drift can be fitted.
-
-    A thin archive (a few scenes a year, clouds, one sensor per month) may have a single TM/ETM+
-    pair within ``max_days``: its ratio carries the phenology of the days between the two
-    dates (on the demo archive of seed 1, 24 days: gains 4 % off in green and NIR, an NDVI
-    step of −0.02 at 2012) and no second pair can tell that drift from the gain. The window
-    then widens by :data:`WIDEN_STEP_DAYS` up to ``widest_days`` until the pairs have both
-    orders and at least :data:`MIN_DRIFT_PAIRS` (:func:`drift_identifiable`), so that
-    :func:`fit_gains` removes the drift by regression. Pairs already within the narrower
-    window stay (closest first). Returns the pairs and the window used.
-    """
-    window = max_days
-    pairs = pair_dates(tm, etm, window, most)
-    while window < widest_days and not drift_identifiable(
-            [(tm[i] - etm[j]).days for i, j in pairs]):
-        window = min(window + WIDEN_STEP_DAYS, widest_days)
-        pairs = pair_dates(tm, etm, window, most)
-    return pairs, window
 
 
 def stable_pixels(tm: NDArray[np.floating], etm: NDArray[np.floating]) -> NDArray[np.bool_]:
@@ -211,3 +179,96 @@ def compose(gains: Mapping[str, BandGain], etm_to_target: Mapping[str, BandTrans
         slope, intercept = (t.slope, t.intercept) if t is not None else (1.0, 0.0)
         out[role] = BandTransform(role, slope * g.gain, intercept, source)
     return out
+
+
+def season_pairs(dates: Sequence[date], max_days: int, most: int = 40) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)`` of scenes of one year, ``i`` the earlier, at most ``max_days`` apart.
+
+    Every two scenes qualify whatever their sensors (TM/ETM+, TM/TM, ETM+/ETM+), closest
+    first, at most ``most`` pairs. Scenes of different years are never paired: the land
+    changes between years, the season does not.
+    """
+    cands = sorted((abs((dates[j] - dates[i]).days), i, j)
+                   for i in range(len(dates)) for j in range(len(dates))
+                   if dates[i].year == dates[j].year and dates[i] < dates[j]
+                   and (dates[j] - dates[i]).days <= max_days)
+    return [(i, j) for _, i, j in cands[:most]]
+
+
+@dataclass(frozen=True)
+class PairRatio:
+    """The per-band log ratio ``log(Σ second / Σ first)`` over a pair's stable pixels."""
+
+    log_ratio: NDArray[np.float64]  # (band,) in ROLES order
+    n_pixels: int
+    tm: tuple[bool, bool]  # whether the first, the second scene is TM
+    months: tuple[int, int]  # calendar months of the first and the second scene
+
+
+def pair_ratio(first: NDArray[np.floating], second: NDArray[np.floating],
+               tm: tuple[bool, bool], months: tuple[int, int]) -> PairRatio | None:
+    """:class:`PairRatio` of two (band, pixel) observations; None without a stable pixel."""
+    keep = stable_pixels(first, second)
+    k = int(keep.sum())
+    if k == 0:
+        return None
+    ratio = second[:, keep].sum(axis=1) / first[:, keep].sum(axis=1)
+    if not (np.isfinite(ratio).all() and (ratio > 0).all()):
+        return None
+    return PairRatio(np.log(ratio), k, (bool(tm[0]), bool(tm[1])),
+                     (int(months[0]), int(months[1])))
+
+
+def fit_seasonal_gains(ratios: Sequence[PairRatio]) -> tuple[dict[str, BandGain],
+                                                              dict[str, dict[int, float]]]:
+    """ETM+/TM gains with the season's drift fitted on every same-year pair, one sensor or two.
+
+    Per band, the log ratio of a pair of scenes (first, second) is modelled as
+
+        log(Σ second / Σ first) = φ(month₂) − φ(month₁) − γ · (TM₂ − TM₁)
+
+    with ``γ = log(gain)`` (a TM scene records ETM+'s reflectance divided by the gain), ``TM``
+    1 for a TM scene, and ``φ`` the seasonal profile of the site's reflectance by calendar
+    month (the earliest month 0), shared by the overlap years. Pairs of one sensor measure
+    the season alone and pin ``φ``; pairs of two sensors then give ``γ`` free of the
+    phenology between their dates, whatever their order, and even with a single such pair.
+    Solved by least squares per band; the standard error of the gain comes from the residuals
+    (None without residual degrees of freedom).
+
+    Returns
+    -------
+    (gains, profile)
+        Role → :class:`BandGain`, and role → month → ``exp(φ)`` (the seasonal profile
+        relative to the earliest month); both empty when no pair of two sensors is given or
+        the profile and the gain cannot be told apart (the months of the cross-sensor pairs
+        are not linked by pairs of one sensor).
+
+    """
+    usable = [r for r in ratios if r is not None]
+    if not any(r.tm[0] != r.tm[1] for r in usable):
+        return {}, {}
+    months = sorted({m for r in usable for m in r.months})
+    free = months[1:]  # φ of the earliest month is 0
+    design = np.array([[-(float(r.tm[1]) - float(r.tm[0]))]
+                       + [float(r.months[1] == m) - float(r.months[0] == m) for m in free]
+                       for r in usable])
+    used = np.abs(design).sum(axis=0) > 0
+    used[0] = True
+    design, free = design[:, used], [m for m, u in zip(free, used[1:], strict=True) if u]
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return {}, {}
+    logs = np.stack([r.log_ratio for r in usable])  # (pair, band)
+    coef, *_ = np.linalg.lstsq(design, logs, rcond=None)
+    dof = design.shape[0] - design.shape[1]
+    cov0 = float(np.linalg.inv(design.T @ design)[0, 0])
+    resid = logs - design @ coef
+    n = sum(r.n_pixels for r in usable)
+    gains: dict[str, BandGain] = {}
+    profile: dict[str, dict[int, float]] = {}
+    for i, role in enumerate(ROLES):
+        g = float(np.exp(coef[0, i]))
+        se = float(g * np.sqrt(cov0 * (resid[:, i] ** 2).sum() / dof)) if dof > 0 else None
+        gains[role] = BandGain(role, g, se, n)
+        profile[role] = {months[0]: 1.0, **{m: float(np.exp(coef[1 + k, i]))
+                                            for k, m in enumerate(free)}}
+    return gains, profile

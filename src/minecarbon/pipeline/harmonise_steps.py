@@ -54,48 +54,66 @@ def fitted_transforms(ws: Workspace) -> dict[str, dict[str, BandTransform]]:
 def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles]) -> dict[str, Any]:
     """Fit TM → ETM+ on the archive's pairs and write :data:`CROSS_CALIBRATION`.
 
-    Returns the document written: ``method`` (``archive`` or ``table``), the reason, the pairs
-    used, the per-band gains with their standard errors and the composed TM → target
-    functions.
+    The growing-season scenes of the years TM imaged are paired within each year
+    (:func:`~minecarbon.features.crosscal.season_pairs`), one sensor or two, and the gains are
+    fitted with the season's drift by month
+    (:func:`~minecarbon.features.crosscal.fit_seasonal_gains`). Where the pairs cannot tell
+    the drift from the gain, the TM/ETM+ pairs alone give it
+    (:func:`~minecarbon.features.crosscal.fit_gains`); with no TM/ETM+ pair, or too few
+    pixels, TM takes the table's row. Returns the document written: ``method`` (``archive``
+    or ``table``), ``model`` (``seasonal`` or ``pairs``), the reason, the pairs used, the
+    per-band gains with their standard errors, the seasonal profile and the composed TM →
+    target functions.
     """
     cfg = ctx.config
     target = harmonise_target(cfg)
     months = set(cfg.features.growing_season_months)
-    tm = [s for s in scenes if s.sensor in TM_SENSORS and s.date.month in months]
-    etm = [s for s in scenes if s.sensor == "landsat7" and s.date.month in months]
-    doc: dict[str, Any] = {"method": "table", "target": target,
-                           "max_days": cfg.features.calibration_max_days, "pairs": []}
-    pairs, window = crosscal.widening_pairs(
-        [s.date for s in tm], [s.date for s in etm], cfg.features.calibration_max_days,
-        cfg.features.calibration_widest_days)
-    doc["window_days"] = window
+    max_days = cfg.features.calibration_max_days
+    tm_years = {s.date.year for s in scenes if s.sensor in TM_SENSORS}
+    season = sorted((s for s in scenes if s.sensor in (*TM_SENSORS, "landsat7")
+                     and s.date.month in months and s.date.year in tm_years),
+                    key=lambda s: (s.date, s.scene_id))
+    pairs = crosscal.season_pairs([s.date for s in season], max_days)
+    cross = [(i, j) for i, j in pairs if _is_tm(season[i]) != _is_tm(season[j])]
+    doc: dict[str, Any] = {"method": "table", "target": target, "max_days": max_days,
+                           "pairs": []}
     etm_to_target = transforms("landsat7", target) if target is not None else None
     if cfg.features.tm_calibration == "table" or target is None or etm_to_target is None:
         doc["reason"] = ("features.tm_calibration = table" if cfg.features.tm_calibration
                          == "table" else "no harmonisation target")
-    elif not pairs:
+    elif not cross:
         doc["reason"] = (f"no TM and ETM+ scenes of months {sorted(months)} within "
-                         f"{window} days of each other")
+                         f"{max_days} days of each other in one year")
     else:
-        observed = compute([(_read(tm[i], grid, cfg.compute.chunk_px),  # type: ignore[no-untyped-call]
-                             _read(etm[j], grid, cfg.compute.chunk_px)) for i, j in pairs])[0]
-        gains = crosscal.fit_gains([(np.asarray(a, float), np.asarray(b, float))
-                                    for a, b in observed],
-                                   [(tm[i].date - etm[j].date).days for i, j in pairs])
+        chunk = cfg.compute.chunk_px
+        ratios = []
+        for i, j in pairs:  # two scenes in memory at a time
+            first, second = compute(_read(season[i], grid, chunk),  # type: ignore[no-untyped-call]
+                                    _read(season[j], grid, chunk))
+            ratios.append(crosscal.pair_ratio(
+                np.asarray(first, float), np.asarray(second, float),
+                (_is_tm(season[i]), _is_tm(season[j])),
+                (season[i].date.month, season[j].date.month)))
+        gains, profile = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
+        model, used = "seasonal", [p for p, r in zip(pairs, ratios, strict=True) if r is not None]
+        if not gains:  # the season's months are not linked by pairs of one sensor
+            model, used = "pairs", cross
+            gains = _cross_gains([(season[i], season[j]) for i, j in cross], grid, chunk)
         n = next(iter(gains.values())).n_pixels if gains else 0
-        doc["pairs"] = [[tm[i].scene_id, etm[j].scene_id] for i, j in pairs]
+        doc["pairs"] = [[season[i].scene_id, season[j].scene_id] for i, j in used]
         if n < MIN_PIXELS:
-            doc["reason"] = (f"{n} stable clear pixels in {len(pairs)} pairs "
+            doc["reason"] = (f"{n} stable clear pixels in {len(used)} pairs "
                              f"(fewer than {MIN_PIXELS})")
         else:
-            widened = (f", window widened from {cfg.features.calibration_max_days} days so that "
-                       "the seasonal drift could be fitted"
-                       if window > cfg.features.calibration_max_days else "")
-            source = (f"TM → ETM+ gain fitted on this archive ({len(pairs)} scene pairs ≤ "
-                      f"{window} days apart{widened}, {n} pixels; "
+            n_cross = sum(_is_tm(season[i]) != _is_tm(season[j]) for i, j in used)
+            how = (f"{len(used)} same-year scene pairs ≤ {max_days} days apart, {n_cross} of "
+                   "them TM/ETM+, the season's drift fitted by month" if model == "seasonal"
+                   else f"{n_cross} TM/ETM+ scene pairs ≤ {max_days} days apart")
+            source = (f"TM → ETM+ gain fitted on this archive ({how}, {n} pixels; "
                       "features.crosscal), then the table's ETM+ → OLI (Roy et al. 2016)")
             composed = crosscal.compose(gains, etm_to_target, source)
-            doc.update(method="archive", reason="", source=source, n_pixels=n,
+            doc.update(method="archive", model=model, reason="", source=source, n_pixels=n,
+                       cross_pairs=n_cross,
                        gains={r: {"gain": round(g.gain, 5),
                                   "stderr": None if g.stderr is None else round(g.stderr, 5),
                                   "drift_per_day": None if g.drift_per_day is None
@@ -103,15 +121,34 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
                               for r, g in gains.items()},
                        transforms={s: {r: {"slope": t.slope, "intercept": t.intercept}
                                        for r, t in composed.items()} for s in TM_SENSORS})
+            if profile and model == "seasonal":
+                doc["seasonal_profile"] = {r: {str(m): round(v, 5) for m, v in rows.items()}
+                                           for r, rows in profile.items()}
     chosen = cfg.features.tm_calibration == "table"
-    if doc["method"] == "table" and tm and target is not None and not chosen:
+    if doc["method"] == "table" and tm_years and target is not None and not chosen:
         warn(f"Landsat TM harmonised with the table's function: {doc['reason']}",
              UserWarning, stacklevel=2)
     ctx.publish(CROSS_CALIBRATION, lambda tmp: write_json(doc, tmp),
                 kind="product:cross_calibration",
-                inputs=[ctx.workspace.rel(p) for i, j in pairs for s in (tm[i], etm[j])
+                inputs=[ctx.workspace.rel(p) for i, j in pairs for s in (season[i], season[j])
                         for p in s.files])
     return doc
+
+
+def _is_tm(scene: SceneFiles) -> bool:
+    return scene.sensor in TM_SENSORS
+
+
+def _cross_gains(pairs: list[tuple[SceneFiles, SceneFiles]], grid: AnalysisGrid,
+                 chunk: int) -> dict[str, crosscal.BandGain]:
+    """Gains from the TM/ETM+ pairs alone, drift by day difference where both orders exist."""
+    observed, days = [], []
+    for a, b in pairs:
+        tm, etm = (a, b) if _is_tm(a) else (b, a)
+        x, y = compute(_read(tm, grid, chunk), _read(etm, grid, chunk))  # type: ignore[no-untyped-call]
+        observed.append((np.asarray(x, float), np.asarray(y, float)))
+        days.append((tm.date - etm.date).days)
+    return crosscal.fit_gains(observed, days)
 
 
 def _read(sf: SceneFiles, grid: AnalysisGrid, chunk: int) -> Any:

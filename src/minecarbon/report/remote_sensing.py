@@ -162,9 +162,13 @@ def _gain(calibration: dict[str, Any], role: str) -> str:
 def _tm_text(calibration: dict[str, Any] | None, lang: Lang) -> str:
     """How TM was harmonised: gains fitted on the archive, or the table's row (and why)."""
     if calibration and calibration.get("method") == "archive":
-        days = calibration.get("window_days", calibration.get("max_days", "—"))
-        return tr("rs.harm_tm_archive", lang, pairs=len(calibration.get("pairs", [])),
-                  days=days, n=calibration.get("n_pixels", "—"),
+        pairs = len(calibration.get("pairs", []))
+        seasonal = calibration.get("model") == "seasonal"
+        return tr("rs.harm_tm_archive", lang, pairs=pairs,
+                  cross=calibration.get("cross_pairs", pairs),
+                  season_zh="，季节变化按月份同时拟合" if seasonal else "",
+                  season_en="; the season's drift fitted by month" if seasonal else "",
+                  days=calibration.get("max_days", "—"), n=calibration.get("n_pixels", "—"),
                   red=_gain(calibration, "red"), nir=_gain(calibration, "nir"))
     if calibration and calibration.get("reason"):
         return tr("rs.harm_tm_table", lang, reason=calibration["reason"])

@@ -203,12 +203,13 @@ TEXTS: dict[str, tuple[str, str]] = {
                     "Remote Sensing of Environment 185: 57–70, Table 2){tm}."),
     "rs.harm_tm": ("（TM 采用同一组函数）", "; TM uses the same functions"),
     "rs.harm_tm_archive": (
-        "（TM 先按本影像库 {pairs} 对 TM/ETM+ 生长季影像（相隔不超过 {days} 天，"
-        "{n} 个稳定晴空像元）逐波段拟合的增益换算为 ETM+：红光 {red}，近红外 {nir}"
-        "（括号内为标准误））",
+        "（TM 先按本影像库 {pairs} 对同年生长季影像（相隔不超过 {days} 天，其中 TM/ETM+ "
+        "{cross} 对，{n} 个稳定晴空像元{season_zh}）逐波段拟合的增益换算为 ETM+：红光 {red}，"
+        "近红外 {nir}（括号内为标准误））",
         "; TM was first calibrated to ETM+ with per-band gains fitted on this archive's "
-        "{pairs} growing-season TM/ETM+ scene pairs at most {days} days apart ({n} stable clear "
-        "pixels): red {red}, NIR {nir} (standard errors in brackets)"),
+        "{pairs} same-year growing-season scene pairs at most {days} days apart, {cross} of "
+        "them TM/ETM+ ({n} stable clear pixels{season_en}): red {red}, NIR {nir} (standard "
+        "errors in brackets)"),
     "rs.harm_tm_table": ("（TM 采用同一组函数：{reason}）",
                          "; TM uses the same functions ({reason})"),
     "rs.harm_identity": ("{sensors} 与 OLI 波段和定标一致，按恒等变换视为 {target}。",
