@@ -341,18 +341,18 @@ def test_small_site_series_follows_the_truth(small_site: Path) -> None:
     """Regression guard of issue 14 on the shared small demo (seed 0).
 
     The thresholds are the issue's targets that the pipeline meets there, with a small margin
-    for run-to-run variation of the fitted forests (measured 2026-12-07, decisions 45–46:
-    coverage 0.959, change 1.6 points, persistent change 1.10, Sen ratio 1.15 and r 0.67,
-    classes 75.9 %, site total within 7.2 %, bias 9.5 %). RMSE (≤ 25 %) is not met; see
-    docs/accuracy.md.
+    for run-to-run variation of the fitted forests (measured 2026-12-07, decisions 45–46 and
+    the seasonal TM calibration of decision 37: coverage 0.962, change 1.7 points, persistent
+    change 1.03, Sen ratio 1.05 and r 0.66, classes 74.1 %, site total within 4.5 %, bias
+    6.8 %). RMSE (≤ 25 %) is not met; see docs/accuracy.md.
     """
     score = score_workspace(small_site)
     rows = score["per_year"]
     assert len(rows) == 25
     assert min(r["coverage"] for r in rows) >= 0.93
     assert max(abs(r["change_diff_points"]) for r in rows[1:]) <= 3.0
-    assert max(abs(r["site_total_ratio"] - 1.0) for r in rows) <= 0.12
-    assert max(abs(r["bias_pct"]) for r in rows) <= 13.0
+    assert max(abs(r["site_total_ratio"] - 1.0) for r in rows) <= 0.08
+    assert max(abs(r["bias_pct"]) for r in rows) <= 9.5
     assert 0.7 <= score["persistent_forest"]["ratio"] <= 1.3
     sen = score["sen_slope"]
     assert sen["pixels"] > 5000
@@ -360,8 +360,9 @@ def test_small_site_series_follows_the_truth(small_site: Path) -> None:
     assert sen["r"] >= 0.55
     assert sen["class_agreement"] >= 0.62
     # each level-1 unit's carbon: 12.4 % mean absolute bias before the unit ratios, 7.8 %
-    # after (decision 44), 7.5 % with the offsets by map type (decision 46, 2026-12-07)
-    assert score["unit_bias"]["all"]["mean_abs_bias_pct"] <= 10.0
+    # after (decision 44), 7.5 % with the offsets by map type (decision 46, 2026-12-07), 5.9 %
+    # with the seasonal TM calibration
+    assert score["unit_bias"]["all"]["mean_abs_bias_pct"] <= 8.0
 
 
 def test_cli_demo_score_on_a_delivered_workspace(cli, small_site: Path, tmp_path: Path) -> None:
