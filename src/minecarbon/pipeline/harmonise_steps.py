@@ -86,14 +86,7 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
                          f"{max_days} days of each other in one year")
     else:
         chunk = cfg.compute.chunk_px
-        ratios = []
-        for i, j in pairs:  # two scenes in memory at a time
-            first, second = compute(_read(season[i], grid, chunk),  # type: ignore[no-untyped-call]
-                                    _read(season[j], grid, chunk))
-            ratios.append(crosscal.pair_ratio(
-                np.asarray(first, float), np.asarray(second, float),
-                (_is_tm(season[i]), _is_tm(season[j])),
-                (season[i].date.month, season[j].date.month)))
+        ratios = _pair_ratios(season, pairs, grid, chunk)
         gains, profile = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
         model, used = "seasonal", [p for p, r in zip(pairs, ratios, strict=True) if r is not None]
         if not gains:  # the season's months are not linked by pairs of one sensor
@@ -133,6 +126,27 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
                 inputs=[ctx.workspace.rel(p) for i, j in pairs for s in (season[i], season[j])
                         for p in s.files])
     return doc
+
+
+def _pair_ratios(season: list[SceneFiles], pairs: list[tuple[int, int]], grid: AnalysisGrid,
+                 chunk: int) -> list[crosscal.PairRatio | None]:
+    """Each pair's :class:`~minecarbon.features.crosscal.PairRatio`, in the order of ``pairs``.
+
+    A year at a time: its scenes are read once (subsampled, float32) and dropped before the
+    next year's, so memory holds one year of scenes whatever the archive's length.
+    """
+    out: dict[tuple[int, int], crosscal.PairRatio | None] = {}
+    for year in sorted({season[i].date.year for i, _ in pairs}):
+        mine = [(i, j) for i, j in pairs if season[i].date.year == year]
+        needed = sorted({k for pair in mine for k in pair})
+        arrays = compute(*[_read(season[k], grid, chunk) for k in needed])  # type: ignore[no-untyped-call]
+        seen = {k: np.asarray(a, np.float32) for k, a in zip(needed, arrays, strict=True)}
+        for i, j in mine:
+            out[(i, j)] = crosscal.pair_ratio(
+                seen[i].astype(float), seen[j].astype(float),
+                (_is_tm(season[i]), _is_tm(season[j])),
+                (season[i].date.month, season[j].date.month))
+    return [out[p] for p in pairs]
 
 
 def _is_tm(scene: SceneFiles) -> bool:
