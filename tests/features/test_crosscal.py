@@ -8,6 +8,7 @@ difference of the 2006–2011 pairs (not used in the fit) vanishes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
@@ -88,31 +89,48 @@ def test_composed_transform_chains_the_gain_and_the_tables_etm_to_oli() -> None:
     assert not np.allclose(plain["nir"].values, out["nir"].values)
 
 
+class _SimulatedSite:
+    """A random n × n patch of the simulator's land cover, seen by a sensor in a month."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.n = n
+        self.lc = rng.choice([1, 2, 3, 4], (n, n), p=[0.6, 0.2, 0.1, 0.1])
+        self.cover = rng.uniform(0.3, 0.95, (n, n))
+        self.species = rng.choice([1, 3, 4, 5, 6], (n, n))
+        self.agc = rng.uniform(5, 90, (n, n))
+        self.x, self.y = np.meshgrid(587_000 + 30.0 * np.arange(n),
+                                     4_094_000 - 30.0 * np.arange(n))
+
+    def seen(self, sensor: str, month: int, year: int) -> np.ndarray:
+        """(band, pixel) surface reflectance as the sensor's Collection-2 product gives it."""
+        oli = imagery.surface_reflectance(self.lc, self.cover, self.species, self.agc,
+                                          np.ones((self.n, self.n)), month, self.x, self.y, 0,
+                                          year)
+        dn = imagery.to_landsat_c2_l2(imagery.to_sensor(oli, sensor))
+        return imagery.from_landsat_c2_l2(dn).reshape(6, -1).astype(float)
+
+
 def test_the_simulators_tm_relation_is_recovered_from_simulated_pairs() -> None:
     n = 80
-    rng = np.random.default_rng(3)
-    lc = rng.choice([1, 2, 3, 4], (n, n), p=[0.6, 0.2, 0.1, 0.1])
-    cover = rng.uniform(0.3, 0.95, (n, n))
-    species = rng.choice([1, 3, 4, 5, 6], (n, n))
-    agc = rng.uniform(5, 90, (n, n))
-    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
+    site = _SimulatedSite(n, 3)
     pairs = []
     for year, order in ((2001, (7, 8)), (2002, (8, 7)), (2007, (7, 8)), (2008, (8, 7))):
-        seen = []
-        for sensor, month in zip(("tm", "etm"), order, strict=True):
-            oli = imagery.surface_reflectance(lc, cover, species, agc, np.ones((n, n)), month,
-                                              x, y, 0, year)
-            dn = imagery.to_landsat_c2_l2(imagery.to_sensor(oli, sensor))
-            seen.append(imagery.from_landsat_c2_l2(dn).reshape(6, -1).astype(float))
-        pairs.append((seen[0], seen[1]))
+        tm, etm = (site.seen(sensor, month, year)
+                   for sensor, month in zip(("tm", "etm"), order, strict=True))
+        pairs.append((tm, etm))
     fitted = crosscal.fit_gains(pairs)
     got = np.array([fitted[r].gain for r in ROLES])
     np.testing.assert_allclose(got, imagery.ETM_PER_TM_GAIN, rtol=0.03)
     assert fitted["red"].n_pixels > 0.9 * 4 * n * n
 
 
-def _harvard_pairs() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dt.date], list[int]]:
-    """Growing-season (June–September) TM/ETM+ pairs ≤ 32 days apart of the real series."""
+def _harvard_series() -> tuple[list[dt.date], np.ndarray, Callable[[int], np.ndarray]]:
+    """The real series' dates, whether each is Landsat 5 TM, and a date's clear reflectance.
+
+    Landsat 5 and 7 image the path 8 days apart, so the phase of the 16-day cycle tells them
+    apart; the phase with SLC-off stripes after 31 May 2003 is Landsat 7.
+    """
     data = np.load(shared_path("yatsm_landsat_harvard_forest", "p013r030_r50_n423_b8.npz"))
     y = data["Y"]
     dates = [dt.date.fromordinal(int(o)) for o in data["dates"]]
@@ -120,15 +138,27 @@ def _harvard_pairs() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dt.date]
     post = np.array([d >= dt.date(2003, 6, 1) for d in dates])
     fill = (y[0] == -9999).mean(axis=1)
     gapped = {int(p): float(fill[post & (phase == p)].mean()) for p in np.unique(phase[post])}
-    l7 = max(gapped, key=lambda p: gapped[p])  # the phase with SLC-off stripes is Landsat 7
-    season = [i for i, d in enumerate(dates) if 6 <= d.month <= 9 and d.year >= 1999]
-    tm = [i for i in season if phase[i] != l7]
-    etm = [i for i in season if phase[i] == l7 and dates[i] >= dt.date(1999, 4, 15)]
+    is_tm = phase != max(gapped, key=lambda p: gapped[p])
 
     def clear(i: int) -> np.ndarray:  # Fmask 0 = clear land; -9999 = fill
         bad = (y[:6, i] == -9999) | (y[7, i] != 0)[None]
         return np.where(bad, np.nan, y[:6, i] * 1e-4)
 
+    return dates, is_tm, clear
+
+
+def _growing_season(dates: list[dt.date], is_tm: np.ndarray, last_year: int) -> list[int]:
+    """June–September dates of 1999 to ``last_year``; ETM+ from its first scene (April 1999)."""
+    return [i for i, d in enumerate(dates) if 6 <= d.month <= 9 and 1999 <= d.year <= last_year
+            and (is_tm[i] or d >= dt.date(1999, 4, 15))]
+
+
+def _harvard_pairs() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[dt.date], list[int]]:
+    """Growing-season (June–September) TM/ETM+ pairs ≤ 32 days apart of the real series."""
+    dates, is_tm, clear = _harvard_series()
+    season = _growing_season(dates, is_tm, 9999)
+    tm = [i for i in season if is_tm[i]]
+    etm = [i for i in season if not is_tm[i]]
     pairs = crosscal.pair_dates([dates[i] for i in tm], [dates[i] for i in etm], 32, most=100)
     return ([(clear(tm[i]), clear(etm[j])) for i, j in pairs],
             [dates[etm[j]] for _, j in pairs],
@@ -281,20 +311,7 @@ def test_the_seasonal_fit_under_scene_noise_has_an_honest_standard_error() -> No
 def test_the_simulators_tm_relation_is_recovered_from_pairs_all_in_one_order() -> None:
     """The demo's reflectance changes by month; with every TM/ETM+ pair TM-July/ETM+-August,
     the ratios of the pairs are off by the season, and the pairs of one sensor remove it."""
-    n = 60
-    rng = np.random.default_rng(4)
-    lc = rng.choice([1, 2, 3, 4], (n, n), p=[0.6, 0.2, 0.1, 0.1])
-    cover = rng.uniform(0.3, 0.95, (n, n))
-    species = rng.choice([1, 3, 4, 5, 6], (n, n))
-    agc = rng.uniform(5, 90, (n, n))
-    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
-
-    def seen(sensor: str, month: int, year: int) -> np.ndarray:
-        oli = imagery.surface_reflectance(lc, cover, species, agc, np.ones((n, n)), month,
-                                          x, y, 0, year)
-        dn = imagery.to_landsat_c2_l2(imagery.to_sensor(oli, sensor))
-        return imagery.from_landsat_c2_l2(dn).reshape(6, -1).astype(float)
-
+    seen = _SimulatedSite(60, 4).seen
     ratios, cross = [], []
     for year in (2004, 2007):
         tm7, etm8 = seen("tm", 7, year), seen("etm", 8, year)
@@ -313,26 +330,12 @@ def test_the_simulators_tm_relation_is_recovered_from_pairs_all_in_one_order() -
 def test_real_seasonal_fit_leaves_no_tm_etm_ndvi_difference_on_pairs_not_fitted() -> None:
     """Harvard Forest: the seasonal fit on every same-year pair (one sensor or two) of
     1999–2005, checked on the TM/ETM+ pairs of 2006–2011 (per direction, then averaged)."""
-    data = np.load(shared_path("yatsm_landsat_harvard_forest", "p013r030_r50_n423_b8.npz"))
-    y = data["Y"]
-    dates = [dt.date.fromordinal(int(o)) for o in data["dates"]]
-    phase = np.array([d.toordinal() % 16 for d in dates])
-    post = np.array([d >= dt.date(2003, 6, 1) for d in dates])
-    fill = (y[0] == -9999).mean(axis=1)
-    gapped = {int(p): float(fill[post & (phase == p)].mean()) for p in np.unique(phase[post])}
-    l7 = max(gapped, key=lambda p: gapped[p])
-    season = [i for i, d in enumerate(dates)
-              if 6 <= d.month <= 9 and 1999 <= d.year <= 2011
-              and (phase[i] != l7 or d >= dt.date(1999, 4, 15))]
-
-    def clear(i: int) -> np.ndarray:
-        bad = (y[:6, i] == -9999) | (y[7, i] != 0)[None]
-        return np.where(bad, np.nan, y[:6, i] * 1e-4)
-
+    dates, is_tm, clear = _harvard_series()
+    season = _growing_season(dates, is_tm, 2011)
     fit_idx = [i for i in season if dates[i].year <= 2005]
     pairs = crosscal.season_pairs([dates[i] for i in fit_idx], 32, most=400)
     ratios = [crosscal.pair_ratio(clear(fit_idx[a]), clear(fit_idx[b]),
-                                  (phase[fit_idx[a]] != l7, phase[fit_idx[b]] != l7),
+                                  (bool(is_tm[fit_idx[a]]), bool(is_tm[fit_idx[b]])),
                                   (dates[fit_idx[a]].month, dates[fit_idx[b]].month))
               for a, b in pairs]
     gains, _ = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
@@ -342,9 +345,9 @@ def test_real_seasonal_fit_leaves_no_tm_etm_ndvi_difference_on_pairs_not_fitted(
     after: dict[int, list[float]] = {1: [], -1: []}
     for a, b in crosscal.season_pairs([dates[i] for i in check], 32, most=400):
         i, j = check[a], check[b]
-        if (phase[i] != l7) == (phase[j] != l7):
+        if is_tm[i] == is_tm[j]:
             continue
-        tm, etm = (i, j) if phase[i] != l7 else (j, i)
+        tm, etm = (i, j) if is_tm[i] else (j, i)
         t, e = clear(tm), clear(etm)
         keep = crosscal.stable_pixels(t, e)
         if keep.sum() < 20:
