@@ -65,6 +65,9 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     calibration = json.loads((small_site / "products/agc/calibration.json").read_text())
     said = [p.text for p in doc.paragraphs if "衰减系数 b =" in p.text]
     assert len(said) == 1 and f"b = {calibration['attenuation']:.3f}" in said[0]
+    # … and that a b from one survey year rests on space for time (the demo has no re-survey)
+    assert calibration["source"] == "out-of-fold predictions of the plots"
+    assert sum("以空间代时间" in p.text for p in doc.paragraphs) == 1
     # … and the units' ratios the maps were multiplied by (decision 44)
     said = [p.text for p in doc.paragraphs if "样地的实测与制图值之比" in p.text]
     ratio = calibration["unit_ratios"]["units"]["1"]["ratio"]

@@ -660,3 +660,30 @@ def test_the_classification_table_shows_the_published_series_and_its_calibration
                  and b.caption.startswith("Classification accuracy"))
     assert table.frame.iloc[:, 0].tolist() == ["land cover", "species"]
     assert "weight" not in table.note
+
+
+def _with_calibration(source: str) -> ReportInputs:
+    inputs = tiny_inputs()
+    inputs.agc_calibration = {"temporal_fit": True, "reference_year": 2020, "attenuation": 0.54,
+                              "source": source, "n_plots": 107,
+                              "residual_offsets_t_per_ha": {"(all plots)": 1.4}}
+    return inputs
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_b_from_one_survey_year_is_stated_as_space_for_time(
+        lang: str, stub_figures: list[str]) -> None:
+    """The change's size rests on an assumption one survey cannot test: the report says so
+    when b came from one year's plots, and not when re-measured plots gave it."""
+    key = "space for time" if lang == "en" else "以空间代时间"
+
+    def said(source: str) -> list[str]:
+        report = build_report(_with_calibration(source), lang, today="2025-06-30")
+        inversion = next(s for s in report.sections if s.key == "inversion")
+        return [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
+
+    one = said("out-of-fold predictions of the plots")
+    assert len(one) == 1
+    assert ("Re-measuring at least 5 of the plots" in one[0] if lang == "en"
+            else "复测至少 5 块样地" in one[0])
+    assert said("re-measured plots") == []

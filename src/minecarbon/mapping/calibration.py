@@ -32,6 +32,10 @@ from numba import njit, prange
 
 from minecarbon.errors import InputDataError, warn
 
+#: ``source`` of a b from one survey year's plots (across stands, not over time), and of a b
+#: from plots measured twice (observed change), as ``calibration.json`` records them.
+SOURCE_ONE_SURVEY = "out-of-fold predictions of the plots"
+SOURCE_REMEASURED = "re-measured plots"
 #: Attenuations are kept within these bounds (a slope outside them is not a credible shrinkage).
 ATTENUATION_RANGE = (0.2, 1.0)
 

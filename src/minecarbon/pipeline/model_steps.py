@@ -41,6 +41,8 @@ from minecarbon.mapping import (
     unit_totals,
 )
 from minecarbon.mapping.calibration import (
+    SOURCE_ONE_SURVEY,
+    SOURCE_REMEASURED,
     attenuation_from_plots,
     attenuation_from_remeasurements,
     calibrate_change,
@@ -240,10 +242,9 @@ def _attenuation(ctx: StepContext, oof: pd.DataFrame) -> dict[str, Any]:
     if changes is not None and len(changes) >= 5:
         b = attenuation_from_remeasurements(changes["observed_change"],
                                             changes["predicted_change"])
-        return {"attenuation": b, "source": "re-measured plots", "n_plots": len(changes)}
+        return {"attenuation": b, "source": SOURCE_REMEASURED, "n_plots": len(changes)}
     b = attenuation_from_plots(oof["observed"], oof["predicted"])
-    return {"attenuation": b, "source": "out-of-fold predictions of the plots",
-            "n_plots": len(oof)}
+    return {"attenuation": b, "source": SOURCE_ONE_SURVEY, "n_plots": len(oof)}
 
 
 def _offsets(ctx: StepContext, grid: Any, years: list[int], like: xr.DataArray,

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from minecarbon.errors import MinecarbonError
+from minecarbon.mapping.calibration import SOURCE_ONE_SURVEY
 from minecarbon.report.appendix import appendix_section
 from minecarbon.report.assessment_part import assessment_section
 from minecarbon.report.charts import model_label, stratum_label
@@ -451,6 +452,8 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
             n=calibration.get("n_plots", "—"), offsets=offsets,
             basis=tr("inv.basis.map" if str(calibration.get("residual_offsets_basis", ""))
                      .startswith("map") else "inv.basis.plots", lang))))
+        if calibration.get("source") == SOURCE_ONE_SURVEY:
+            s.blocks.append(Paragraph(tr("inv.space_for_time", lang)))
     borrowed = (calibration or {}).get("synthetic_change") or {}
     if borrowed.get("applied"):
         sep = "、" if lang == "zh" else ", "
