@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from minecarbon.demo import imagery
@@ -360,3 +361,24 @@ def test_real_seasonal_fit_leaves_no_tm_etm_ndvi_difference_on_pairs_not_fitted(
     a = (np.mean(after[1]) + np.mean(after[-1])) / 2
     assert b > 0.02
     assert abs(a) <= 0.01, (b, a)
+
+
+def test_pairs_with_etm_first_give_the_same_tm_etm_gains() -> None:
+    """The TM/ETM+ fit on pairs already reduced to sums reads each pair's order from its
+    flags: ETM+-first pairs give the gains of the same pairs given TM first."""
+    rng = np.random.default_rng(13)
+    drift = np.array([0.0, 0.0, -0.004, 0.001, 0.0, 0.0])
+    tm_first, etm_first, days = [], [], []
+    for d in (24, -24, 16, -8):
+        surface = rng.uniform(0.02, 0.4, (6, 2000))
+        tm, etm = surface * np.exp(-drift * d)[:, None], GAIN[:, None] * surface
+        tm_first.append((tm, etm))
+        etm_first.append(crosscal.pair_ratio(etm, tm, (False, True)))
+        days.append(d)
+    direct = crosscal.fit_gains(tm_first, days)
+    reduced = crosscal.tm_etm_gains(etm_first, days)
+    for r in ROLES:
+        assert reduced[r].gain == pytest.approx(direct[r].gain, rel=1e-12)
+        assert reduced[r].drift_per_day == pytest.approx(direct[r].drift_per_day, rel=1e-9)
+    np.testing.assert_allclose([direct[r].gain for r in ROLES], GAIN, rtol=1e-9)
+    assert crosscal.tm_etm_gains([None, None]) == {}

@@ -106,6 +106,37 @@ def stable_pixels(tm: NDArray[np.floating], etm: NDArray[np.floating]) -> NDArra
     return keep
 
 
+@dataclass(frozen=True)
+class PairRatio:
+    """Per-band sums of a pair's two scenes over the pixels stable between them."""
+
+    first_sum: NDArray[np.float64]  # (band,) in ROLES order
+    second_sum: NDArray[np.float64]
+    n_pixels: int
+    tm: tuple[bool, bool]  # whether the first, the second scene is TM
+    months: tuple[int, int] = (0, 0)  # calendar months of the two scenes (0: not given)
+
+    @property
+    def log_ratio(self) -> NDArray[np.float64]:
+        """``log(Σ second / Σ first)`` per band."""
+        out: NDArray[np.float64] = np.log(self.second_sum / self.first_sum)
+        return out
+
+
+def pair_ratio(first: NDArray[np.floating], second: NDArray[np.floating],
+               tm: tuple[bool, bool], months: tuple[int, int] = (0, 0)) -> PairRatio | None:
+    """:class:`PairRatio` of two (band, pixel) observations; None without a stable pixel."""
+    keep = stable_pixels(first, second)
+    k = int(keep.sum())
+    if k == 0:
+        return None
+    a = np.asarray(first[:, keep].sum(axis=1), dtype=np.float64)
+    b = np.asarray(second[:, keep].sum(axis=1), dtype=np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and (a > 0).all() and (b > 0).all()):
+        return None
+    return PairRatio(a, b, k, (bool(tm[0]), bool(tm[1])), (int(months[0]), int(months[1])))
+
+
 def fit_gains(pairs: Sequence[tuple[NDArray[np.floating], NDArray[np.floating]]],
               days: Sequence[int] | None = None) -> dict[str, BandGain]:
     """Per-band ETM+/TM gains from pairs of (TM, ETM+) observations of the same pixels.
@@ -128,28 +159,37 @@ def fit_gains(pairs: Sequence[tuple[NDArray[np.floating], NDArray[np.floating]]]
         Role → :class:`BandGain`; empty when no pixel is usable.
 
     """
+    ratios = [pair_ratio(tm, etm, (True, False)) for tm, etm in pairs]
+    return tm_etm_gains(ratios, days)
+
+
+def tm_etm_gains(ratios: Sequence[PairRatio | None],
+                 days: Sequence[int] | None = None) -> dict[str, BandGain]:
+    """:func:`fit_gains` on TM/ETM+ pairs already reduced to :class:`PairRatio` (None skipped).
+
+    Each pair's ``tm`` flags say which of its scenes is TM; ``days`` is, per pair, the TM date
+    minus the ETM+ date.
+    """
     sums_t = np.zeros(len(ROLES))
     sums_e = np.zeros(len(ROLES))
-    ratios = []
+    per_pair = []
     gaps = []
     n = 0
-    for p, (tm, etm) in enumerate(pairs):
-        keep = stable_pixels(tm, etm)
-        k = int(keep.sum())
-        if k == 0:
+    for p, r in enumerate(ratios):
+        if r is None:
             continue
-        st, se = tm[:, keep].sum(axis=1), etm[:, keep].sum(axis=1)
+        st, se = (r.first_sum, r.second_sum) if r.tm[0] else (r.second_sum, r.first_sum)
         sums_t += st
         sums_e += se
-        ratios.append(se / st)
+        per_pair.append(se / st)
         gaps.append(0 if days is None else int(days[p]))
-        n += k
+        n += r.n_pixels
     if n == 0:
         return {}
     d = np.asarray(gaps, float)
     if (d > 0).any() and (d < 0).any():
         design = np.column_stack([np.ones_like(d), d])
-        logs = np.log(np.asarray(ratios))  # (pair, band)
+        logs = np.log(np.asarray(per_pair))  # (pair, band)
         coef, *_ = np.linalg.lstsq(design, logs, rcond=None)
         gains = np.exp(coef[0])
         dof = len(d) - 2
@@ -161,8 +201,8 @@ def fit_gains(pairs: Sequence[tuple[NDArray[np.floating], NDArray[np.floating]]]
                       for i, g in enumerate(gains)]
         return {r: BandGain(r, float(gains[i]), spread[i], n, float(coef[1, i]))
                 for i, r in enumerate(ROLES)}
-    spread = ([float(v) for v in np.std(ratios, axis=0, ddof=1) / np.sqrt(len(ratios))]
-              if len(ratios) > 1 else [None] * len(ROLES))
+    spread = ([float(v) for v in np.std(per_pair, axis=0, ddof=1) / np.sqrt(len(per_pair))]
+              if len(per_pair) > 1 else [None] * len(ROLES))
     return {r: BandGain(r, float(sums_e[i] / sums_t[i]), spread[i], n)
             for i, r in enumerate(ROLES)}
 
@@ -195,31 +235,7 @@ def season_pairs(dates: Sequence[date], max_days: int, most: int = 40) -> list[t
     return [(i, j) for _, i, j in cands[:most]]
 
 
-@dataclass(frozen=True)
-class PairRatio:
-    """The per-band log ratio ``log(Σ second / Σ first)`` over a pair's stable pixels."""
-
-    log_ratio: NDArray[np.float64]  # (band,) in ROLES order
-    n_pixels: int
-    tm: tuple[bool, bool]  # whether the first, the second scene is TM
-    months: tuple[int, int]  # calendar months of the first and the second scene
-
-
-def pair_ratio(first: NDArray[np.floating], second: NDArray[np.floating],
-               tm: tuple[bool, bool], months: tuple[int, int]) -> PairRatio | None:
-    """:class:`PairRatio` of two (band, pixel) observations; None without a stable pixel."""
-    keep = stable_pixels(first, second)
-    k = int(keep.sum())
-    if k == 0:
-        return None
-    ratio = second[:, keep].sum(axis=1) / first[:, keep].sum(axis=1)
-    if not (np.isfinite(ratio).all() and (ratio > 0).all()):
-        return None
-    return PairRatio(np.log(ratio), k, (bool(tm[0]), bool(tm[1])),
-                     (int(months[0]), int(months[1])))
-
-
-def fit_seasonal_gains(ratios: Sequence[PairRatio]) -> tuple[dict[str, BandGain],
+def fit_seasonal_gains(ratios: Sequence[PairRatio | None]) -> tuple[dict[str, BandGain],
                                                               dict[str, dict[int, float]]]:
     """ETM+/TM gains with the season's drift fitted on every same-year pair, one sensor or two.
 
@@ -233,7 +249,8 @@ def fit_seasonal_gains(ratios: Sequence[PairRatio]) -> tuple[dict[str, BandGain]
     the season alone and pin ``φ``; pairs of two sensors then give ``γ`` free of the
     phenology between their dates, whatever their order, and even with a single such pair.
     Solved by least squares per band; the standard error of the gain comes from the residuals
-    (None without residual degrees of freedom).
+    (None without residual degrees of freedom). A pair given as None (no stable pixel) is
+    skipped.
 
     Returns
     -------

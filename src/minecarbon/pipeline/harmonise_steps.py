@@ -86,12 +86,16 @@ def calibrate_tm(ctx: StepContext, grid: AnalysisGrid, scenes: list[SceneFiles])
                          f"{max_days} days of each other in one year")
     else:
         chunk = cfg.compute.chunk_px
-        ratios = _pair_ratios(season, pairs, grid, chunk)
-        gains, profile = crosscal.fit_seasonal_gains([r for r in ratios if r is not None])
-        model, used = "seasonal", [p for p, r in zip(pairs, ratios, strict=True) if r is not None]
+        ratios = dict(zip(pairs, _pair_ratios(season, pairs, grid, chunk), strict=True))
+        gains, profile = crosscal.fit_seasonal_gains(list(ratios.values()))
+        model, fitted = "seasonal", pairs
         if not gains:  # the season's months are not linked by pairs of one sensor
-            model, used = "pairs", cross
-            gains = _cross_gains([(season[i], season[j]) for i, j in cross], grid, chunk)
+            model, fitted = "pairs", cross
+            gains = crosscal.tm_etm_gains(  # days: the TM date minus the ETM+ date
+                [ratios[p] for p in cross],
+                [(season[i].date - season[j].date).days * (1 if _is_tm(season[i]) else -1)
+                 for i, j in cross])
+        used = [p for p in fitted if ratios[p] is not None]
         n = next(iter(gains.values())).n_pixels if gains else 0
         doc["pairs"] = [[season[i].scene_id, season[j].scene_id] for i, j in used]
         if n < MIN_PIXELS:
@@ -151,18 +155,6 @@ def _pair_ratios(season: list[SceneFiles], pairs: list[tuple[int, int]], grid: A
 
 def _is_tm(scene: SceneFiles) -> bool:
     return scene.sensor in TM_SENSORS
-
-
-def _cross_gains(pairs: list[tuple[SceneFiles, SceneFiles]], grid: AnalysisGrid,
-                 chunk: int) -> dict[str, crosscal.BandGain]:
-    """Gains from the TM/ETM+ pairs alone, drift by day difference where both orders exist."""
-    observed, days = [], []
-    for a, b in pairs:
-        tm, etm = (a, b) if _is_tm(a) else (b, a)
-        x, y = compute(_read(tm, grid, chunk), _read(etm, grid, chunk))  # type: ignore[no-untyped-call]
-        observed.append((np.asarray(x, float), np.asarray(y, float)))
-        days.append((tm.date - etm.date).days)
-    return crosscal.fit_gains(observed, days)
 
 
 def _read(sf: SceneFiles, grid: AnalysisGrid, chunk: int) -> Any:

@@ -422,6 +422,8 @@ def _finish_maps(ctx: StepContext, grid: Any, staged: dict[str, dict[int, Path]]
             ctx, grid, agc, oof, reference_year)
     changed = borrowed is not None
     if cfg.unit_calibration:
+        # the borrowed change keeps each span's level in the reference year, so that year's
+        # staged map is already final: the plots' ratios need not wait for the borrowing
         mapped = (read_on_grid(staged["agc"][reference_year], grid, chunks=chunk)
                   if reference_year in staged["agc"] else None)
         agc, calibration["unit_ratios"] = calibrate_units(ctx, grid, agc, mapped, raw,

@@ -26,7 +26,7 @@ import xarray as xr
 from minecarbon.grid import AnalysisGrid
 from minecarbon.mapping.calibration import calibrate_change
 from minecarbon.mapping.trajectory import fit_trajectories
-from minecarbon.pipeline.plot_pairs import cells_of, map_strata, out_of_fold, plot_cells
+from minecarbon.pipeline.plot_pairs import cells_of, plot_cells, with_map_values
 from minecarbon.pipeline.step import StepContext
 
 
@@ -70,8 +70,9 @@ def mapped_at_plots(ctx: StepContext, grid: AnalysisGrid, values: xr.DataArray,
     mask, ``free`` its free breaks, ``calibration`` holds ``reference_year`` and
     ``attenuation``, ``raw_reference`` is the reference year's raw prediction. Columns of
     :func:`~minecarbon.pipeline.plot_pairs.plot_cells` plus ``map_stratum``, ``same_model``,
-    ``on_map``, ``mapped`` (before any offset; out of fold where the map's model is the plot's
-    stratum's and the year was observed) and ``observed``.
+    ``on_map`` (also requiring a forest type), ``mapped`` (before any offset; out of fold where
+    the map's model is the plot's stratum's and the year was observed; 0 off the map) and
+    ``observed``.
     """
     cfg = ctx.config.mapping
     year = int(calibration["reference_year"])
@@ -82,12 +83,6 @@ def mapped_at_plots(ctx: StepContext, grid: AnalysisGrid, values: xr.DataArray,
                            penalty_factor=cfg.segment_penalty)
     model = (cells_of(raw_reference, row, col) if raw_reference is not None
              else np.full(len(table), np.nan))
-    table["map_stratum"] = map_strata(ctx, grid, year, row, col)
-    same = (table["map_stratum"] == table["stratum"].astype(str)).to_numpy(bool) \
-        if "stratum" in table.columns else np.ones(len(table), dtype=bool)
-    table["same_model"] = same
-    oof = out_of_fold(value, model, table["predicted"].to_numpy(float), same)
-    table["on_map"] = np.isfinite(value) & (table["map_stratum"] != "").to_numpy(bool)
-    table["mapped"] = np.clip(oof, 0.0, None)
-    table["observed"] = table["agc_t_per_ha"].astype(float)
+    table = with_map_values(ctx, grid, year, table, value, model)
+    table["on_map"] &= (table["map_stratum"] != "").to_numpy(bool)  # offsets go by type
     return table

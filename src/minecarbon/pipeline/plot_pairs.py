@@ -126,18 +126,32 @@ def plot_pairs(ctx: StepContext, grid: AnalysisGrid, year: int, mapped: xr.DataA
     """
     table = plot_cells(ctx, grid, year)
     row, col = table["row"].to_numpy(), table["col"].to_numpy()
-    value = cells_of(mapped, row, col)
+    factor = np.ones(len(table))
+    if unit_ratios is not None:
+        by_unit, other = unit_ratios
+        factor = table["unit_l1"].map(dict(by_unit)).fillna(other).to_numpy(dtype=np.float64)
     model = cells_of(raw, row, col) if raw is not None else np.full(len(table), np.nan)
+    return with_map_values(ctx, grid, year, table, cells_of(mapped, row, col), model, factor)
+
+
+def with_map_values(ctx: StepContext, grid: AnalysisGrid, year: int, table: pd.DataFrame,
+                    value: np.ndarray, model: np.ndarray,
+                    factor: np.ndarray | float = 1.0) -> pd.DataFrame:
+    """A :func:`plot_cells` table with the map's forest type and out-of-fold value at each plot.
+
+    ``value`` is the map's value at each plot's cell (NaN off the map), ``model`` the year's
+    raw prediction there (NaN: none) and ``factor`` what the map multiplied the raw prediction
+    by. Adds ``map_stratum``, ``same_model``, ``on_map`` (the map has a value at the plot),
+    ``mapped`` (out of fold, :func:`out_of_fold`, never negative; 0 off the map) and
+    ``observed``.
+    """
+    row, col = table["row"].to_numpy(), table["col"].to_numpy()
     table["map_stratum"] = map_strata(ctx, grid, year, row, col)
     if "stratum" in table.columns:  # the map's model is the plot's own stratum's
         same_model = (table["map_stratum"] == table["stratum"].astype(str)).to_numpy()
     else:  # an older oof table without strata: as before
         same_model = np.ones(len(table), dtype=bool)
     table["same_model"] = same_model
-    factor = np.ones(len(table))
-    if unit_ratios is not None:
-        by_unit, other = unit_ratios
-        factor = table["unit_l1"].map(dict(by_unit)).fillna(other).to_numpy(dtype=np.float64)
     oof_value = out_of_fold(value, model, table["predicted"].to_numpy(float), same_model,
                             factor)
     table["on_map"] = np.isfinite(value)
