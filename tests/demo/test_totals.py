@@ -114,7 +114,8 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
                                    change_rel_var=info["change_rel_var"],
                                    systematic_rel_var=info["systematic_rel_sd"] ** 2,
                                    pixel_area_ha=pixel_area_ha,
-                                   min_plots=info["min_plots"])
+                                   min_plots=info["min_plots"],
+                                   scale_log_sd=info["change_scale_log_sd"])
         for row in est.itertuples():
             true = true_total.get((row.zone, row.year))
             if true is None or (true == 0 and row.mapped_agc_t == 0):

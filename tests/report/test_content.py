@@ -687,3 +687,23 @@ def test_a_b_from_one_survey_year_is_stated_as_space_for_time(
     assert ("Re-measuring at least 5 of the plots" in one[0] if lang == "en"
             else "复测至少 5 块样地" in one[0])
     assert said("re-measured plots") == []
+    assert ("intervals do not include it" in one[0] if lang == "en" else "未计入置信区间" in one[0])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_features_check_of_space_for_time_is_stated_with_its_ratio(
+        lang: str, stub_figures: list[str]) -> None:
+    """Where the mapping step compared the features' own change with the maps', the report
+    gives the ratio and the error the intervals carry for it, and no longer says they lack it."""
+    inputs = _with_calibration("out-of-fold predictions of the plots")
+    inputs.agc_calibration["space_for_time"] = {
+        "applied": True, "n_features": 6, "pixels": 13892, "ratio": 2.0293,
+        "log_sd": 0.707757, "rel_var": 1.059493}
+    report = build_report(inputs, lang, today="2025-06-30")
+    inversion = next(s for s in report.sections if s.key == "inversion")
+    key = "space for time" if lang == "en" else "以空间代时间"
+    texts = [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
+    assert len(texts) == 1
+    assert "2.03" in texts[0] and "13892" in texts[0]
+    assert ("intervals do not include it" not in texts[0] if lang == "en"
+            else "未计入置信区间" not in texts[0])

@@ -36,6 +36,20 @@ the change calibration's does not. Intervals are ``estimate ± t SE`` (Student's
 degrees of freedom of the unit's ratio: few plots, wide intervals); a change *differs from
 zero* when its interval excludes 0. A unit needs ``min_plots`` plots (default 5) for its own
 ratio.
+
+**The change's scale** (space for time, :mod:`minecarbon.mapping.space_for_time`). Where the
+spectral features' own change says the maps' change should be ``ρ̄`` times what it is, the
+scale ``s`` of the change part ``D = R̂_d (M_dt − M_dr)`` of every estimate is uncertain by
+that factor: ``ln s ~ N(0, σ²)``, ``σ = |ln ρ̄|`` (a scale is positive and its error
+multiplicative, so the interval is asymmetric and keeps the change's sign). For a combination
+``w`` with change part ``D_w = R̂_d wᵀ(M_d − M_dr)``, the range of ``(s − 1) D_w`` over
+``s ∈ [e^{−zσ}, e^{zσ}]`` is combined with ``t · SE`` side by side in quadrature::
+
+    low = est − √((t SE)² + (lo D_w)²),   high = est + √((t SE)² + (hi D_w)²)
+
+(``lo``, ``hi`` the magnitudes of ``(e^{∓zσ} − 1)`` on the side each lowers or raises ``D_w``;
+the root-sum-square of independent half-widths of IPCC 2006, vol. 1, ch. 3, eq. 3.1, per
+side). The reported standard error adds ``(σ D_w)²`` to ``SE²`` (delta method).
 """
 
 from __future__ import annotations
@@ -172,6 +186,32 @@ def slope_weights(years: Sequence[int]) -> npt.NDArray[np.float64]:
     return dt
 
 
+def scale_interval(value: float, sd: float, change_part: float, z: float,
+                   scale_log_sd: float) -> tuple[float, float, float]:
+    """``(low, high, se)`` of an estimate whose change part has a log-normal scale error.
+
+    Parameters
+    ----------
+    value, sd
+        The estimate and its standard error from the covariance (every other error source).
+    change_part
+        ``D_w``: the part of the estimate that the change's scale multiplies.
+    z
+        The interval's quantile (Student's ``t`` of the unit's ratio).
+    scale_log_sd
+        ``σ``; 0 gives the symmetric ``value ± z sd``.
+
+    """
+    if scale_log_sd <= 0.0 or change_part == 0.0:
+        return value - z * sd, value + z * sd, sd
+    down = (np.exp(-z * scale_log_sd) - 1.0) * change_part
+    up = (np.exp(z * scale_log_sd) - 1.0) * change_part
+    lo, hi = -min(down, up), max(down, up)
+    base = z * sd
+    return (value - float(np.hypot(base, lo)), value + float(np.hypot(base, hi)),
+            float(np.hypot(sd, scale_log_sd * change_part)))
+
+
 def _pair_weights(n: int, i: int, j: int) -> npt.NDArray[np.float64]:
     w = np.zeros(n)
     w[j], w[i] = 1.0, -1.0
@@ -181,7 +221,7 @@ def _pair_weights(n: int, i: int, j: int) -> npt.NDArray[np.float64]:
 def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[int],
                     reference_year: int, pairs: Sequence[tuple[int, int]],
                     change_rel_var: float, systematic_rel_var: float, pixel_area_ha: float,
-                    min_plots: int = 5, level: float = 0.95
+                    min_plots: int = 5, level: float = 0.95, scale_log_sd: float = 0.0
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Totals of every zone and year and of every change, with intervals.
 
@@ -206,6 +246,8 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
         Confidence level of the intervals: ``estimate ± t SE`` with Student's ``t`` on the
         ratio's ``n − 1`` degrees of freedom (a unit's own plots, or all plots), as for any
         ratio estimated from few plots (Cochran 1977, §2.15).
+    scale_log_sd
+        ``σ`` of the change's scale (the module's docstring); 0: no such term.
 
     Returns
     -------
@@ -248,15 +290,20 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
         est = np.where(exists, est, 0.0)
         z = float(stats.t.ppf(0.5 + level / 2, cal.dof))
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        scaled = cal.ratio * (present["map_t"].to_numpy() - present["map_t"].iloc[
+            index[reference_year]])  # D: the part of each year's total the change's scale moves
+        scaled = np.where(exists, scaled, 0.0)
         for year in years:
             i = index[year]
             if not exists[i]:
                 continue
+            low, high, sd = scale_interval(float(est[i]), float(se[i]), float(scaled[i]), z,
+                                           scale_log_sd)
             rows.append({"year": year, "zone": zone,
                          "mapped_agc_t": float(present["map_t"].iloc[i]),
-                         "agc_t": float(est[i]), "agc_se_t": float(se[i]),
-                         "agc_t_ci_low": max(float(est[i] - z * se[i]), 0.0),
-                         "agc_t_ci_high": float(est[i] + z * se[i]), "n_plots": cal.n_plots,
+                         "agc_t": float(est[i]), "agc_se_t": sd,
+                         "agc_t_ci_low": max(low, 0.0),
+                         "agc_t_ci_high": high, "n_plots": cal.n_plots,
                          "calibration": cal.method})
         contrasts = [("change", a, b, _pair_weights(len(years), index[a], index[b]))
                      for a, b in pairs]
@@ -265,7 +312,7 @@ def estimate_totals(sums: pd.DataFrame, plots: pd.DataFrame, *, years: Sequence[
         map_t = present["map_t"].to_numpy()
         for kind, a, b, w in contrasts:
             value, sd = contrast(est, cov, w)
-            low, high = value - z * sd, value + z * sd
+            low, high, sd = scale_interval(value, sd, float(w @ scaled), z, scale_log_sd)
             change_rows.append({"zone": zone, "kind": kind, "year_from": a, "year_to": b,
                                 "mapped_t": float(w @ map_t), "estimate_t": value, "se_t": sd,
                                 "ci_low_t": low, "ci_high_t": high,

@@ -41,6 +41,7 @@ from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
 from minecarbon.io.vector import read_vector
 from minecarbon.mapping.calibration import ATTENUATION_RANGE
+from minecarbon.mapping.space_for_time import structural_log_var
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.plot_pairs import plot_pairs
 from minecarbon.pipeline.step import StepContext
@@ -124,8 +125,36 @@ def applied_unit_ratios(ctx: StepContext) -> tuple[dict[int, float], float] | No
             float(record["pooled_ratio"]))
 
 
+def space_for_time_terms(ctx: StepContext, change_rel_var: float
+                         ) -> tuple[float, float, float | None]:
+    """The space-for-time check's ``(σ, linear variance, ρ̄)`` for the totals.
+
+    ``(0, 0, None)`` without the check.
+
+    ``σ²`` is the structural part of ``(ln ρ̄)²``, beyond the sampling variances of both
+    estimates and ``change_rel_var`` (carried already); it scales the change part of every
+    estimate (log-normal, asymmetric intervals). Where the features say the change goes the
+    other way (``ρ̄ ≤ 0``), ``(ρ̄ − 1)²`` joins ``v_c`` instead
+    (:mod:`minecarbon.mapping.space_for_time`). Not applied when ``b`` came from re-measured
+    plots, no feature tracks AGC, or there is no temporal fit.
+    """
+    path = ctx.workspace.path(CALIBRATION)
+    if not path.exists():
+        return 0.0, 0.0, None
+    record = json.loads(path.read_text(encoding="utf-8")).get("space_for_time") or {}
+    if not record.get("applied"):
+        return 0.0, 0.0, None
+    ratio = float(record["ratio"])
+    if record.get("log_sd") is not None:
+        return structural_log_var(record, change_rel_var) ** 0.5, 0.0, ratio
+    return 0.0, float(record.get("rel_var") or 0.0), ratio
+
+
 def change_variance(ctx: StepContext) -> dict[str, Any]:
-    """``v_c``: the attenuation slope's relative sampling variance plus its between-type one.
+    """``v_c`` and the space-for-time scale error of the totals.
+
+    ``v_c`` is the attenuation slope's relative sampling variance plus its between-type one;
+    the scale error comes from the mapping step's check (:func:`space_for_time_terms`).
 
     Per forest type with its own model, the slope of the out-of-fold predictions on the plots'
     AGC; types whose slope is outside the credible attenuations (the model has no skill there)
@@ -143,8 +172,11 @@ def change_variance(ctx: StepContext) -> dict[str, Any]:
     tau2 = between_variance([v[0] for v in credible.values()],
                             [v[1] ** 2 for v in credible.values()])
     b = min(max(b, low), high)
+    own = (se / b) ** 2 + tau2 / b ** 2
+    log_sd, linear, ratio = space_for_time_terms(ctx, own)
     return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
-            "change_rel_var": (se / b) ** 2 + tau2 / b ** 2,
+            "space_for_time_ratio": ratio, "change_scale_log_sd": log_sd,
+            "change_rel_var": own + linear,
             "slopes": {k: round(v[0], 4) for k, v in strata.items()},
             "left_out": sorted(set(strata) - set(credible))}
 
@@ -282,7 +314,8 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     totals, changes = estimate_totals(
         sums, plots, years=years, reference_year=ref, pairs=pairs,
         change_rel_var=change["change_rel_var"], systematic_rel_var=delta2,
-        pixel_area_ha=grid.pixel_area_ha, min_plots=acfg.totals_min_plots)
+        pixel_area_ha=grid.pixel_area_ha, min_plots=acfg.totals_min_plots,
+        scale_log_sd=change["change_scale_log_sd"])
     totals = _with_areas(totals.merge(sums[["year", "zone", "forest_px"]], on=["year", "zone"]),
                          areas, grid.pixel_area_ha, ref)
     names = {z: _zone_names(str(z)) for z in sums["zone"].unique()}

@@ -453,7 +453,15 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
             basis=tr("inv.basis.map" if str(calibration.get("residual_offsets_basis", ""))
                      .startswith("map") else "inv.basis.plots", lang))))
         if calibration.get("source") == SOURCE_ONE_SURVEY:
-            s.blocks.append(Paragraph(tr("inv.space_for_time", lang)))
+            check = calibration.get("space_for_time") or {}
+            if check.get("applied"):
+                s.blocks.append(Paragraph(tr(
+                    "inv.space_for_time_check", lang, n=check["n_features"],
+                    px=check["pixels"], ratio=f"{float(check['ratio']):.2f}",
+                    how=tr("inv.sft.factor" if check.get("log_sd") is not None
+                           else "inv.sft.sign", lang))))
+            else:
+                s.blocks.append(Paragraph(tr("inv.space_for_time", lang)))
     borrowed = (calibration or {}).get("synthetic_change") or {}
     if borrowed.get("applied"):
         sep = "、" if lang == "zh" else ", "

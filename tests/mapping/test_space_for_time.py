@@ -1,0 +1,126 @@
+"""The features' own change against the maps': classical calibration of the change's scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from minecarbon.mapping.space_for_time import (
+    MIN_T,
+    change_scale,
+    plot_slopes,
+    structural_log_var,
+    trend_per_year,
+)
+
+
+def test_plot_slopes_by_hand() -> None:
+    """Least squares by hand: AGC 10…50, feature 0.1 0.3 0.2 0.5 0.4 → slope 8/1000, residual
+    sum of squares 0.036 on 3 degrees of freedom, se √(0.012/1000)."""
+    agc = [10.0, 20.0, 30.0, 40.0, 50.0]
+    table = pd.DataFrame({"ndvi": [0.1, 0.3, 0.2, 0.5, 0.4],
+                          "flat": [0.2, 0.2, np.nan, 0.2, 0.2],
+                          "short": [np.nan, np.nan, np.nan, 0.1, 0.2]})
+    out = plot_slopes(table, agc)
+    assert out.at["ndvi", "slope"] == pytest.approx(0.008, rel=1e-12)
+    assert out.at["ndvi", "se"] == pytest.approx(np.sqrt(0.012 / 1000), rel=1e-12)
+    assert out.at["ndvi", "t"] == pytest.approx(0.008 / np.sqrt(1.2e-5), rel=1e-12)
+    assert out.at["ndvi", "n"] == 5
+    assert out.at["flat", "slope"] == pytest.approx(0.0, abs=1e-15)  # no change: t undefined
+    assert np.isnan(out.at["flat", "t"]) and out.at["flat", "n"] == 4
+    assert np.isnan(out.at["short", "slope"]) and out.at["short", "n"] == 2
+
+
+def test_plot_slopes_equal_numpy_polyfit_on_noisy_plots() -> None:
+    rng = np.random.default_rng(3)
+    agc = rng.uniform(5, 80, 60)
+    table = pd.DataFrame({"a": 0.3 + 0.004 * agc + rng.normal(0, 0.05, 60),
+                          "b": -0.1 - 0.002 * agc + rng.normal(0, 0.08, 60)})
+    out = plot_slopes(table, agc)
+    for name in table:
+        coef, cov = np.polyfit(agc, table[name], 1, cov=True)
+        assert out.at[name, "slope"] == pytest.approx(coef[0], rel=1e-10)
+        assert out.at[name, "se"] == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-8)
+
+
+def test_trend_per_year_skips_missing_years() -> None:
+    years = [2000, 2001, 2002, 2003, 2004]
+    values = [1.0, np.nan, 3.5, 4.0, 5.5]
+    coef, cov = np.polyfit([2000, 2002, 2003, 2004], [1.0, 3.5, 4.0, 5.5], 1, cov=True)
+    slope, se = trend_per_year(years, values)
+    assert slope == pytest.approx(coef[0], rel=1e-12)
+    assert se == pytest.approx(np.sqrt(cov[0, 0]), rel=1e-8)
+    assert all(np.isnan(trend_per_year(years, [1.0, np.nan, np.nan, 2.0, np.nan])))
+
+
+def test_change_scale_by_hand() -> None:
+    """Feature 1: slope 0.002 per t C/ha, trend 0.0016 per year → 0.8 t C/ha/yr, twice the
+    maps' 0.4 (ratio 2, weight 9² = 81); feature 2: −0.001, trend −0.0006 → 0.6 (ratio 1.5,
+    weight 16); feature 3 (|t| = 1 < 3) is not asked. ρ̄ = (81·2 + 16·1.5) / 97."""
+    slopes = pd.DataFrame({"slope": [0.002, -0.001, 0.5], "se": [0.002 / 9, 0.001 / 4, 0.5],
+                           "t": [9.0, -4.0, 1.0], "n": [100, 100, 100]},
+                          index=["ndmi", "ndwi", "glcm"])
+    out = change_scale(slopes, {"ndmi": 0.0016, "ndwi": -0.0006, "glcm": 0.01}, 0.4,
+                       trend_ses={"ndmi": 0.0004, "ndwi": 0.0}, map_trend_se=0.04)
+    rho = (81 * 2 + 16 * 1.5) / 97
+    assert out["ratio"] == pytest.approx(rho, abs=1e-4)
+    assert out["rel_var"] == pytest.approx((rho - 1) ** 2, abs=1e-5)
+    assert out["log_sd"] == pytest.approx(np.log(rho), abs=1e-5)
+    # s_ndmi² = 1/81 + (0.0004/0.0016)², s_ndwi² = 1/16; averaged with the weights, squared;
+    # plus the maps' trend's (0.04/0.4)²
+    s_avg = (81 * np.sqrt(1 / 81 + 0.0625) + 16 * 0.25) / 97
+    assert out["sampling_log_var"] == pytest.approx(s_avg ** 2 + 0.01, abs=1e-5)
+    assert out["n_features"] == 2 and out["min_t"] == MIN_T
+    assert out["features"]["ndmi"]["implied_t_ha_yr"] == pytest.approx(0.8)
+    assert out["features"]["ndwi"]["ratio"] == pytest.approx(1.5)
+    assert out["features"]["glcm"]["used"] is False
+    assert out["features"]["glcm"]["ratio"] == pytest.approx(0.05)  # reported, not used
+
+
+def test_change_scale_agrees_with_maps_whose_change_is_right() -> None:
+    """Plots and pixels simulated from one linear relation per feature: where the maps keep the
+    true trend, ρ̄ ≈ 1 and the variance term ≈ 0; where they keep half of it, ρ̄ ≈ 2."""
+    rng = np.random.default_rng(11)
+    agc = rng.uniform(10, 90, 150)
+    beta = {"ndvi": 0.0015, "ndmi": 0.0022, "ndwi": -0.0014}
+    table = pd.DataFrame({k: 0.2 + b * agc + rng.normal(0, 0.02, agc.size)
+                          for k, b in beta.items()})
+    years = np.arange(2000, 2025)
+    true_mean = 30 + 0.75 * (years - 2000)
+    trends = {k: trend_per_year(years, 0.2 + b * true_mean + rng.normal(0, 0.001, years.size))
+              for k, b in beta.items()}
+    slopes = plot_slopes(table, agc)
+    taus = {k: v[0] for k, v in trends.items()}
+    ses = {k: v[1] for k, v in trends.items()}
+    truth = trend_per_year(years, true_mean)[0]
+    right = change_scale(slopes, taus, truth, trend_ses=ses)
+    half = change_scale(slopes, taus, 0.5 * truth, trend_ses=ses)
+    assert right["n_features"] == 3
+    assert right["ratio"] == pytest.approx(1.0, abs=0.05) and right["rel_var"] < 0.0025
+    assert half["ratio"] == pytest.approx(2.0, abs=0.1) and half["rel_var"] > 0.8
+    # the right maps' disagreement is within the sampling errors: no structural term
+    assert structural_log_var(right, 0.0) == 0.0
+    assert structural_log_var(half, 0.0) == pytest.approx(
+        np.log(half["ratio"]) ** 2 - half["sampling_log_var"], rel=1e-3)
+    assert structural_log_var(half, 0.0) > 0.4
+
+
+def test_change_scale_without_a_usable_feature_or_map_trend() -> None:
+    slopes = pd.DataFrame({"slope": [0.002], "se": [0.001], "t": [2.0], "n": [50]},
+                          index=["ndvi"])
+    weak = change_scale(slopes, {"ndvi": 0.001}, 0.4)
+    assert weak["ratio"] is None and weak["rel_var"] is None and weak["n_features"] == 0
+    strong = slopes.assign(t=[8.0])
+    flat = change_scale(strong, {"ndvi": 0.001}, 0.0)
+    assert flat["ratio"] is None and flat["features"]["ndvi"]["ratio"] is None
+    missing = change_scale(strong, {}, 0.4)
+    assert missing["ratio"] is None and missing["features"]["ndvi"]["trend_per_yr"] is None
+
+
+def test_structural_variance_is_what_sampling_does_not_explain() -> None:
+    """σ² = max(0, (ln ρ̄)² − v_ρ − v_b): ρ̄ = 2 (ln² = 0.4805) with v_ρ 0.05 and v_b 0.03."""
+    record = {"log_sd": np.log(2.0), "sampling_log_var": 0.05}
+    assert structural_log_var(record, 0.03) == pytest.approx(np.log(2.0) ** 2 - 0.08)
+    assert structural_log_var(record, 0.5) == 0.0
+    assert structural_log_var({"log_sd": None, "rel_var": 4.0}, 0.0) == 0.0  # ρ̄ ≤ 0: linear
