@@ -67,9 +67,15 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     assert len(said) == 1 and f"b = {calibration['attenuation']:.3f}" in said[0]
     # … and that a b from one survey year rests on space for time (the demo has no re-survey)
     assert calibration["source"] == "out-of-fold predictions of the plots"
-    said = [p.text for p in doc.paragraphs if "以空间代时间" in p.text]
+    said = [p.text for p in doc.paragraphs if "（以空间代时间）" in p.text]
     check = calibration["space_for_time"]  # the features' own change, checked against the maps'
     assert len(said) == 1 and check["applied"] and f"{check['ratio']:.2f} 倍" in said[0]
+    # … and the totals' method says how much of it the intervals carry
+    summary = json.loads((small_site / "products/assessment/summary.json").read_text())
+    sigma = summary["totals"]["change_scale_log_sd"]
+    said = [p.text for p in doc.paragraphs if "光谱特征自身的变化为地图变化的" in p.text]
+    assert len(said) == 1 and f"{check['ratio']:.2f} 倍" in said[0]
+    assert (f"相差 {np.exp(sigma):.2f} 倍" in said[0]) if sigma > 0 else ("不另计" in said[0])
     # … and the units' ratios the maps were multiplied by (decision 44)
     said = [p.text for p in doc.paragraphs if "样地的实测与制图值之比" in p.text]
     ratio = calibration["unit_ratios"]["units"]["1"]["ratio"]
