@@ -174,6 +174,14 @@ def change_variance(ctx: StepContext) -> dict[str, Any]:
     b = min(max(b, low), high)
     own = (se / b) ** 2 + tau2 / b ** 2
     log_sd, linear, ratio = space_for_time_terms(ctx, own)
+    if log_sd > 0.0 or linear > 0.0:
+        warn(f"the spectral features' own change over the years is {ratio:.2f} × the AGC maps' "
+             "change on the pixels forest in every year, more than both estimates' sampling "
+             "errors explain (space for time, products/agc/calibration.json): the carbon "
+             "totals' intervals carry it" + (f" as a factor of {np.exp(log_sd):.2f} on every "
+                                             "change" if log_sd > 0.0 else "")
+             + "; re-measuring at least 5 plots in a second year measures the change's size "
+             "directly (mapping.change_calibration)", stacklevel=2)
     return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
             "space_for_time_ratio": ratio, "change_scale_log_sd": log_sd,
             "change_rel_var": own + linear,

@@ -1,0 +1,95 @@
+"""The space-for-time check as the mapping step records it and the totals read it."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from minecarbon.mapping.calibration import SOURCE_ONE_SURVEY, SOURCE_REMEASURED
+from minecarbon.pipeline.model_steps import CALIBRATION
+from minecarbon.pipeline.space_for_time_steps import check_space_for_time
+from minecarbon.pipeline.totals_steps import change_variance, space_for_time_terms
+
+
+def _ctx(root: Path) -> Any:
+    return SimpleNamespace(workspace=SimpleNamespace(path=lambda rel: root / rel))
+
+
+def test_not_applied_where_b_was_measured_over_time_or_too_few_years(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)  # no file is read before these answers
+    empty = pd.DataFrame()
+    out = check_space_for_time(ctx, None, {2020: tmp_path, 2024: tmp_path}, ["ndvi"], empty,
+                               empty, {"source": SOURCE_REMEASURED, "reference_year": 2024})
+    assert out == {"applied": False,
+                   "reason": "b does not come from one survey year's plots"}
+    out = check_space_for_time(ctx, None, {2020: tmp_path, 2024: tmp_path}, ["ndvi"], empty,
+                               empty, {"source": SOURCE_ONE_SURVEY, "reference_year": 2024})
+    assert out["applied"] is False and "3 years" in out["reason"]
+
+
+def _write(root: Path, record: dict[str, Any] | None) -> None:
+    path = root / CALIBRATION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body: dict[str, Any] = {"reference_year": 2024}
+    if record is not None:
+        body["space_for_time"] = record
+    path.write_text(json.dumps(body), encoding="utf-8")
+
+
+def test_totals_take_the_structural_part_on_the_log_scale(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)  # no calibration.json
+    _write(tmp_path, None)
+    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)  # no check recorded
+    _write(tmp_path, {"applied": False, "reason": "b does not come from one survey year's"})
+    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)
+    _write(tmp_path, {"applied": True, "ratio": 2.0, "log_sd": float(np.log(2.0)),
+                      "sampling_log_var": 0.05, "rel_var": 1.0})
+    sigma, linear, ratio = space_for_time_terms(ctx, 0.01)
+    assert sigma == pytest.approx(np.sqrt(np.log(2.0) ** 2 - 0.06)) and linear == 0.0
+    assert ratio == 2.0
+    # within the sampling errors: applied, but no term
+    _write(tmp_path, {"applied": True, "ratio": 0.9, "log_sd": float(-np.log(0.9)),
+                      "sampling_log_var": 0.05, "rel_var": 0.01})
+    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, 0.9)
+    # the features' change goes the other way: a linear variance instead
+    _write(tmp_path, {"applied": True, "ratio": -0.5, "log_sd": None,
+                      "sampling_log_var": 0.05, "rel_var": 2.25})
+    assert space_for_time_terms(ctx, 0.01) == (0.0, 2.25, -0.5)
+
+
+def _oof(root: Path) -> None:
+    rng = np.random.default_rng(5)
+    observed = rng.uniform(10, 80, 60)
+    table = pd.DataFrame({"plot_id": [f"P{i:03d}" for i in range(60)], "stratum": "broadleaf",
+                          "source": "own", "observed": observed,
+                          "predicted": 20 + 0.55 * observed + rng.normal(0, 5, 60)})
+    path = root / "products/models/oof_predictions.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+
+
+def test_change_variance_warns_only_when_the_intervals_carry_a_term(tmp_path: Path) -> None:
+    _oof(tmp_path)
+    _write(tmp_path, {"applied": True, "ratio": 2.0, "log_sd": float(np.log(2.0)),
+                      "sampling_log_var": 0.05, "rel_var": 1.0})
+    with pytest.warns(UserWarning, match=r"2\.00 × the AGC maps' change.*factor of"):
+        out = change_variance(_ctx(tmp_path))
+    own = (out["attenuation_se"] / out["attenuation"]) ** 2 + out["between_type_var"] / out[
+        "attenuation"] ** 2
+    assert out["change_rel_var"] == pytest.approx(own)
+    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(np.log(2.0) ** 2 - 0.05 - own))
+    assert out["space_for_time_ratio"] == 2.0
+    _write(tmp_path, {"applied": True, "ratio": 0.9, "log_sd": float(-np.log(0.9)),
+                      "sampling_log_var": 0.05, "rel_var": 0.01})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = change_variance(_ctx(tmp_path))
+    assert out["change_scale_log_sd"] == 0.0 and out["change_rel_var"] == pytest.approx(own)
