@@ -243,6 +243,10 @@ class MappingConfig(_Section):
     # forest types whose out-of-fold R² ≤ 0 take the informative types' relative change
     # (decision 45), and b comes from the informative types' plots
     synthetic_change: bool = True
+    # with b from one survey year, the maps' change is multiplied by the random-effects pooled
+    # scale of the maps' and the spectral features' own change (decision 47); off: checked
+    # and carried by the totals' intervals only
+    space_for_time_pooling: bool = True
 
     @field_validator("change_calibration")
     @classmethod

@@ -19,6 +19,7 @@ from minecarbon.mapping.calibration import (
     calibrate_change,
     remeasured_changes,
     residual_offsets,
+    scale_change,
 )
 
 
@@ -107,3 +108,22 @@ def test_remeasured_changes_pair_the_first_and_last_measurement_of_a_site() -> N
     s3 = out[out["site"] == "s3"].iloc[0]
     assert s3["observed_change"] == 6.0 and s3["predicted_change"] == 3.0
     assert remeasured_changes(oof[oof["site"] == "s2"]).empty
+
+
+def test_scale_change_multiplies_each_span_change_from_its_anchor() -> None:
+    """Two spans: years 0–2 (anchor 2, the reference) and 4–5 (anchor 4, nearest the
+    reference); factor 1.5 and 0.5 by hand; the anchor years keep their values, a change that
+    would go below 0 stops at 0, and a non-forest year stays NaN."""
+    years = [2000, 2001, 2002, 2003, 2004, 2005]
+    values = np.array([10.0, 20.0, 30.0, np.nan, 5.0, 9.0])
+    forest = np.array([True, True, True, False, True, True])
+    agc = xr.DataArray(values.reshape(6, 1, 1), dims=("year", "y", "x"),
+                       coords={"year": years})
+    mask = xr.DataArray(forest.reshape(6, 1, 1), dims=("year", "y", "x"),
+                        coords={"year": years})
+    up = scale_change(agc, mask, 2002, 1.5).values.ravel()
+    assert np.allclose(up, [0.0, 15.0, 30.0, np.nan, 5.0, 11.0], equal_nan=True)
+    down = scale_change(agc.chunk({"y": 1}), mask.chunk({"y": 1}), 2002, 0.5).values.ravel()
+    assert np.allclose(down, [20.0, 25.0, 30.0, np.nan, 5.0, 7.0], equal_nan=True)
+    with pytest.raises(InputDataError, match="change factor"):
+        scale_change(agc, mask, 2002, 0.0)

@@ -10,9 +10,10 @@ from minecarbon.mapping.space_for_time import (
     MIN_T,
     change_scale,
     plot_slopes,
-    structural_log_var,
+    pooled_scale,
     trend_per_year,
 )
+from minecarbon.mapping.unit_calibration import between_variance
 
 
 def test_plot_slopes_by_hand() -> None:
@@ -99,11 +100,11 @@ def test_change_scale_agrees_with_maps_whose_change_is_right() -> None:
     assert right["n_features"] == 3
     assert right["ratio"] == pytest.approx(1.0, abs=0.05) and right["rel_var"] < 0.0025
     assert half["ratio"] == pytest.approx(2.0, abs=0.1) and half["rel_var"] > 0.8
-    # the right maps' disagreement is within the sampling errors: no structural term
-    assert structural_log_var(right, 0.0) == 0.0
-    assert structural_log_var(half, 0.0) == pytest.approx(
-        np.log(half["ratio"]) ** 2 - half["sampling_log_var"], rel=1e-3)
-    assert structural_log_var(half, 0.0) > 0.4
+    # the right maps' disagreement is within the sampling errors: no between-estimate variance
+    assert pooled_scale(np.log(right["ratio"]), right["sampling_log_var"], 0.01)[
+        "between_var"] == 0.0
+    pooled = pooled_scale(np.log(half["ratio"]), half["sampling_log_var"], 0.01)
+    assert pooled["between_var"] > 0.2 and np.exp(pooled["log_shift"]) > 1.3
 
 
 def test_change_scale_without_a_usable_feature_or_map_trend() -> None:
@@ -118,9 +119,35 @@ def test_change_scale_without_a_usable_feature_or_map_trend() -> None:
     assert missing["ratio"] is None and missing["features"]["ndvi"]["trend_per_yr"] is None
 
 
-def test_structural_variance_is_what_sampling_does_not_explain() -> None:
-    """σ² = max(0, (ln ρ̄)² − v_ρ − v_b): ρ̄ = 2 (ln² = 0.4805) with v_ρ 0.05 and v_b 0.03."""
-    record = {"log_sd": np.log(2.0), "sampling_log_var": 0.05}
-    assert structural_log_var(record, 0.03) == pytest.approx(np.log(2.0) ** 2 - 0.08)
-    assert structural_log_var(record, 0.5) == 0.0
-    assert structural_log_var({"log_sd": None, "rel_var": 4.0}, 0.0) == 0.0  # ρ̄ ≤ 0: linear
+def test_pooled_scale_by_hand() -> None:
+    """ln ρ̄ = ln 2 = 0.6931 with v_ρ = 0.05, the maps' 0 with v_b = 0.03: τ² = (0.4805 −
+    0.08) / 2 = 0.2002; weights 1/0.2302 and 1/0.2502; the pooled shift and its variance."""
+    d = float(np.log(2.0))
+    out = pooled_scale(d, 0.05, 0.03)
+    tau2 = (d * d - 0.08) / 2
+    w_m, w_f = 1 / (0.03 + tau2), 1 / (0.05 + tau2)
+    assert out["between_var"] == pytest.approx(tau2, rel=1e-12)
+    assert out["log_shift"] == pytest.approx(w_f * d / (w_m + w_f), rel=1e-12)
+    assert out["log_var"] == pytest.approx(1 / (w_m + w_f), rel=1e-12)
+    assert out["weight_features"] == pytest.approx(w_f / (w_m + w_f), rel=1e-12)
+    assert 0.3 < out["log_shift"] < d / 2  # between the two, nearer the more precise maps
+
+
+@pytest.mark.parametrize("d, v_f, v_m", [(0.7077, 0.0477, 0.0082), (-0.265, 0.041, 0.0195),
+                                         (-0.21, 0.069, 0.0093), (1.5, 0.3, 0.01)])
+def test_pooled_scale_equals_the_dersimonian_laird_estimator(d: float, v_f: float,
+                                                             v_m: float) -> None:
+    """The project's DerSimonian–Laird estimator on the two estimates is the oracle."""
+    tau2 = between_variance([0.0, d], [v_m, v_f])
+    out = pooled_scale(d, v_f, v_m)
+    assert out["between_var"] == pytest.approx(tau2, abs=1e-12)
+    w = np.array([1 / (v_m + tau2), 1 / (v_f + tau2)])
+    assert out["log_shift"] == pytest.approx(w[1] * d / w.sum(), rel=1e-12)
+    assert out["log_var"] == pytest.approx(1 / w.sum(), rel=1e-12)
+
+
+def test_pooled_scale_with_exact_estimates() -> None:
+    assert pooled_scale(0.05, 0.01, 0.0)["log_shift"] == 0.0  # exact maps, agreement (τ² = 0)
+    assert pooled_scale(0.0, 0.0, 0.0)["log_var"] == 0.0
+    exact_features = pooled_scale(0.01, 0.0, 0.05)  # within the maps' error: τ² = 0
+    assert exact_features["log_shift"] == 0.01 and exact_features["weight_features"] == 1.0

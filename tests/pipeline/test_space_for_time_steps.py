@@ -43,26 +43,22 @@ def _write(root: Path, record: dict[str, Any] | None) -> None:
     path.write_text(json.dumps(body), encoding="utf-8")
 
 
-def test_totals_take_the_structural_part_on_the_log_scale(tmp_path: Path) -> None:
+def test_totals_take_the_pooled_variance_on_the_log_scale(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
-    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)  # no calibration.json
+    assert space_for_time_terms(ctx) == (0.0, 0.0, {})  # no calibration.json
     _write(tmp_path, None)
-    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)  # no check recorded
+    assert space_for_time_terms(ctx) == (0.0, 0.0, {})  # no check recorded
     _write(tmp_path, {"applied": False, "reason": "b does not come from one survey year's"})
-    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, None)
-    _write(tmp_path, {"applied": True, "ratio": 2.0, "log_sd": float(np.log(2.0)),
-                      "sampling_log_var": 0.05, "rel_var": 1.0})
-    sigma, linear, ratio = space_for_time_terms(ctx, 0.01)
-    assert sigma == pytest.approx(np.sqrt(np.log(2.0) ** 2 - 0.06)) and linear == 0.0
-    assert ratio == 2.0
-    # within the sampling errors: applied, but no term
-    _write(tmp_path, {"applied": True, "ratio": 0.9, "log_sd": float(-np.log(0.9)),
-                      "sampling_log_var": 0.05, "rel_var": 0.01})
-    assert space_for_time_terms(ctx, 0.01) == (0.0, 0.0, 0.9)
-    # the features' change goes the other way: a linear variance instead
-    _write(tmp_path, {"applied": True, "ratio": -0.5, "log_sd": None,
-                      "sampling_log_var": 0.05, "rel_var": 2.25})
-    assert space_for_time_terms(ctx, 0.01) == (0.0, 2.25, -0.5)
+    assert space_for_time_terms(ctx) == (0.0, 0.0, {})
+    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12, "weight_features": 0.46}
+    _write(tmp_path, {"applied": True, "ratio": 2.0, "pooled": pooled, "change_factor": 1.39,
+                      "applied_to_maps": True})
+    sigma, linear, record = space_for_time_terms(ctx)
+    assert sigma == pytest.approx(np.sqrt(0.12)) and linear == 0.0 and record["ratio"] == 2.0
+    # the features' change goes the other way: no pooling, a linear variance instead
+    _write(tmp_path, {"applied": True, "ratio": -0.5, "log_sd": None, "rel_var": 2.25})
+    sigma, linear, _ = space_for_time_terms(ctx)
+    assert (sigma, linear) == (0.0, 2.25)
 
 
 def _oof(root: Path) -> None:
@@ -76,20 +72,27 @@ def _oof(root: Path) -> None:
     table.to_csv(path, index=False)
 
 
-def test_change_variance_warns_only_when_the_intervals_carry_a_term(tmp_path: Path) -> None:
+def test_change_variance_warns_only_where_the_estimates_disagree(tmp_path: Path) -> None:
     _oof(tmp_path)
-    _write(tmp_path, {"applied": True, "ratio": 2.0, "log_sd": float(np.log(2.0)),
-                      "sampling_log_var": 0.05, "rel_var": 1.0})
-    with pytest.warns(UserWarning, match=r"2\.00 × the AGC maps' change.*factor of"):
+    _write(tmp_path, {"applied": False, "reason": "no feature"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = change_variance(_ctx(tmp_path))
+    own = (plain["attenuation_se"] / plain["attenuation"]) ** 2 + plain[
+        "between_type_var"] / plain["attenuation"] ** 2
+    assert plain["change_rel_var"] == pytest.approx(own) and own > 0
+    assert plain["change_scale_log_sd"] == 0.0 and plain["change_factor"] == 1.0
+    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12, "weight_features": 0.46}
+    _write(tmp_path, {"applied": True, "ratio": 2.0, "pooled": pooled, "change_factor": 1.39,
+                      "applied_to_maps": True})
+    with pytest.warns(UserWarning, match=r"2\.00 × the AGC maps' change.*pooled 1\.39"):
         out = change_variance(_ctx(tmp_path))
-    own = (out["attenuation_se"] / out["attenuation"]) ** 2 + out["between_type_var"] / out[
-        "attenuation"] ** 2
-    assert out["change_rel_var"] == pytest.approx(own)
-    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(np.log(2.0) ** 2 - 0.05 - own))
-    assert out["space_for_time_ratio"] == 2.0
-    _write(tmp_path, {"applied": True, "ratio": 0.9, "log_sd": float(-np.log(0.9)),
-                      "sampling_log_var": 0.05, "rel_var": 0.01})
+    assert out["change_rel_var"] == 0.0  # b's own error is inside the pooled variance
+    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.12))
+    assert out["space_for_time_ratio"] == 2.0 and out["change_factor"] == 1.39
+    _write(tmp_path, {"applied": True, "ratio": 0.9, "change_factor": 0.99,
+                      "pooled": {**pooled, "between_var": 0.0}, "applied_to_maps": True})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = change_variance(_ctx(tmp_path))
-    assert out["change_scale_log_sd"] == 0.0 and out["change_rel_var"] == pytest.approx(own)
+    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.12))

@@ -698,12 +698,16 @@ def test_the_features_check_of_space_for_time_is_stated_with_its_ratio(
     inputs = _with_calibration("out-of-fold predictions of the plots")
     inputs.agc_calibration["space_for_time"] = {
         "applied": True, "n_features": 6, "pixels": 13892, "ratio": 2.0293,
-        "log_sd": 0.707757, "rel_var": 1.059493}
+        "log_sd": 0.707757, "rel_var": 1.059493, "change_factor": 1.385372,
+        "applied_to_maps": True,
+        "pooled": {"between_var": 0.2225, "log_shift": 0.326, "log_var": 0.1244,
+                   "weight_features": 0.4606}}
     report = build_report(inputs, lang, today="2025-06-30")
     inversion = next(s for s in report.sections if s.key == "inversion")
     key = "space for time" if lang == "en" else "以空间代时间"
     texts = [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
     assert len(texts) == 1
-    assert "2.03" in texts[0] and "13892" in texts[0]
+    assert "2.03" in texts[0] and "13892" in texts[0] and "1.39" in texts[0]
+    assert "46" in texts[0] and ("DerSimonian–Laird" in texts[0])
     assert ("intervals do not include it" not in texts[0] if lang == "en"
             else "未计入置信区间" not in texts[0])

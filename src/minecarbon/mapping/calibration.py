@@ -234,19 +234,49 @@ def calibrate_change(fitted: xr.DataArray, forest: xr.DataArray, reference_year:
     """
     if not 0.0 < attenuation <= 1.0:
         raise InputDataError(f"attenuation {attenuation}", fix="give a slope in (0, 1]")
-    if fitted.dims != forest.dims or dim not in fitted.dims:
-        raise InputDataError(f"fitted {fitted.dims} and forest {forest.dims}",
+    out = scale_change(fitted, forest, reference_year, 1.0 / attenuation, dim=dim)
+    return out.assign_attrs(attenuation=attenuation, reference_year=reference_year)
+
+
+def scale_change(agc: xr.DataArray, forest: xr.DataArray, reference_year: int, factor: float,
+                 *, dim: str = "year") -> xr.DataArray:
+    """Each forest span's change from its anchor year multiplied by ``factor`` (> 0).
+
+    The anchor is the reference year, or the span's year nearest to it, as in
+    :func:`calibrate_change`; the anchor year's values are kept, so is every level the plots
+    fixed there. Used to move finished maps' change by the space-for-time check's pooled scale
+    (:mod:`minecarbon.mapping.space_for_time`).
+
+    Parameters
+    ----------
+    agc, forest
+        (``dim``, y, x) AGC (t C/ha, NaN outside forest) and the forest spans.
+    reference_year
+        The plots' year.
+    factor
+        The change's multiplier.
+    dim
+        The time dimension.
+
+    Returns
+    -------
+    xarray.DataArray
+        (``dim``, y, x) float32 t C/ha, never negative, NaN where ``agc`` is NaN.
+
+    """
+    if not (np.isfinite(factor) and factor > 0.0):
+        raise InputDataError(f"change factor {factor}", fix="give a positive, finite factor")
+    if agc.dims != forest.dims or dim not in agc.dims:
+        raise InputDataError(f"agc {agc.dims} and forest {forest.dims}",
                              fix=f"pass both as ({dim}, y, x) on one grid")
-    years = [int(y) for y in fitted[dim].values]
+    years = [int(y) for y in agc[dim].values]
     ref = int(np.argmin([abs(y - reference_year) for y in years]))
-    if fitted.chunks is not None:
-        fitted = fitted.chunk({dim: -1})
-        blocks = fitted.chunks
+    if agc.chunks is not None:
+        agc = agc.chunk({dim: -1})
+        blocks = agc.chunks
         assert blocks is not None
-        forest = forest.chunk(dict(zip(fitted.dims, blocks, strict=True)))
+        forest = forest.chunk(dict(zip(agc.dims, blocks, strict=True)))
     out: xr.DataArray = xr.apply_ufunc(
-        _block, fitted, forest, input_core_dims=[[dim], [dim]], output_core_dims=[[dim]],
-        dask="parallelized", output_dtypes=[np.float32],
-        kwargs={"ref": ref, "scale": 1.0 / attenuation})
-    return out.transpose(*fitted.dims).rename("agc_t_per_ha").assign_attrs(
-        units="t C/ha", attenuation=attenuation, reference_year=reference_year)
+        _block, agc, forest, input_core_dims=[[dim], [dim]], output_core_dims=[[dim]],
+        dask="parallelized", output_dtypes=[np.float32], kwargs={"ref": ref, "scale": factor})
+    return out.transpose(*agc.dims).rename("agc_t_per_ha").assign_attrs(units="t C/ha")

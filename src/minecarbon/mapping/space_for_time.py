@@ -19,25 +19,24 @@ slopes; features with ``|t_j|`` < 3 have no usable slope and are left out) is a 
 independent estimate of the change's scale, made over time where ``b`` was made across space.
 
 Neither estimate is the truth: on the project's simulated sites ``b``'s maps kept 0.56–1.03 of
-the true change of persistent forest and the features' scale 0.69–1.17. Their disagreement is
-what the data say about the space-for-time error, a structural error of the model that no
-sampling variance contains (model uncertainty as a variance component, Draper 1995,
-*Journal of the Royal Statistical Society B* 57: 45–97). It is measured on the log scale,
-since a scale is positive and its error multiplicative. ``(ln ρ̄)²`` holds the structural
-variance plus the sampling variance of both estimates; the part beyond the sampling variance
-is the structural variance (the moment estimator of DerSimonian & Laird 1986, as for the
-between-unit and between-type variances elsewhere):
+the true change of persistent forest and the features' scale 0.69–1.17. They are two
+estimates of one quantity, the change's log scale: the maps' own (0, with ``b``'s relative
+variance ``v_b``) and the features' (``ln ρ̄``, with ``v_ρ``, the sampling variance of their
+slopes and trends and of the maps' trend). Each may carry a structural error that no sampling
+variance contains (model uncertainty as a variance component, Draper 1995, *Journal of the
+Royal Statistical Society B* 57: 45–97). :func:`pooled_scale` pools them as random effects:
+the between-estimate variance ``τ²`` by DerSimonian & Laird's moment estimator, each estimate
+weighted by ``1 / (v + τ²)``; the maps' change is multiplied by the pooled factor and the
+pooled estimate's variance is the change's log-scale error in the totals
+(:func:`minecarbon.assessment.carbon_totals.scale_interval`). A scale is positive and its
+error multiplicative, hence the log. Where the features say the change goes the other way
+(``ρ̄ ≤ 0``) no scale can reconcile the two; the maps stay as they are and ``(ρ̄ − 1)²`` joins
+the change calibration's relative variance instead. With
 
-    σ² = max(0, (ln ρ̄)² − v_ρ − v_b),   v_ρ = (Σ w_j s_j / Σ w_j)² + (se_A / A_map)²
+    v_ρ = (Σ w_j s_j / Σ w_j)² + (se_A / A_map)²,   s_j² = 1 / t_j² + (se_τj / τ_j)²
 
-with ``s_j² = 1 / t_j² + (se_τj / τ_j)²`` the relative sampling variance of feature ``j``'s
-estimate (its plots' slope and its trend; the features are strongly correlated, so their
-errors are averaged, not pooled as independent), ``se_A`` the maps' trend's standard error,
-and ``v_b`` the change calibration's own relative variance (``b``'s sampling and
-between-type variance, which the totals carry already). :func:`minecarbon.assessment.
-carbon_totals.scale_interval` makes the totals' intervals of ``σ``. Where the features say
-the change goes the other way (``ρ̄ ≤ 0``) no scale can reconcile the two, and ``(ρ̄ − 1)²``
-joins the change calibration's relative variance instead. Static features (terrain) cannot
+(the features are strongly correlated, so their errors are averaged, not pooled as
+independent; ``se_A`` is the maps' trend's standard error). Static features (terrain) cannot
 change over time and are not asked.
 
 No file access here; :mod:`minecarbon.pipeline.space_for_time_steps` reads the maps and stacks.
@@ -102,24 +101,6 @@ def trend_per_year(years: Sequence[int], values: npt.ArrayLike) -> tuple[float, 
     return float(fit.slope), float(fit.stderr)
 
 
-def structural_log_var(record: Mapping[str, Any], change_rel_var: float) -> float:
-    """``σ²`` of the module's docstring from a :func:`change_scale` record (0 without ``ρ̄``).
-
-    Parameters
-    ----------
-    record
-        :func:`change_scale`'s result (``log_sd``, ``sampling_log_var``).
-    change_rel_var
-        ``v_b``: the change calibration's relative variance already carried.
-
-    """
-    log_sd = record.get("log_sd")
-    if log_sd is None:
-        return 0.0
-    sampling = float(record.get("sampling_log_var") or 0.0)
-    return max(0.0, float(log_sd) ** 2 - sampling - float(change_rel_var))
-
-
 def change_scale(slopes: pd.DataFrame, feature_trends: Mapping[str, float], map_trend: float,
                  *, trend_ses: Mapping[str, float] | None = None, map_trend_se: float = 0.0,
                  min_t: float = MIN_T) -> dict[str, Any]:
@@ -177,6 +158,36 @@ def change_scale(slopes: pd.DataFrame, feature_trends: Mapping[str, float], map_
                    sampling_log_var=round(sampling, 6),
                    log_sd=round(abs(float(np.log(rho))), 6) if rho > 0 else None)
     return out
+
+
+def pooled_scale(log_ratio: float, features_var: float, maps_var: float) -> dict[str, float]:
+    """Random-effects pooling of the two estimates of the change's log scale.
+
+    The maps' own estimate is 0 (their change as it is) with variance ``maps_var`` (``v_b``);
+    the features' is ``ln ρ̄`` with ``features_var`` (``v_ρ``). Each carries the structural
+    (between-estimator) variance ``τ²`` besides its own; with two estimates the
+    DerSimonian–Laird moment estimator is ``τ² = max(0, ((ln ρ̄)² − v_ρ − v_b) / 2)``, the
+    pooled estimate weights each by ``1 / (v + τ²)``, and its variance is ``1 / Σ w``
+    (DerSimonian & Laird 1986, *Controlled Clinical Trials* 7: 177–188; Borenstein et al.
+    2009, *Introduction to Meta-Analysis*, ch. 12).
+
+    Returns
+    -------
+    dict
+        ``between_var`` (``τ²``), ``log_shift`` (the pooled log scale: the maps' change is
+        multiplied by its exponential), ``log_var`` (its variance) and ``weight_features``.
+
+    """
+    tau2 = max(0.0, (log_ratio ** 2 - features_var - maps_var) / 2.0)
+    own_m, own_f = maps_var + tau2, features_var + tau2
+    if own_m <= 0.0:  # the maps' scale is known exactly: nothing to pool
+        return {"between_var": tau2, "log_shift": 0.0, "log_var": 0.0, "weight_features": 0.0}
+    if own_f <= 0.0:
+        return {"between_var": tau2, "log_shift": log_ratio, "log_var": 0.0,
+                "weight_features": 1.0}
+    w_m, w_f = 1.0 / own_m, 1.0 / own_f
+    return {"between_var": tau2, "log_shift": w_f * log_ratio / (w_m + w_f),
+            "log_var": 1.0 / (w_m + w_f), "weight_features": w_f / (w_m + w_f)}
 
 
 def _num(value: float) -> float | None:

@@ -1,11 +1,15 @@
-"""The mapping step's last check: the features' own change against the maps' change.
+"""The mapping step's last stage: the maps' change against the features' own change.
 
 With ``b`` from one survey year (space for time), the finished maps' trend over the pixels
 that are forest in every year is compared with what each spectral feature the models read
 says about it (:mod:`minecarbon.mapping.space_for_time`): the feature's trend over the same
-pixels turned into AGC by the plots' slope of the feature on AGC. The result goes into
-``calibration.json`` → ``space_for_time``; the totals add its ``rel_var`` to the change
-calibration's error (docs/carbon-totals.md) and the report states the ratio.
+pixels turned into AGC by the plots' slope of the feature on AGC. The two estimates of the
+change's log scale — the maps' (0, with ``b``'s relative variance) and the features'
+(``ln ρ̄``) — are pooled as random effects (:func:`~minecarbon.mapping.space_for_time.
+pooled_scale`), every forest span's change from its anchor year is multiplied by the pooled
+factor (:func:`~minecarbon.mapping.calibration.scale_change`), and the record goes into
+``calibration.json`` → ``space_for_time``; the totals carry the pooled estimate's variance as
+a log-normal error of the change (docs/carbon-totals.md) and the report states both.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from minecarbon.assessment.carbon_totals import between_variance, slope_se
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io.raster import raster_bands, read_on_grid, read_stack
-from minecarbon.mapping.calibration import SOURCE_ONE_SURVEY
+from minecarbon.io.files import temporary_sibling
+from minecarbon.io.raster import raster_bands, read_on_grid, read_stack, write_cubes
+from minecarbon.mapping.calibration import ATTENUATION_RANGE, SOURCE_ONE_SURVEY, scale_change
 from minecarbon.mapping.space_for_time import (
     MIN_T,
     change_scale,
     plot_slopes,
+    pooled_scale,
     trend_per_year,
 )
 from minecarbon.pipeline.classify_steps import LANDCOVER
@@ -33,6 +40,31 @@ from minecarbon.types import LandCover
 
 #: Feature groups that do not change over the years (a terrain slope cannot show growth).
 STATIC_GROUPS = ("terrain",)
+
+
+def attenuation_variance(oof: pd.DataFrame) -> dict[str, Any]:
+    """``b`` of the out-of-fold slope, its standard error and its relative variance ``v_b``.
+
+    ``v_b = (se / b)² + τ² / b²``: the slope's sampling variance plus the between-type
+    variance ``τ²`` of the per-type slopes (DerSimonian–Laird over the forest types with their
+    own model and at least 3 plots; a type whose slope is outside the credible attenuations,
+    where the model has no skill, is left out).
+    """
+    b, se = slope_se(oof["observed"], oof["predicted"])
+    low, high = ATTENUATION_RANGE
+    strata = {}
+    own = oof[oof["source"] == "own"] if "source" in oof.columns else oof
+    for label, group in own.groupby("stratum"):
+        if len(group) >= 3:
+            strata[str(label)] = slope_se(group["observed"], group["predicted"])
+    credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
+    tau2 = between_variance([v[0] for v in credible.values()],
+                            [v[1] ** 2 for v in credible.values()])
+    b = min(max(b, low), high)
+    return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
+            "rel_var": (se / b) ** 2 + tau2 / b ** 2,
+            "slopes": {k: round(v[0], 4) for k, v in strata.items()},
+            "left_out": sorted(set(strata) - set(credible))}
 
 
 def _dynamic_features(ctx: StepContext, years: list[int], inputs: list[str]) -> list[str]:
@@ -120,8 +152,41 @@ def check_space_for_time(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[i
                           trend_ses={f: v[1] for f, v in trends.items()}, map_trend_se=map_se)
     result["features"].update({f: {"t": round(float(slopes.at[f, "t"]), 3), "used": False}
                                for f in features if f not in asked})
-    return {"applied": result["ratio"] is not None, "pixels": pixels,
-            "plots": len(table), "reference_year": ref,
-            "mean_agc_t_ha": {str(y): round(float(v), 3)
-                              for y, v in means["agc"].items() if np.isfinite(v)},
-            **result}
+    record: dict[str, Any] = {
+        "applied": result["ratio"] is not None, "pixels": pixels, "plots": len(table),
+        "reference_year": ref, "mean_agc_t_ha": {str(y): round(float(v), 3)
+                                                 for y, v in means["agc"].items()
+                                                 if np.isfinite(v)}, **result}
+    if result["ratio"] is not None and result["ratio"] > 0:
+        maps_var = attenuation_variance(oof)["rel_var"]
+        pooled = pooled_scale(float(np.log(result["ratio"])),
+                              float(result["sampling_log_var"]), maps_var)
+        record["maps_log_var"] = round(maps_var, 6)
+        record["pooled"] = {k: round(v, 6) for k, v in pooled.items()}
+        record["change_factor"] = round(float(np.exp(pooled["log_shift"])), 6)
+    return record
+
+
+def rescale_maps(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
+                 reference_year: int, factor: float) -> dict[int, Path]:
+    """The staged maps with every forest span's change from its anchor year times ``factor``.
+
+    Read once, rescaled lazily (:func:`~minecarbon.mapping.calibration.scale_change`), written
+    to new staged files; the old ones are removed. Returns the new paths.
+    """
+    chunk = ctx.config.compute.chunk_px
+    years = sorted(staged)
+    index = pd.Index(years, name="year")
+    agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years], dim=index)
+    forest = xr.concat([read_on_grid(ctx.workspace.path(LANDCOVER.format(year=y)), grid,
+                                     chunks=chunk, masked=False) == int(LandCover.FOREST)
+                        for y in years], dim=index)
+    forest = forest.assign_coords(y=agc["y"], x=agc["x"])
+    out = scale_change(agc.chunk({"year": -1}), forest.chunk({"year": -1}), reference_year,
+                       factor)
+    new = {y: temporary_sibling(p) for y, p in staged.items()}
+    write_cubes({"agc": out.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha")},
+                {"agc": new}, nodata={"agc": float("nan")})
+    for path in staged.values():
+        path.unlink(missing_ok=True)
+    return new

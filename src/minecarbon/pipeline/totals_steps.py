@@ -27,7 +27,7 @@ import pandas as pd
 from dask.base import compute
 
 from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
-from minecarbon.assessment.carbon_totals import between_variance, estimate_totals, slope_se
+from minecarbon.assessment.carbon_totals import estimate_totals
 from minecarbon.assessment.trend_reference import (
     CATEGORY_NAMES,
     CODES,
@@ -40,10 +40,9 @@ from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
 from minecarbon.io.vector import read_vector
-from minecarbon.mapping.calibration import ATTENUATION_RANGE
-from minecarbon.mapping.space_for_time import structural_log_var
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.plot_pairs import plot_pairs
+from minecarbon.pipeline.space_for_time_steps import attenuation_variance
 from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import unit_names
 from minecarbon.types import LandCover
@@ -125,68 +124,58 @@ def applied_unit_ratios(ctx: StepContext) -> tuple[dict[int, float], float] | No
             float(record["pooled_ratio"]))
 
 
-def space_for_time_terms(ctx: StepContext, change_rel_var: float
-                         ) -> tuple[float, float, float | None]:
-    """The space-for-time check's ``(σ, linear variance, ρ̄)`` for the totals.
+def space_for_time_terms(ctx: StepContext) -> tuple[float, float, dict[str, Any]]:
+    """The space-for-time check's ``(σ, linear variance, record)`` for the totals.
 
-    ``(0, 0, None)`` without the check.
-
-    ``σ²`` is the structural part of ``(ln ρ̄)²``, beyond the sampling variances of both
-    estimates and ``change_rel_var`` (carried already); it scales the change part of every
-    estimate (log-normal, asymmetric intervals). Where the features say the change goes the
-    other way (``ρ̄ ≤ 0``), ``(ρ̄ − 1)²`` joins ``v_c`` instead
-    (:mod:`minecarbon.mapping.space_for_time`). Not applied when ``b`` came from re-measured
-    plots, no feature tracks AGC, or there is no temporal fit.
+    Where the mapping step pooled the maps' and the features' estimates of the change's log
+    scale (:func:`~minecarbon.mapping.space_for_time.pooled_scale`), ``σ²`` is the pooled
+    estimate's variance: it holds ``b``'s own error too, which then leaves ``v_c``; the
+    change part of every estimate carries it log-normally (asymmetric intervals). Where the
+    features say the change goes the other way (``ρ̄ ≤ 0``), ``(ρ̄ − 1)²`` joins ``v_c``
+    instead. ``(0, 0, {})`` without the check (``b`` from re-measured plots, no feature
+    tracking AGC, no temporal fit).
     """
     path = ctx.workspace.path(CALIBRATION)
     if not path.exists():
-        return 0.0, 0.0, None
+        return 0.0, 0.0, {}
     record = json.loads(path.read_text(encoding="utf-8")).get("space_for_time") or {}
     if not record.get("applied"):
-        return 0.0, 0.0, None
-    ratio = float(record["ratio"])
-    if record.get("log_sd") is not None:
-        return structural_log_var(record, change_rel_var) ** 0.5, 0.0, ratio
-    return 0.0, float(record.get("rel_var") or 0.0), ratio
+        return 0.0, 0.0, {}
+    pooled = record.get("pooled")
+    if pooled:
+        return float(pooled["log_var"]) ** 0.5, 0.0, record
+    return 0.0, float(record.get("rel_var") or 0.0), record
 
 
 def change_variance(ctx: StepContext) -> dict[str, Any]:
     """``v_c`` and the space-for-time scale error of the totals.
 
-    ``v_c`` is the attenuation slope's relative sampling variance plus its between-type one;
-    the scale error comes from the mapping step's check (:func:`space_for_time_terms`).
-
-    Per forest type with its own model, the slope of the out-of-fold predictions on the plots'
-    AGC; types whose slope is outside the credible attenuations (the model has no skill there)
-    are left out of the between-type variance (DerSimonian–Laird).
+    ``v_c`` is the attenuation slope's relative sampling variance plus its between-type one
+    (:func:`~minecarbon.pipeline.space_for_time_steps.attenuation_variance`); where the
+    mapping step pooled the change's scale, its variance replaces ``v_c`` as a log-normal
+    error (:func:`space_for_time_terms`).
     """
     oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
-    b, se = slope_se(oof["observed"], oof["predicted"])
-    low, high = ATTENUATION_RANGE
-    strata = {}
-    own = oof[oof["source"] == "own"] if "source" in oof.columns else oof
-    for label, group in own.groupby("stratum"):
-        if len(group) >= 3:
-            strata[str(label)] = slope_se(group["observed"], group["predicted"])
-    credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
-    tau2 = between_variance([v[0] for v in credible.values()],
-                            [v[1] ** 2 for v in credible.values()])
-    b = min(max(b, low), high)
-    own = (se / b) ** 2 + tau2 / b ** 2
-    log_sd, linear, ratio = space_for_time_terms(ctx, own)
-    if log_sd > 0.0 or linear > 0.0:
-        warn(f"the spectral features' own change over the years is {ratio:.2f} × the AGC maps' "
-             "change on the pixels forest in every year, more than both estimates' sampling "
-             "errors explain (space for time, products/agc/calibration.json): the carbon "
-             "totals' intervals carry it" + (f" as a factor of {np.exp(log_sd):.2f} on every "
-                                             "change" if log_sd > 0.0 else "")
+    info = attenuation_variance(oof)
+    log_sd, linear, record = space_for_time_terms(ctx)
+    own = 0.0 if record.get("pooled") else info["rel_var"]
+    if linear > 0.0 or float((record.get("pooled") or {}).get("between_var", 0.0)) > 0.0:
+        warn(f"the spectral features' own change over the years is {record['ratio']:.2f} × the "
+             "AGC maps' change on the pixels forest in every year, more than both estimates' "
+             "sampling errors explain (space for time, products/agc/calibration.json): "
+             + (f"the maps' change was multiplied by the pooled {record['change_factor']:.2f} "
+                f"and the carbon totals' intervals carry a factor of {np.exp(log_sd):.2f} on "
+                "every change" if record.get("pooled") else
+                "the carbon totals' intervals carry the difference")
              + "; re-measuring at least 5 plots in a second year measures the change's size "
              "directly (mapping.change_calibration)", stacklevel=2)
-    return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
-            "space_for_time_ratio": ratio, "change_scale_log_sd": log_sd,
-            "change_rel_var": own + linear,
-            "slopes": {k: round(v[0], 4) for k, v in strata.items()},
-            "left_out": sorted(set(strata) - set(credible))}
+    return {"attenuation": info["attenuation"], "attenuation_se": info["attenuation_se"],
+            "between_type_var": info["between_type_var"],
+            "space_for_time_ratio": record.get("ratio"),
+            "change_factor": record.get("change_factor", 1.0) if record.get(
+                "applied_to_maps") else 1.0,
+            "change_scale_log_sd": log_sd, "change_rel_var": own + linear,
+            "slopes": info["slopes"], "left_out": info["left_out"]}
 
 
 def area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[int],

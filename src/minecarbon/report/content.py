@@ -455,11 +455,14 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
         if calibration.get("source") == SOURCE_ONE_SURVEY:
             check = calibration.get("space_for_time") or {}
             if check.get("applied"):
+                pooled = check.get("pooled") or {}
+                how = (tr("inv.sft.pooled" if check.get("applied_to_maps") else
+                          "inv.sft.checked", lang, f=f"{float(check['change_factor']):.2f}",
+                          w=f"{100 * float(pooled['weight_features']):.0f}")
+                       if pooled else tr("inv.sft.sign", lang))
                 s.blocks.append(Paragraph(tr(
                     "inv.space_for_time_check", lang, n=check["n_features"],
-                    px=check["pixels"], ratio=f"{float(check['ratio']):.2f}",
-                    how=tr("inv.sft.factor" if check.get("log_sd") is not None
-                           else "inv.sft.sign", lang))))
+                    px=check["pixels"], ratio=f"{float(check['ratio']):.2f}", how=how)))
             else:
                 s.blocks.append(Paragraph(tr("inv.space_for_time", lang)))
     borrowed = (calibration or {}).get("synthetic_change") or {}

@@ -312,21 +312,35 @@ TEXTS: dict[str, tuple[str, str]] = {
         "b 由同一调查年份不同林分之间的差异求得（以空间代时间）：各变化量、趋势与累积效应的大小"
         "都假定模型对林分随时间生长的响应与对林分间差异的响应相同。作为检验，与样地碳储量显著"
         "相关的 {n} 个光谱特征在历年均为森林的 {px} 个像元上自身的逐年变化，按各特征与样地碳储量"
-        "的关系换算为碳储量（经典校准估计），相当于地图变化量的 {ratio} 倍。两种估计之差中超出"
-        "二者抽样误差的部分计入碳储量总量与变化量的置信区间{how}。变化的方向比其大小更可靠。"
-        "若在第二个年份复测至少 5 块样地，b 可由实测变化求得（mapping.change_calibration）。",
+        "的关系换算为碳储量（经典校准估计），相当于地图变化量的 {ratio} 倍。{how}变化的方向比其"
+        "大小更可靠。若在第二个年份复测至少 5 块样地，b 可由实测变化求得"
+        "（mapping.change_calibration）。",
         "b was estimated from the differences between stands in one survey year (space for "
         "time): the size of every change, trend and cumulative effect assumes that the model "
         "responds to a stand's growth over time as it does to the differences between stands. "
         "As a check, the change over the years of the {n} spectral features that track the "
         "plots' AGC, on the {px} pixels that are forest in every year and turned into carbon "
         "by each feature's slope on the plots' AGC (classical calibration), amounts to "
-        "{ratio} times the maps' change. The part of the difference between the two estimates "
-        "that their sampling errors do not explain enters the intervals of the carbon totals "
-        "and changes{how}. The direction of change is more reliable than its size. "
-        "Re-measuring at "
-        "least 5 of the plots in a second year lets b come from observed change "
-        "(mapping.change_calibration)."),
+        "{ratio} times the maps' change. {how}The direction of change is more reliable than "
+        "its size. Re-measuring at least 5 of the plots in a second year lets b come from "
+        "observed change (mapping.change_calibration)."),
+    "inv.sft.pooled": (
+        "两种估计按随机效应合并（DerSimonian–Laird，特征估计的权重 {w}%），各林分自基准年起的"
+        "变化量乘以合并系数 {f}；合并估计的误差计入碳储量总量与变化量的置信区间（见评估一节）。",
+        "The two estimates were pooled as random effects (DerSimonian–Laird, the features' "
+        "weight {w} %) and every stand's change from its anchor year was multiplied by the "
+        "pooled {f}; the pooled estimate's error enters the intervals of the carbon totals "
+        "and changes (the assessment section). "),
+    "inv.sft.checked": (
+        "两种估计的合并系数为 {f}（特征估计的权重 {w}%），未用于地图"
+        "（mapping.space_for_time_pooling = false）；其误差计入碳储量总量与变化量的置信区间。",
+        "Their pooled factor is {f} (the features' weight {w} %), not applied to the maps "
+        "(mapping.space_for_time_pooling = false); its error enters the intervals of the "
+        "carbon totals and changes. "),
+    "inv.sft.sign": (
+        "特征所示的变化方向与地图相反，二者之差按线性误差计入碳储量总量与变化量的置信区间。",
+        "The features' change goes the other way; the whole difference enters the intervals "
+        "of the carbon totals and changes. "),
     "inv.basis.map": ("按样地处制图森林类型分层", "grouped by the map's forest type at them"),
     "inv.basis.plots": ("按样地林分类型分层", "grouped by their own stand type"),
     "inv.synthetic_change": (
@@ -428,10 +442,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tot.differs": ("是否显著不为 0", "Differs from 0"),
     "tot.yes": ("是", "yes"),
     "tot.no": ("否", "no"),
-    "inv.sft.factor": ("（见评估一节的总量估计方法）", " (the assessment section gives how much)"),
-    "inv.sft.sign": ("（特征所示的变化方向与地图相反，按二者之差计）",
-                     ", by their whole difference, since the features' change goes the other "
-                     "way"),
     "tot.change_table": ("各单元碳储量变化量及趋势的估计与 95% 置信区间",
                          "Estimated changes and trends of AGC per unit with 95 % intervals"),
     "tot.change_note": ("置信区间不含 0 时，变化可与 0 区分；两年共享的误差（样地比值）"
@@ -442,31 +452,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tot.method": (
         "总量估计方法：{y} 年（样地调查年）以 {n} 块样地对地图作比估计（广义回归估计的比模型；"
         "单元内样地不少于 {k} 块时用单元自身比值，否则用全部样地比值并计入单元间差异）；"
-        "其他年份为以 {y} 年为基准的模型推断，变化部分的相对误差取 {c}%（衰减系数的抽样误差及"
-        "各森林类型间差异）；含碳率的系统误差 {d}%。面积按保留检验样本的误差矩阵校正。",
+        "其他年份为以 {y} 年为基准的模型推断，{chg}；含碳率的系统误差 {d}%。面积按保留检验样本的"
+        "误差矩阵校正。",
         "How the totals are estimated: in {y} (the plots' year) the map is corrected by the "
         "ratio of {n} plots to the map (the ratio model of the GREG estimator; a unit with at "
         "least {k} plots has its own ratio, others the ratio of all plots widened by the "
-        "differences between units); the other years are inferred by the model from {y}, the "
-        "change carrying a relative error of {c} % (the attenuation slope's sampling error and "
-        "its differences between forest types); the carbon fraction's systematic error is "
-        "{d} %. Areas are corrected with the error matrix of the held-out reference samples."),
+        "differences between units); the other years are inferred by the model from {y}, "
+        "{chg}; the carbon fraction's systematic error is {d} %. Areas are corrected with the "
+        "error matrix of the held-out reference samples."),
+    "tot.chg_linear": ("变化部分的相对误差取 {c}%（衰减系数的抽样误差及各森林类型间差异）",
+                       "the change carrying a relative error of {c} % (the attenuation "
+                       "slope's sampling error and its differences between forest types)"),
+    "tot.chg_pooled": ("变化部分的误差见下", "the change's error as below"),
     "tot.method_sft": (
-        "变化部分的大小另计以空间代时间的不确定性：光谱特征自身的变化为地图变化的 {r} 倍（见反演"
-        "一节），超出二者抽样误差的部分按相差 {f} 倍计一个标准差（对数正态），故 {y} 年以外各年的"
-        "总量及各变化量的置信区间不对称，且不改变变化的方向。",
-        "The change's size also carries the space-for-time uncertainty: the spectral features' "
-        "own change is {r} times the maps' (the inversion section), and the part of that "
-        "difference beyond both estimates' sampling errors makes the change's scale uncertain "
-        "by a factor of {f} (one standard deviation, log-normal), so the intervals of the "
-        "years other than {y} and of every change are asymmetric and do not reverse a "
-        "change's direction."),
-    "tot.method_sft0": (
-        "光谱特征自身的变化为地图变化的 {r} 倍（见反演一节），差异在二者的抽样误差之内，置信区间"
-        "不另计以空间代时间的误差。",
-        "The spectral features' own change is {r} times the maps' (the inversion section), a "
-        "difference within both estimates' sampling errors: the intervals carry no further "
-        "space-for-time term."),
+        "以空间代时间的检验（见反演一节）合并了地图与光谱特征对变化大小的两种估计；合并估计的"
+        "误差（含 b 的抽样误差）按对数正态计，变化部分的比例相差 {f} 倍为一个标准差，故 {y} 年以外"
+        "各年的总量及各变化量的置信区间不对称，且不改变变化的方向。",
+        "The space-for-time check (the inversion section) pooled the maps' and the spectral "
+        "features' estimates of the change's size; the pooled estimate's error (b's sampling "
+        "error included) is taken log-normally, one standard deviation being a factor of {f} "
+        "on the change, so the intervals of the years other than {y} and of every change are "
+        "asymmetric and do not reverse a change's direction."),
     "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。变化量均值对单元内"
                       "所有曾为森林的像元求平均（非森林年份计 0），变化程度均值只对起始年为森林的"
                       "像元求平均（起始年碳储量为 0 时变化程度无定义），两者平均的像元不同，符号可"

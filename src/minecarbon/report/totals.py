@@ -141,12 +141,12 @@ def totals_part(s: Section, totals: pd.DataFrame | None, changes: pd.DataFrame |
         s.blocks.append(Paragraph(tr(
             "tot.method", lang, y=ref, n=info.get("n_plots", "—"),
             k=info.get("min_plots", "—"),
-            c=f"{100 * float(info.get('change_rel_var', 0.0)) ** 0.5:.0f}",
+            chg=(tr("tot.chg_pooled", lang) if float(info.get("change_scale_log_sd") or 0.0)
+                 > 0.0 and not float(info.get("change_rel_var") or 0.0) else
+                 tr("tot.chg_linear", lang,
+                    c=f"{100 * float(info.get('change_rel_var', 0.0)) ** 0.5:.0f}")),
             d=f"{100 * float(info.get('systematic_rel_sd', 0.0)):.1f}")))
-        ratio = info.get("space_for_time_ratio")
         sigma = float(info.get("change_scale_log_sd") or 0.0)
-        if ratio is not None and sigma > 0.0:
-            s.blocks.append(Paragraph(tr("tot.method_sft", lang, y=ref, r=f"{ratio:.2f}",
+        if sigma > 0.0:
+            s.blocks.append(Paragraph(tr("tot.method_sft", lang, y=ref,
                                          f=f"{math.exp(sigma):.2f}")))
-        elif ratio is not None and ratio > 0:
-            s.blocks.append(Paragraph(tr("tot.method_sft0", lang, r=f"{ratio:.2f}")))
