@@ -130,6 +130,8 @@ def test_pooled_scale_by_hand() -> None:
     assert out["log_shift"] == pytest.approx(w_f * d / (w_m + w_f), rel=1e-12)
     assert out["log_var"] == pytest.approx(1 / (w_m + w_f), rel=1e-12)
     assert out["weight_features"] == pytest.approx(w_f / (w_m + w_f), rel=1e-12)
+    assert out["interval_log_var"] == pytest.approx(0.03 + tau2, rel=1e-12)  # the maps' own
+    assert out["interval_log_var"] > out["log_var"]
     assert 0.3 < out["log_shift"] < d / 2  # between the two, nearer the more precise maps
 
 

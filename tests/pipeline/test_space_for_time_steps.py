@@ -26,11 +26,11 @@ def test_not_applied_where_b_was_measured_over_time_or_too_few_years(tmp_path: P
     ctx = _ctx(tmp_path)  # no file is read before these answers
     empty = pd.DataFrame()
     out = check_space_for_time(ctx, None, {2020: tmp_path, 2024: tmp_path}, ["ndvi"], empty,
-                               empty, {"source": SOURCE_REMEASURED, "reference_year": 2024})
+                               empty, {"source": SOURCE_REMEASURED, "reference_year": 2024}, 0.01)
     assert out == {"applied": False,
                    "reason": "b does not come from one survey year's plots"}
     out = check_space_for_time(ctx, None, {2020: tmp_path, 2024: tmp_path}, ["ndvi"], empty,
-                               empty, {"source": SOURCE_ONE_SURVEY, "reference_year": 2024})
+                               empty, {"source": SOURCE_ONE_SURVEY, "reference_year": 2024}, 0.01)
     assert out["applied"] is False and "3 years" in out["reason"]
 
 
@@ -50,11 +50,12 @@ def test_totals_take_the_pooled_variance_on_the_log_scale(tmp_path: Path) -> Non
     assert space_for_time_terms(ctx) == (0.0, 0.0, {})  # no check recorded
     _write(tmp_path, {"applied": False, "reason": "b does not come from one survey year's"})
     assert space_for_time_terms(ctx) == (0.0, 0.0, {})
-    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12, "weight_features": 0.46}
+    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12,
+              "interval_log_var": 0.21, "weight_features": 0.46}
     _write(tmp_path, {"applied": True, "ratio": 2.0, "pooled": pooled, "change_factor": 1.39,
                       "applied_to_maps": True})
     sigma, linear, record = space_for_time_terms(ctx)
-    assert sigma == pytest.approx(np.sqrt(0.12)) and linear == 0.0 and record["ratio"] == 2.0
+    assert sigma == pytest.approx(np.sqrt(0.21)) and linear == 0.0 and record["ratio"] == 2.0
     # the features' change goes the other way: no pooling, a linear variance instead
     _write(tmp_path, {"applied": True, "ratio": -0.5, "log_sd": None, "rel_var": 2.25})
     sigma, linear, _ = space_for_time_terms(ctx)
@@ -82,17 +83,18 @@ def test_change_variance_warns_only_where_the_estimates_disagree(tmp_path: Path)
         "between_type_var"] / plain["attenuation"] ** 2
     assert plain["change_rel_var"] == pytest.approx(own) and own > 0
     assert plain["change_scale_log_sd"] == 0.0 and plain["change_factor"] == 1.0
-    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12, "weight_features": 0.46}
+    pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12,
+              "interval_log_var": 0.21, "weight_features": 0.46}
     _write(tmp_path, {"applied": True, "ratio": 2.0, "pooled": pooled, "change_factor": 1.39,
                       "applied_to_maps": True})
     with pytest.warns(UserWarning, match=r"2\.00 × the AGC maps' change.*pooled 1\.39"):
         out = change_variance(_ctx(tmp_path))
     assert out["change_rel_var"] == 0.0  # b's own error is inside the pooled variance
-    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.12))
+    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.21))
     assert out["space_for_time_ratio"] == 2.0 and out["change_factor"] == 1.39
     _write(tmp_path, {"applied": True, "ratio": 0.9, "change_factor": 0.99,
                       "pooled": {**pooled, "between_var": 0.0}, "applied_to_maps": True})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = change_variance(_ctx(tmp_path))
-    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.12))
+    assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.21))

@@ -26,12 +26,13 @@ slopes and trends and of the maps' trend). Each may carry a structural error tha
 variance contains (model uncertainty as a variance component, Draper 1995, *Journal of the
 Royal Statistical Society B* 57: 45–97). :func:`pooled_scale` pools them as random effects:
 the between-estimate variance ``τ²`` by DerSimonian & Laird's moment estimator, each estimate
-weighted by ``1 / (v + τ²)``; the maps' change is multiplied by the pooled factor and the
-pooled estimate's variance is the change's log-scale error in the totals
-(:func:`minecarbon.assessment.carbon_totals.scale_interval`). A scale is positive and its
-error multiplicative, hence the log. Where the features say the change goes the other way
-(``ρ̄ ≤ 0``) no scale can reconcile the two; the maps stay as they are and ``(ρ̄ − 1)²`` joins
-the change calibration's relative variance instead. With
+weighted by ``1 / (v + τ²)``; the maps' change is multiplied by the pooled factor, and the
+totals carry ``v_b + τ²`` as the change's log-scale error
+(:func:`minecarbon.assessment.carbon_totals.scale_interval`): with two estimates ``τ²`` is
+too poorly known to credit the pooling with more precision than the maps' own. A scale is
+positive and its error multiplicative, hence the log. Where the features say the change
+goes the other way (``ρ̄ ≤ 0``) no scale can reconcile the two; the maps stay as they are and
+``(ρ̄ − 1)²`` joins the change calibration's relative variance instead. With
 
     v_ρ = (Σ w_j s_j / Σ w_j)² + (se_A / A_map)²,   s_j² = 1 / t_j² + (se_τj / τ_j)²
 
@@ -171,23 +172,32 @@ def pooled_scale(log_ratio: float, features_var: float, maps_var: float) -> dict
     (DerSimonian & Laird 1986, *Controlled Clinical Trials* 7: 177–188; Borenstein et al.
     2009, *Introduction to Meta-Analysis*, ch. 12).
 
+    With two estimates ``τ²`` is poorly determined and the moment estimator tends to
+    understate it (IntHout, Ioannidis & Borm 2014, *BMC Medical Research Methodology* 14:
+    25), so the pooled estimate is not credited with more precision than the maps' own under
+    the random-effects model: the error the totals carry is ``interval_log_var = v_b + τ²``,
+    never below ``1 / Σ w``.
+
     Returns
     -------
     dict
         ``between_var`` (``τ²``), ``log_shift`` (the pooled log scale: the maps' change is
-        multiplied by its exponential), ``log_var`` (its variance) and ``weight_features``.
+        multiplied by its exponential), ``log_var`` (its variance ``1 / Σ w``),
+        ``interval_log_var`` (the variance the totals carry) and ``weight_features``.
 
     """
     tau2 = max(0.0, (log_ratio ** 2 - features_var - maps_var) / 2.0)
     own_m, own_f = maps_var + tau2, features_var + tau2
     if own_m <= 0.0:  # the maps' scale is known exactly: nothing to pool
-        return {"between_var": tau2, "log_shift": 0.0, "log_var": 0.0, "weight_features": 0.0}
+        return {"between_var": tau2, "log_shift": 0.0, "log_var": 0.0,
+                "interval_log_var": 0.0, "weight_features": 0.0}
     if own_f <= 0.0:
         return {"between_var": tau2, "log_shift": log_ratio, "log_var": 0.0,
-                "weight_features": 1.0}
+                "interval_log_var": own_m, "weight_features": 1.0}
     w_m, w_f = 1.0 / own_m, 1.0 / own_f
     return {"between_var": tau2, "log_shift": w_f * log_ratio / (w_m + w_f),
-            "log_var": 1.0 / (w_m + w_f), "weight_features": w_f / (w_m + w_f)}
+            "log_var": 1.0 / (w_m + w_f), "interval_log_var": own_m,
+            "weight_features": w_f / (w_m + w_f)}
 
 
 def _num(value: float) -> float | None:

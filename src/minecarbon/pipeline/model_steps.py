@@ -64,7 +64,7 @@ from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
 from minecarbon.pipeline.offset_steps import mapped_at_plots
 from minecarbon.pipeline.records import read_plot_records
 from minecarbon.pipeline.scope_steps import load_grid
-from minecarbon.pipeline.space_for_time_steps import check_space_for_time, rescale_maps
+from minecarbon.pipeline.space_for_time_steps import space_for_time_stage
 from minecarbon.pipeline.step import Step, StepContext, moved_from
 from minecarbon.pipeline.synthetic_change_steps import (
     borrow_uninformative,
@@ -375,14 +375,8 @@ def _mapping(ctx: StepContext) -> None:
                 nodata={"agc": float("nan"), "quality": 0})  # quality 0: no AGC (outside forest)
     staged = _finish_maps(ctx, grid, staged, oof, raw, calibration, _reference_year(plots))
     if cfg.mapping.temporal_fit:
-        check = check_space_for_time(ctx, grid, staged["agc"], model_inputs(model), plots,
-                                     informative_plots(ctx, oof)[0], calibration)
-        factor = float(check.get("change_factor", 1.0))
-        if cfg.mapping.space_for_time_pooling and factor != 1.0:
-            staged["agc"] = rescale_maps(ctx, grid, staged["agc"],
-                                         calibration["reference_year"], factor)
-            check["applied_to_maps"] = True
-        calibration["space_for_time"] = check
+        staged["agc"], calibration["space_for_time"] = space_for_time_stage(
+            ctx, grid, staged["agc"], model_inputs(model), plots, oof, calibration)
     text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
                       ensure_ascii=False)
     ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),

@@ -36,6 +36,7 @@ from minecarbon.mapping.space_for_time import (
 from minecarbon.pipeline.classify_steps import LANDCOVER
 from minecarbon.pipeline.feature_steps import STACK
 from minecarbon.pipeline.step import StepContext
+from minecarbon.pipeline.synthetic_change_steps import informative_plots
 from minecarbon.types import LandCover
 
 #: Feature groups that do not change over the years (a terrain slope cannot show growth).
@@ -104,7 +105,7 @@ def _yearly_means(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Pat
 
 def check_space_for_time(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Path],
                          inputs: list[str], plots: pd.DataFrame, oof: pd.DataFrame,
-                         calibration: dict[str, Any]) -> dict[str, Any]:
+                         calibration: dict[str, Any], maps_var: float) -> dict[str, Any]:
     """The ``space_for_time`` record of ``calibration.json``.
 
     Parameters
@@ -119,6 +120,9 @@ def check_space_for_time(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[i
         ``plot_features.csv`` and the out-of-fold rows whose plots gave ``b``.
     calibration
         The mapping step's record so far (``reference_year``, ``source``).
+    maps_var
+        ``v_b``, the relative variance of the maps' change scale
+        (:func:`attenuation_variance` of all forest plots, as the totals take it).
 
     Returns
     -------
@@ -158,7 +162,6 @@ def check_space_for_time(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[i
                                                  for y, v in means["agc"].items()
                                                  if np.isfinite(v)}, **result}
     if result["ratio"] is not None and result["ratio"] > 0:
-        maps_var = attenuation_variance(oof)["rel_var"]
         pooled = pooled_scale(float(np.log(result["ratio"])),
                               float(result["sampling_log_var"]), maps_var)
         record["maps_log_var"] = round(maps_var, 6)
@@ -190,3 +193,22 @@ def rescale_maps(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
     for path in staged.values():
         path.unlink(missing_ok=True)
     return new
+
+
+def space_for_time_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
+                         inputs: list[str], plots: pd.DataFrame, oof: pd.DataFrame,
+                         calibration: dict[str, Any]) -> tuple[dict[int, Path], dict[str, Any]]:
+    """The mapping step's stage: check, pool, and rescale the staged maps' change.
+
+    ``oof`` holds every forest plot's out-of-fold row: the informative types' plots give the
+    cross-section (as they gave ``b``), all of them ``v_b`` (as the totals take it). Returns
+    the staged maps (new paths where rescaled) and the ``space_for_time`` record.
+    """
+    check = check_space_for_time(ctx, grid, staged, inputs, plots,
+                                 informative_plots(ctx, oof)[0], calibration,
+                                 attenuation_variance(oof)["rel_var"])
+    factor = float(check.get("change_factor", 1.0))
+    if ctx.config.mapping.space_for_time_pooling and factor != 1.0:
+        staged = rescale_maps(ctx, grid, staged, int(calibration["reference_year"]), factor)
+        check["applied_to_maps"] = True
+    return staged, check

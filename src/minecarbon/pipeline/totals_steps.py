@@ -128,12 +128,12 @@ def space_for_time_terms(ctx: StepContext) -> tuple[float, float, dict[str, Any]
     """The space-for-time check's ``(σ, linear variance, record)`` for the totals.
 
     Where the mapping step pooled the maps' and the features' estimates of the change's log
-    scale (:func:`~minecarbon.mapping.space_for_time.pooled_scale`), ``σ²`` is the pooled
-    estimate's variance: it holds ``b``'s own error too, which then leaves ``v_c``; the
-    change part of every estimate carries it log-normally (asymmetric intervals). Where the
-    features say the change goes the other way (``ρ̄ ≤ 0``), ``(ρ̄ − 1)²`` joins ``v_c``
-    instead. ``(0, 0, {})`` without the check (``b`` from re-measured plots, no feature
-    tracking AGC, no temporal fit).
+    scale (:func:`~minecarbon.mapping.space_for_time.pooled_scale`), ``σ²`` is its
+    ``interval_log_var`` (``v_b + τ²``): it holds ``b``'s own error too, which leaves
+    ``v_c``; the change part of every estimate carries it log-normally (asymmetric
+    intervals). Where the features say the change goes the other way (``ρ̄ ≤ 0``),
+    ``(ρ̄ − 1)²`` joins ``v_c`` instead. ``(0, 0, {})`` without the check (``b`` from
+    re-measured plots, no feature tracking AGC, no temporal fit).
     """
     path = ctx.workspace.path(CALIBRATION)
     if not path.exists():
@@ -143,7 +143,7 @@ def space_for_time_terms(ctx: StepContext) -> tuple[float, float, dict[str, Any]
         return 0.0, 0.0, {}
     pooled = record.get("pooled")
     if pooled:
-        return float(pooled["log_var"]) ** 0.5, 0.0, record
+        return float(pooled["interval_log_var"]) ** 0.5, 0.0, record
     return 0.0, float(record.get("rel_var") or 0.0), record
 
 
