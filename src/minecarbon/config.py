@@ -244,9 +244,11 @@ class MappingConfig(_Section):
     # (decision 45), and b comes from the informative types' plots
     synthetic_change: bool = True
     # with b from one survey year, the maps' change is multiplied by the random-effects pooled
-    # scale of the maps' and the spectral features' own change (decision 47); off: checked
-    # and carried by the totals' intervals only
+    # scale of the maps' and the spectral features' own change where the two differ at
+    # space_for_time_alpha (Cochran's Q; decision 47); off: checked and carried by the totals'
+    # intervals only
     space_for_time_pooling: bool = True
+    space_for_time_alpha: float = Field(0.05, gt=0.0, lt=0.5)
 
     @field_validator("change_calibration")
     @classmethod

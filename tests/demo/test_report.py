@@ -70,11 +70,13 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     said = [p.text for p in doc.paragraphs if "（以空间代时间）" in p.text]
     check = calibration["space_for_time"]  # the features' own change, checked against the maps'
     assert len(said) == 1 and check["applied"] and f"{check['ratio']:.2f} 倍" in said[0]
-    assert f"合并系数 {check['change_factor']:.2f}" in said[0]  # and the maps' change × it
-    # … and the totals' method says how much error the pooled scale carries
+    assert (f"合并系数 {check['change_factor']:.2f}" in said[0] if check.get("applied_to_maps")
+            else "地图的变化量保持不变" in said[0])  # the maps' change pooled, or standing
+    assert f"p = {check['pooled']['p_value']:.3f}" in said[0]
+    # … and the totals' method says how much error the change's scale carries
     summary = json.loads((small_site / "products/assessment/summary.json").read_text())
     sigma = summary["totals"]["change_scale_log_sd"]
-    said = [p.text for p in doc.paragraphs if "合并了地图与光谱特征" in p.text]
+    said = [p.text for p in doc.paragraphs if "比较了地图与光谱特征" in p.text]
     assert sigma > 0 and len(said) == 1 and f"相差 {np.exp(sigma):.2f} 倍" in said[0]
     # … and the units' ratios the maps were multiplied by (decision 44)
     said = [p.text for p in doc.paragraphs if "样地的实测与制图值之比" in p.text]

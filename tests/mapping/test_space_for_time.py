@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from minecarbon.mapping.space_for_time import (
     MIN_T,
@@ -133,6 +134,10 @@ def test_pooled_scale_by_hand() -> None:
     assert out["interval_log_var"] == pytest.approx(0.03 + tau2, rel=1e-12)  # the maps' own
     assert out["interval_log_var"] > out["log_var"]
     assert 0.3 < out["log_shift"] < d / 2  # between the two, nearer the more precise maps
+    # Cochran's Q on one degree of freedom
+    assert out["q"] == pytest.approx(d * d / 0.08, rel=1e-12)
+    assert out["p_value"] == pytest.approx(float(stats.chi2.sf(d * d / 0.08, 1)), rel=1e-12)
+    assert out["p_value"] < 0.05 < pooled_scale(0.3, 0.05, 0.03)["p_value"]
 
 
 @pytest.mark.parametrize("d, v_f, v_m", [(0.7077, 0.0477, 0.0082), (-0.265, 0.041, 0.0195),

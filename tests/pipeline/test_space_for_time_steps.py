@@ -86,14 +86,14 @@ def test_change_variance_warns_only_where_the_estimates_disagree(tmp_path: Path)
     pooled = {"between_var": 0.2, "log_shift": 0.33, "log_var": 0.12,
               "interval_log_var": 0.21, "weight_features": 0.46}
     _write(tmp_path, {"applied": True, "ratio": 2.0, "pooled": pooled, "change_factor": 1.39,
-                      "applied_to_maps": True})
+                      "applied_to_maps": True, "differ": True})
     with pytest.warns(UserWarning, match=r"2\.00 × the AGC maps' change.*pooled 1\.39"):
         out = change_variance(_ctx(tmp_path))
     assert out["change_rel_var"] == 0.0  # b's own error is inside the pooled variance
     assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.21))
     assert out["space_for_time_ratio"] == 2.0 and out["change_factor"] == 1.39
     _write(tmp_path, {"applied": True, "ratio": 0.9, "change_factor": 0.99,
-                      "pooled": {**pooled, "between_var": 0.0}, "applied_to_maps": True})
+                      "pooled": {**pooled, "between_var": 0.0}, "differ": False})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = change_variance(_ctx(tmp_path))

@@ -699,15 +699,25 @@ def test_the_features_check_of_space_for_time_is_stated_with_its_ratio(
     inputs.agc_calibration["space_for_time"] = {
         "applied": True, "n_features": 6, "pixels": 13892, "ratio": 2.0293,
         "log_sd": 0.707757, "rel_var": 1.059493, "change_factor": 1.385372,
-        "applied_to_maps": True,
-        "pooled": {"between_var": 0.2225, "log_shift": 0.326, "log_var": 0.1244,
-                   "weight_features": 0.4606}}
+        "applied_to_maps": True, "differ": True,
+        "pooled": {"q": 8.94, "p_value": 0.0028, "between_var": 0.2225, "log_shift": 0.326,
+                   "log_var": 0.1244, "interval_log_var": 0.2307, "weight_features": 0.4606}}
     report = build_report(inputs, lang, today="2025-06-30")
     inversion = next(s for s in report.sections if s.key == "inversion")
     key = "space for time" if lang == "en" else "以空间代时间"
     texts = [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
     assert len(texts) == 1
     assert "2.03" in texts[0] and "13892" in texts[0] and "1.39" in texts[0]
-    assert "46" in texts[0] and ("DerSimonian–Laird" in texts[0])
+    assert "46" in texts[0] and "DerSimonian–Laird" in texts[0] and "p = 0.003" in texts[0]
+    # where the two agree within their sampling errors the maps' change stands, and it says so
+    check = inputs.agc_calibration["space_for_time"]
+    check.update(differ=False, applied_to_maps=False, change_factor=0.98)
+    check["pooled"].update(p_value=0.28)
+    report = build_report(inputs, lang, today="2025-06-30")
+    inversion = next(s for s in report.sections if s.key == "inversion")
+    texts = [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
+    assert len(texts) == 1 and "p = 0.280" in texts[0] and "0.98" not in texts[0]
+    assert ("the maps' change stands" in texts[0] if lang == "en"
+            else "地图的变化量保持不变" in texts[0])
     assert ("intervals do not include it" not in texts[0] if lang == "en"
             else "未计入置信区间" not in texts[0])

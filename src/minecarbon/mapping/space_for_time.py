@@ -26,8 +26,10 @@ slopes and trends and of the maps' trend). Each may carry a structural error tha
 variance contains (model uncertainty as a variance component, Draper 1995, *Journal of the
 Royal Statistical Society B* 57: 45–97). :func:`pooled_scale` pools them as random effects:
 the between-estimate variance ``τ²`` by DerSimonian & Laird's moment estimator, each estimate
-weighted by ``1 / (v + τ²)``; the maps' change is multiplied by the pooled factor, and the
-totals carry ``v_b + τ²`` as the change's log-scale error
+weighted by ``1 / (v + τ²)``. The maps' change is multiplied by the pooled factor only where
+the two differ beyond their sampling errors (Cochran's Q test, ``mapping.space_for_time_alpha``
+= 0.05): where they do not, the maps' own estimate stands (test, then pool). The totals carry
+``v_b + τ²`` as the change's log-scale error either way
 (:func:`minecarbon.assessment.carbon_totals.scale_interval`): with two estimates ``τ²`` is
 too poorly known to credit the pooling with more precision than the maps' own. A scale is
 positive and its error multiplicative, hence the log. Where the features say the change
@@ -178,14 +180,26 @@ def pooled_scale(log_ratio: float, features_var: float, maps_var: float) -> dict
     the random-effects model: the error the totals carry is ``interval_log_var = v_b + τ²``,
     never below ``1 / Σ w``.
 
+    Cochran's ``Q = (ln ρ̄)² / (v_ρ + v_b)`` tests whether the two differ beyond their
+    sampling errors (χ² with 1 degree of freedom; Cochran 1954, *Biometrics* 10: 101–129):
+    ``p_value`` is its upper tail.
+
     Returns
     -------
     dict
-        ``between_var`` (``τ²``), ``log_shift`` (the pooled log scale: the maps' change is
-        multiplied by its exponential), ``log_var`` (its variance ``1 / Σ w``),
-        ``interval_log_var`` (the variance the totals carry) and ``weight_features``.
+        ``q``, ``p_value``, ``between_var`` (``τ²``), ``log_shift`` (the pooled log scale: the
+        maps' change is multiplied by its exponential), ``log_var`` (its variance
+        ``1 / Σ w``), ``interval_log_var`` (the variance the totals carry) and
+        ``weight_features``.
 
     """
+    total = features_var + maps_var
+    q = log_ratio ** 2 / total if total > 0 else float("inf") if log_ratio else 0.0
+    test = {"q": q, "p_value": float(stats.chi2.sf(q, 1))}
+    return {**test, **_pool(log_ratio, features_var, maps_var)}
+
+
+def _pool(log_ratio: float, features_var: float, maps_var: float) -> dict[str, float]:
     tau2 = max(0.0, (log_ratio ** 2 - features_var - maps_var) / 2.0)
     own_m, own_f = maps_var + tau2, features_var + tau2
     if own_m <= 0.0:  # the maps' scale is known exactly: nothing to pool

@@ -6,8 +6,9 @@ says about it (:mod:`minecarbon.mapping.space_for_time`): the feature's trend ov
 pixels turned into AGC by the plots' slope of the feature on AGC. The two estimates of the
 change's log scale — the maps' (0, with ``b``'s relative variance) and the features'
 (``ln ρ̄``) — are pooled as random effects (:func:`~minecarbon.mapping.space_for_time.
-pooled_scale`), every forest span's change from its anchor year is multiplied by the pooled
-factor (:func:`~minecarbon.mapping.calibration.scale_change`), and the record goes into
+pooled_scale`); where the two differ beyond their sampling errors, every forest span's change
+from its anchor year is multiplied by the pooled factor
+(:func:`~minecarbon.mapping.calibration.scale_change`), and the record goes into
 ``calibration.json`` → ``space_for_time``; the totals carry the pooled estimate's variance as
 a log-normal error of the change (docs/carbon-totals.md) and the report states both.
 """
@@ -76,6 +77,19 @@ def _dynamic_features(ctx: StepContext, years: list[int], inputs: list[str]) -> 
     return [f for f in inputs if f in groups and groups[f] not in STATIC_GROUPS]
 
 
+def _cubes(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Path]
+           ) -> tuple[xr.DataArray, xr.DataArray]:
+    """The (year, y, x) AGC maps and the land-cover forest mask of their years, lazily."""
+    chunk = ctx.config.compute.chunk_px
+    years = sorted(agc_paths)
+    index = pd.Index(years, name="year")
+    agc = xr.concat([read_on_grid(agc_paths[y], grid, chunks=chunk) for y in years], dim=index)
+    forest = xr.concat([read_on_grid(ctx.workspace.path(LANDCOVER.format(year=y)), grid,
+                                     chunks=chunk, masked=False) == int(LandCover.FOREST)
+                        for y in years], dim=index)
+    return agc, forest.assign_coords(y=agc["y"], x=agc["x"])
+
+
 def _yearly_means(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Path],
                   features: list[str]) -> tuple[pd.DataFrame, int]:
     """Per year, the mean AGC and the mean of each feature over the always-forest pixels.
@@ -85,11 +99,7 @@ def _yearly_means(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Pat
     """
     chunk = ctx.config.compute.chunk_px
     years = sorted(agc_paths)
-    index = pd.Index(years, name="year")
-    agc = xr.concat([read_on_grid(agc_paths[y], grid, chunks=chunk) for y in years], dim=index)
-    forest = xr.concat([read_on_grid(ctx.workspace.path(LANDCOVER.format(year=y)), grid,
-                                     chunks=chunk, masked=False) == int(LandCover.FOREST)
-                        for y in years], dim=index)
+    agc, forest = _cubes(ctx, grid, agc_paths)
     always = (forest & agc.notnull()).all("year").compute()
     count = int(always.sum())
     rows = []
@@ -177,14 +187,7 @@ def rescale_maps(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
     Read once, rescaled lazily (:func:`~minecarbon.mapping.calibration.scale_change`), written
     to new staged files; the old ones are removed. Returns the new paths.
     """
-    chunk = ctx.config.compute.chunk_px
-    years = sorted(staged)
-    index = pd.Index(years, name="year")
-    agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years], dim=index)
-    forest = xr.concat([read_on_grid(ctx.workspace.path(LANDCOVER.format(year=y)), grid,
-                                     chunks=chunk, masked=False) == int(LandCover.FOREST)
-                        for y in years], dim=index)
-    forest = forest.assign_coords(y=agc["y"], x=agc["x"])
+    agc, forest = _cubes(ctx, grid, staged)
     out = scale_change(agc.chunk({"year": -1}), forest.chunk({"year": -1}), reference_year,
                        factor)
     new = {y: temporary_sibling(p) for y, p in staged.items()}
@@ -200,6 +203,9 @@ def space_for_time_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[int,
                          calibration: dict[str, Any]) -> tuple[dict[int, Path], dict[str, Any]]:
     """The mapping step's stage: check, pool, and rescale the staged maps' change.
 
+    The maps are rescaled only where the two estimates differ (Cochran's Q test at
+    ``mapping.space_for_time_alpha``) and ``mapping.space_for_time_pooling`` is on.
+
     ``oof`` holds every forest plot's out-of-fold row: the informative types' plots give the
     cross-section (as they gave ``b``), all of them ``v_b`` (as the totals take it). Returns
     the staged maps (new paths where rescaled) and the ``space_for_time`` record.
@@ -207,8 +213,11 @@ def space_for_time_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[int,
     check = check_space_for_time(ctx, grid, staged, inputs, plots,
                                  informative_plots(ctx, oof)[0], calibration,
                                  attenuation_variance(oof)["rel_var"])
+    cfg = ctx.config.mapping
     factor = float(check.get("change_factor", 1.0))
-    if ctx.config.mapping.space_for_time_pooling and factor != 1.0:
+    differ = float((check.get("pooled") or {}).get("p_value", 1.0)) < cfg.space_for_time_alpha
+    check["differ"] = differ
+    if cfg.space_for_time_pooling and differ and factor != 1.0:
         staged = rescale_maps(ctx, grid, staged, int(calibration["reference_year"]), factor)
         check["applied_to_maps"] = True
     return staged, check

@@ -159,14 +159,15 @@ def change_variance(ctx: StepContext) -> dict[str, Any]:
     info = attenuation_variance(oof)
     log_sd, linear, record = space_for_time_terms(ctx)
     own = 0.0 if record.get("pooled") else info["rel_var"]
-    if linear > 0.0 or float((record.get("pooled") or {}).get("between_var", 0.0)) > 0.0:
+    if linear > 0.0 or record.get("differ"):
         warn(f"the spectral features' own change over the years is {record['ratio']:.2f} × the "
              "AGC maps' change on the pixels forest in every year, more than both estimates' "
              "sampling errors explain (space for time, products/agc/calibration.json): "
-             + (f"the maps' change was multiplied by the pooled {record['change_factor']:.2f} "
-                f"and the carbon totals' intervals carry a factor of {np.exp(log_sd):.2f} on "
-                "every change" if record.get("pooled") else
-                "the carbon totals' intervals carry the difference")
+             + (f"the maps' change was multiplied by the pooled {record['change_factor']:.2f}"
+                if record.get("applied_to_maps") else "the maps' change was left as it is")
+             + (f"; the carbon totals' intervals carry a factor of {np.exp(log_sd):.2f} on "
+                "every change" if log_sd > 0 else
+                "; the carbon totals' intervals carry the difference")
              + "; re-measuring at least 5 plots in a second year measures the change's size "
              "directly (mapping.change_calibration)", stacklevel=2)
     return {"attenuation": info["attenuation"], "attenuation_se": info["attenuation_se"],

@@ -456,10 +456,12 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
             check = calibration.get("space_for_time") or {}
             if check.get("applied"):
                 pooled = check.get("pooled") or {}
-                how = (tr("inv.sft.pooled" if check.get("applied_to_maps") else
-                          "inv.sft.checked", lang, f=f"{float(check['change_factor']):.2f}",
-                          w=f"{100 * float(pooled['weight_features']):.0f}")
-                       if pooled else tr("inv.sft.sign", lang))
+                key = ("inv.sft.sign" if not pooled else "inv.sft.pooled"
+                       if check.get("applied_to_maps") else "inv.sft.checked"
+                       if check.get("differ") else "inv.sft.agree")
+                how = tr(key, lang, f=f"{float(check.get('change_factor', 1.0)):.2f}",
+                         w=f"{100 * float(pooled.get('weight_features', 0.0)):.0f}",
+                         p=f"{float(pooled.get('p_value', 1.0)):.3f}")
                 s.blocks.append(Paragraph(tr(
                     "inv.space_for_time_check", lang, n=check["n_features"],
                     px=check["pixels"], ratio=f"{float(check['ratio']):.2f}", how=how)))

@@ -325,16 +325,26 @@ TEXTS: dict[str, tuple[str, str]] = {
         "its size. Re-measuring at least 5 of the plots in a second year lets b come from "
         "observed change (mapping.change_calibration)."),
     "inv.sft.pooled": (
-        "两种估计按随机效应合并（DerSimonian–Laird，特征估计的权重 {w}%），各林分自基准年起的"
-        "变化量乘以合并系数 {f}；合并估计的误差计入碳储量总量与变化量的置信区间（见评估一节）。",
-        "The two estimates were pooled as random effects (DerSimonian–Laird, the features' "
-        "weight {w} %) and every stand's change from its anchor year was multiplied by the "
+        "两者之差超出抽样误差（Cochran Q 检验 p = {p}），按随机效应合并（DerSimonian–Laird，"
+        "特征估计的权重 {w}%），各林分自基准年起的变化量乘以合并系数 {f}；合并估计的误差计入"
+        "碳储量总量与变化量的置信区间（见评估一节）。",
+        "The two differ beyond their sampling errors (Cochran's Q test, p = {p}); they were "
+        "pooled as random effects (DerSimonian–Laird, the features' weight {w} %) and every "
+        "stand's change from its anchor year was multiplied by the "
         "pooled {f}; the pooled estimate's error enters the intervals of the carbon totals "
         "and changes (the assessment section). "),
+    "inv.sft.agree": (
+        "两者之差在各自的抽样误差之内（Cochran Q 检验 p = {p}），地图的变化量保持不变；"
+        "其误差计入碳储量总量与变化量的置信区间（见评估一节）。",
+        "The two differ by no more than their sampling errors (Cochran's Q test, p = {p}), so "
+        "the maps' change stands; its error enters the intervals of the carbon totals and "
+        "changes (the assessment section). "),
     "inv.sft.checked": (
-        "两种估计的合并系数为 {f}（特征估计的权重 {w}%），未用于地图"
-        "（mapping.space_for_time_pooling = false）；其误差计入碳储量总量与变化量的置信区间。",
-        "Their pooled factor is {f} (the features' weight {w} %), not applied to the maps "
+        "两者之差超出抽样误差（Cochran Q 检验 p = {p}），合并系数为 {f}（特征估计的权重 {w}%），"
+        "未用于地图（mapping.space_for_time_pooling = false）；其误差计入碳储量总量与变化量的"
+        "置信区间。",
+        "The two differ beyond their sampling errors (Cochran's Q test, p = {p}); their "
+        "pooled factor is {f} (the features' weight {w} %), not applied to the maps "
         "(mapping.space_for_time_pooling = false); its error enters the intervals of the "
         "carbon totals and changes. "),
     "inv.sft.sign": (
@@ -465,14 +475,15 @@ TEXTS: dict[str, tuple[str, str]] = {
                        "slope's sampling error and its differences between forest types)"),
     "tot.chg_pooled": ("变化部分的误差见下", "the change's error as below"),
     "tot.method_sft": (
-        "以空间代时间的检验（见反演一节）合并了地图与光谱特征对变化大小的两种估计；合并估计的"
-        "误差（含 b 的抽样误差）按对数正态计，变化部分的比例相差 {f} 倍为一个标准差，故 {y} 年以外"
-        "各年的总量及各变化量的置信区间不对称，且不改变变化的方向。",
-        "The space-for-time check (the inversion section) pooled the maps' and the spectral "
-        "features' estimates of the change's size; the pooled estimate's error (b's sampling "
-        "error included) is taken log-normally, one standard deviation being a factor of {f} "
-        "on the change, so the intervals of the years other than {y} and of every change are "
-        "asymmetric and do not reverse a change's direction."),
+        "以空间代时间的检验（见反演一节）比较了地图与光谱特征对变化大小的两种估计；变化部分的误差"
+        "（b 的抽样误差及两种估计间超出抽样误差的差异）按对数正态计，相差 {f} 倍为一个标准差，"
+        "故 {y} 年以外各年的总量及各变化量的置信区间不对称，且不改变变化的方向。",
+        "The space-for-time check (the inversion section) compared the maps' and the spectral "
+        "features' estimates of the change's size; the change's error (b's sampling error and "
+        "the two estimates' difference beyond their sampling errors) is taken log-normally, "
+        "one standard deviation being a factor of {f} on the change, so the intervals of the "
+        "years other than {y} and of every change are asymmetric and do not reverse a "
+        "change's direction."),
     "as.zonal_note": ("统计量单位 t C/ha（方差 (t C/ha)²）；变化量为 {pair}。变化量均值对单元内"
                       "所有曾为森林的像元求平均（非森林年份计 0），变化程度均值只对起始年为森林的"
                       "像元求平均（起始年碳储量为 0 时变化程度无定义），两者平均的像元不同，符号可"
