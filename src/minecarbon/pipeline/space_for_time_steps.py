@@ -5,12 +5,12 @@ that are forest in every year is compared with what each spectral feature the mo
 says about it (:mod:`minecarbon.mapping.space_for_time`): the feature's trend over the same
 pixels turned into AGC by the plots' slope of the feature on AGC. The two estimates of the
 change's log scale — the maps' (0, with ``b``'s relative variance) and the features'
-(``ln ρ̄``) — are pooled as random effects (:func:`~minecarbon.mapping.space_for_time.
-pooled_scale`); where the two differ beyond their sampling errors, every forest span's change
-from its anchor year is multiplied by the pooled factor
-(:func:`~minecarbon.mapping.calibration.scale_change`), and the record goes into
-``calibration.json`` → ``space_for_time``; the totals carry the pooled estimate's variance as
-a log-normal error of the change (docs/carbon-totals.md) and the report states both.
+(``ln ρ̄``) — are compared (Cochran's Q) and pooled as random effects
+(:func:`~minecarbon.mapping.space_for_time.pooled_scale`); where the two differ beyond their
+sampling errors, every forest span's change from its anchor year is multiplied by the pooled
+factor (:func:`~minecarbon.mapping.calibration.scale_change`). The record goes into
+``calibration.json`` → ``space_for_time``; the totals carry ``v_b + τ²`` as a log-normal error
+of the change (docs/carbon-totals.md) and the report states the check and what it did.
 """
 
 from __future__ import annotations

@@ -326,27 +326,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "observed change (mapping.change_calibration)."),
     "inv.sft.pooled": (
         "两者之差超出抽样误差（Cochran Q 检验 p = {p}），按随机效应合并（DerSimonian–Laird，"
-        "特征估计的权重 {w}%），各林分自基准年起的变化量乘以合并系数 {f}；合并估计的误差计入"
-        "碳储量总量与变化量的置信区间（见评估一节）。",
+        "特征估计的权重 {w}%），各林分自基准年起的变化量乘以合并系数 {f}；变化大小的不确定性"
+        "计入碳储量总量与变化量的置信区间（见评估一节）。",
         "The two differ beyond their sampling errors (Cochran's Q test, p = {p}); they were "
         "pooled as random effects (DerSimonian–Laird, the features' weight {w} %) and every "
         "stand's change from its anchor year was multiplied by the "
-        "pooled {f}; the pooled estimate's error enters the intervals of the carbon totals "
-        "and changes (the assessment section). "),
+        "pooled {f}; the uncertainty of the change's size enters the intervals of the carbon "
+        "totals and changes (the assessment section). "),
     "inv.sft.agree": (
         "两者之差在各自的抽样误差之内（Cochran Q 检验 p = {p}），地图的变化量保持不变；"
-        "其误差计入碳储量总量与变化量的置信区间（见评估一节）。",
+        "变化大小的不确定性计入碳储量总量与变化量的置信区间（见评估一节）。",
         "The two differ by no more than their sampling errors (Cochran's Q test, p = {p}), so "
-        "the maps' change stands; its error enters the intervals of the carbon totals and "
-        "changes (the assessment section). "),
+        "the maps' change stands; the uncertainty of the change's size enters the intervals of "
+        "the carbon totals and changes (the assessment section). "),
     "inv.sft.checked": (
         "两者之差超出抽样误差（Cochran Q 检验 p = {p}），合并系数为 {f}（特征估计的权重 {w}%），"
-        "未用于地图（mapping.space_for_time_pooling = false）；其误差计入碳储量总量与变化量的"
-        "置信区间。",
+        "未用于地图（mapping.space_for_time_pooling = false）；变化大小的不确定性计入碳储量总量"
+        "与变化量的置信区间。",
         "The two differ beyond their sampling errors (Cochran's Q test, p = {p}); their "
         "pooled factor is {f} (the features' weight {w} %), not applied to the maps "
-        "(mapping.space_for_time_pooling = false); its error enters the intervals of the "
-        "carbon totals and changes. "),
+        "(mapping.space_for_time_pooling = false); the uncertainty of the change's size "
+        "enters the intervals of the carbon totals and changes. "),
     "inv.sft.sign": (
         "特征所示的变化方向与地图相反，二者之差按线性误差计入碳储量总量与变化量的置信区间。",
         "The features' change goes the other way; the whole difference enters the intervals "
