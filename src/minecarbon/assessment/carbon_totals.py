@@ -38,10 +38,12 @@ zero* when its interval excludes 0. A unit needs ``min_plots`` plots (default 5)
 ratio.
 
 **The change's scale** (space for time, :mod:`minecarbon.mapping.space_for_time`). Where the
-spectral features' own change says the maps' change should be ``ρ̄`` times what it is, the
-scale ``s`` of the change part ``D = R̂_d (M_dt − M_dr)`` of every estimate is uncertain by
-that factor: ``ln s ~ N(0, σ²)``, ``σ = |ln ρ̄|`` (a scale is positive and its error
-multiplicative, so the interval is asymmetric and keeps the change's sign). For a combination
+mapping step compared the maps' change with the spectral features' own, the scale ``s`` of
+the change part ``D = R̂_d (M_dt − M_dr)`` of every estimate is uncertain log-normally:
+``ln s ~ N(0, σ²)``, ``σ²`` the maps' own log-scale variance plus the between-estimate
+variance of the check (``v_b + τ²``; then ``v_c`` is 0, since ``σ²`` holds ``b``'s error).
+A scale is positive and its error multiplicative, so the interval is asymmetric and keeps
+the change's sign. For a combination
 ``w`` with change part ``D_w = R̂_d wᵀ(M_d − M_dr)``, the range of ``(s − 1) D_w`` over
 ``s ∈ [e^{−zσ}, e^{zσ}]`` is combined with ``t · SE`` side by side in quadrature::
 
