@@ -158,3 +158,15 @@ def test_pooled_scale_with_exact_estimates() -> None:
     assert pooled_scale(0.0, 0.0, 0.0)["log_var"] == 0.0
     exact_features = pooled_scale(0.01, 0.0, 0.05)  # within the maps' error: τ² = 0
     assert exact_features["log_shift"] == 0.01 and exact_features["weight_features"] == 1.0
+
+
+def test_change_scale_with_a_flat_feature() -> None:
+    """A feature whose trend is exactly 0 says the change is 0 (ratio 0, used); its own
+    precision is undefined and it is left out of the sampling variance, not a division by 0."""
+    slopes = pd.DataFrame({"slope": [0.002, 0.001], "se": [0.0002, 0.0002], "t": [10.0, 5.0],
+                           "n": [80, 80]}, index=["ndmi", "flat"])
+    out = change_scale(slopes, {"ndmi": 0.0008, "flat": 0.0}, 0.4,
+                       trend_ses={"ndmi": 0.0, "flat": 0.0001})
+    assert out["features"]["flat"]["ratio"] == 0.0 and out["features"]["flat"]["used"]
+    assert out["ratio"] == pytest.approx((100 * 1.0 + 25 * 0.0) / 125, abs=1e-4)
+    assert out["sampling_log_var"] == pytest.approx(0.01, abs=1e-6)  # ndmi's 1/t² alone

@@ -147,16 +147,18 @@ def change_scale(slopes: pd.DataFrame, feature_trends: Mapping[str, float], map_
         if used:
             ratios.append(ratio)
             weights.append(t * t)
-            se_tau = float(ses.get(str(name), 0.0))
-            sds.append(float(np.sqrt(1.0 / (t * t) + (se_tau / tau) ** 2)))
+            se_tau = float(ses.get(str(name), 0.0))  # a flat feature (τ = 0): no precision
+            sds.append(float(np.sqrt(1.0 / (t * t) + (se_tau / tau) ** 2)) if tau else np.inf)
     out: dict[str, Any] = {"features": per, "map_trend_t_ha_yr": _num(map_trend),
                            "map_trend_se": _num(map_trend_se), "min_t": min_t,
                            "n_features": len(ratios), "ratio": None, "log_sd": None,
                            "sampling_log_var": None, "rel_var": None}
     if ratios:
         rho = float(np.average(ratios, weights=weights))
-        sampling = (float(np.average(sds, weights=weights)) ** 2
-                    + (map_trend_se / map_trend) ** 2)
+        finite = [(s, w) for s, w in zip(sds, weights, strict=True) if np.isfinite(s)]
+        spread = (float(np.average([s for s, _ in finite], weights=[w for _, w in finite]))
+                  if finite else np.inf)
+        sampling = spread ** 2 + (map_trend_se / map_trend) ** 2
         out.update(ratio=round(rho, 4), rel_var=round((rho - 1.0) ** 2, 6),
                    sampling_log_var=round(sampling, 6),
                    log_sd=round(abs(float(np.log(rho))), 6) if rho > 0 else None)
