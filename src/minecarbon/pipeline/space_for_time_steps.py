@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from dask.base import compute
 
 from minecarbon.assessment.carbon_totals import between_variance, slope_se
 from minecarbon.grid import AnalysisGrid
@@ -94,23 +95,24 @@ def _yearly_means(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Pat
                   features: list[str]) -> tuple[pd.DataFrame, int]:
     """Per year, the mean AGC and the mean of each feature over the always-forest pixels.
 
-    Always-forest: mapped forest with an AGC value in every year. Lazy throughout, one dask
-    pass per year over the stacks (the mask itself is one pass over the land-cover series).
+    Always-forest: mapped forest with an AGC value in every year. Lazy throughout: one pass
+    over the land-cover series for the mask, then one over every year's stack and map.
     """
     chunk = ctx.config.compute.chunk_px
     years = sorted(agc_paths)
     agc, forest = _cubes(ctx, grid, agc_paths)
     always = (forest & agc.notnull()).all("year").compute()
-    count = int(always.sum())
-    rows = []
+    lazy = []
     for y in years:
         stack = read_stack(ctx.workspace.path(STACK.format(year=y)), chunks=chunk)
         layers = {f: stack[f].assign_coords(y=always["y"], x=always["x"]) for f in features
                   if f in stack.data_vars}
         layers["agc"] = agc.sel(year=y, drop=True)
-        means = xr.Dataset(layers).where(always).mean(("y", "x")).compute()
-        rows.append({"year": y, **{k: float(v) for k, v in means.data_vars.items()}})
-    return pd.DataFrame(rows).set_index("year"), count
+        lazy.append(xr.Dataset(layers).where(always).mean(("y", "x")))
+    means = compute(*lazy)  # type: ignore[no-untyped-call, unused-ignore]
+    rows = [{"year": y, **{k: float(v) for k, v in m.data_vars.items()}}
+            for y, m in zip(years, means, strict=True)]
+    return pd.DataFrame(rows).set_index("year"), int(always.sum())
 
 
 def check_space_for_time(ctx: StepContext, grid: AnalysisGrid, agc_paths: dict[int, Path],
