@@ -91,6 +91,9 @@ class AllometryErrors(_Section):
     residual_sd_log: float = Field(0.25, ge=0.0, description="model residual sd (log scale) "
                                    "where the model table gives none")
     carbon_fraction_sd: float = Field(0.01, ge=0.0, description="carbon-fraction error")
+    model_sd_rel: float | None = Field(
+        None, ge=0.0, le=1.0, description="biomass models' systematic error, relative, for "
+        "every model (0 = off); empty: each model's model_sd_rel from the table, else 0.10")
 
 
 class AllometryConfig(_Section):

@@ -46,6 +46,7 @@ def row(**overrides: str) -> dict[str, str]:
         "b": "2.4",
         "c": "",
         "residual_sd_log": "",
+        "model_sd_rel": "",
         "dbh_min_cm": "5",
         "dbh_max_cm": "40",
         "height_min_m": "2",
@@ -568,6 +569,42 @@ def test_residual_sd_log_is_one_per_model() -> None:
     ]
     with pytest.raises(InputDataError, match=r"row 2 .*'residual_sd_log'.*same model"):
         validate_model_rows(rows, "t.csv")
+
+
+# ------------------------------------------------------------------ model_sd_rel
+
+
+def test_model_sd_rel_is_read_and_may_be_absent() -> None:
+    model = ModelTable.from_rows([row(model_sd_rel="0.12")], "u.csv").model_for(
+        "pinus_tabuliformis")
+    assert model.model_sd_rel == 0.12
+    old_schema = {k: v for k, v in row().items() if k != "model_sd_rel"}
+    assert ModelTable.from_rows([old_schema], "old.csv").model_for(
+        "pinus_tabuliformis").model_sd_rel is None
+
+
+@pytest.mark.parametrize("bad", ["-0.1", "1.5", "10", "abc", "nan"])
+def test_model_sd_rel_must_be_a_fraction(bad: str) -> None:
+    with pytest.raises(InputDataError) as info:
+        validate_model_rows(
+            [row(), row(model_id="m2", species_key="betula", model_sd_rel=bad)], "u.csv")
+    assert "u.csv row 2 (line 3), column 'model_sd_rel'" in str(info.value)
+
+
+def test_model_sd_rel_is_one_per_model() -> None:
+    rows = [row(component="stem", model_sd_rel="0.1"), row(component="leaf", model_sd_rel="0.2")]
+    with pytest.raises(InputDataError, match=r"row 2 .*'model_sd_rel'.*same model"):
+        validate_model_rows(rows, "t.csv")
+
+
+def test_default_models_systematic_error_follows_their_provenance() -> None:
+    # biomass_models.py: 0.10 checked two-variable North-China species models … 0.25 stand-ins
+    sd = {m.model_id: m.model_sd_rel for m in ModelTable.default().models}
+    assert len(sd) == 10 and all(v is not None for v in sd.values())
+    assert sd["pinus_tabuliformis_cheng2007"] == 0.10
+    assert sd["robinia_pseudoacacia_forrester2017"] == 0.20
+    assert all(v == 0.25 for k, v in sd.items() if "representative" in k)
+    assert min(sd.values()) == 0.10 and max(sd.values()) == 0.25
 
 
 def test_model_table_in_other_units_is_refused() -> None:

@@ -167,6 +167,7 @@ SOURCES = {
     "height": {"height_sd_rel": 0.08},
     "residual": {"residual_sd_log": 0.3},
     "carbon": {"carbon_fraction_sd": 0.02},
+    "model": {"model_sd_rel": 0.1},
 }
 
 
@@ -304,7 +305,7 @@ def test_random_streams_of_different_blocks_are_independent() -> None:
     n = 8 * 256
     trees = pd.DataFrame({"plot_id": np.repeat(np.arange(8), 256), "dbh_cm": np.full(n, 20.0),
                           "height_m": np.full(n, 12.0), "model_key": "betula"})
-    errors = ErrorModel(carbon_fraction_sd=0.0)
+    errors = ErrorModel(carbon_fraction_sd=0.0, model_sd_rel=0.0)  # both shared by design
     draws = plot_carbon_draws(trees, default_models(("betula",)), dict.fromkeys(range(8), 0.06),
                               n_draws=1000, errors=errors)
     corr = np.corrcoef(draws.agb_draws_kg.astype(np.float64))
@@ -326,7 +327,8 @@ def test_switching_one_source_off_keeps_the_other_draws() -> None:
 
 def fast_and_generic(models: dict[str, Any], trees: pd.DataFrame,
                      areas: dict[Any, float]) -> tuple[PlotDraws, PlotDraws]:
-    errors = ErrorModel(dbh_sd_cm=1.0, dbh_sd_rel=0.05, height_sd_rel=0.2, residual_sd_log=0.3)
+    errors = ErrorModel(dbh_sd_cm=1.0, dbh_sd_rel=0.05, height_sd_rel=0.2, residual_sd_log=0.3,
+                        model_sd_rel=0.1)  # Opaque models have no model_sd_rel of their own
     fast = plot_carbon_draws(trees, models, areas, n_draws=300, errors=errors)
     generic = plot_carbon_draws(trees, {k: Opaque(m) for k, m in models.items()}, areas,
                                 n_draws=300, errors=errors)
@@ -378,8 +380,12 @@ def reference_draws(trees: pd.DataFrame, model: BiomassModel, key: str, n_draws:
     z_res = normal_draws(_stream(seed, 2, 0), n, n_draws).astype(np.float64)
     z_cf = np.random.Generator(_stream(seed, 3, zlib.crc32(key.encode()))).standard_normal(
         n_draws)
+    z_model = np.random.Generator(_stream(seed, 4, zlib.crc32(key.encode()))).standard_normal(
+        n_draws)
     sigma = errors.residual_sd_log
     carbon = model.carbon_fraction + errors.carbon_fraction_sd * z_cf
+    s = errors.model_sd(model.model_sd_rel)  # relative sd s ⇒ log-normal σ² = ln(1 + s²)
+    factor = np.exp(math.sqrt(math.log1p(s * s)) * z_model - math.log1p(s * s) / 2)
     agc = np.zeros(n_draws)
     for i, (d, h) in enumerate(zip(trees["dbh_cm"], trees["height_m"], strict=True)):
         for j in range(n_draws):
@@ -387,7 +393,7 @@ def reference_draws(trees: pd.DataFrame, model: BiomassModel, key: str, n_draws:
             d_j = max(d + sd * z_dbh[i, j], MIN_DBH_CM)
             h_j = max(h + errors.height_sd_rel * h * z_height[i, j], 0.1)
             agb = float(model.agb_kg(d_j, h_j)) * math.exp(sigma * z_res[i, j] - sigma**2 / 2)
-            agc[j] += agb * carbon[j]
+            agc[j] += agb * factor[j] * carbon[j]
     return agc
 
 
@@ -416,13 +422,17 @@ def test_interval_agrees_with_an_independent_reference_statistically() -> None:
     out = plot_agc_monte_carlo(trees, models, areas, n_draws=n_draws, errors=errors)
     rng = np.random.default_rng(2024)
     carbon = {k: models[k].carbon_fraction + 0.02 * rng.standard_normal(n_draws) for k in keys}
+    # each model's systematic factor: mean 1, relative sd = the table's model_sd_rel
+    s2 = {k: math.log1p(float(models[k].model_sd_rel) ** 2) for k in keys}
+    shared = {k: np.exp(math.sqrt(s2[k]) * rng.standard_normal(n_draws) - s2[k] / 2)
+              for k in keys}
     agc = np.zeros(n_draws)
     for d, h, k in trees[["dbh_cm", "height_m", "model_key"]].itertuples(index=False):
         sd = math.hypot(errors.dbh_sd_cm, errors.dbh_sd_rel * d)
         d_draw = np.maximum(d + sd * rng.standard_normal(n_draws), MIN_DBH_CM)
         h_draw = np.maximum(h + errors.height_sd_rel * h * rng.standard_normal(n_draws), 0.1)
         res = np.exp(0.3 * rng.standard_normal(n_draws) - 0.045)
-        agc += models[k].agb_kg(d_draw, h_draw) * res * carbon[k]
+        agc += models[k].agb_kg(d_draw, h_draw) * res * shared[k] * carbon[k]
     agc /= 1000 * 0.06
     low, high = np.percentile(agc, [2.5, 97.5])
     # Monte-Carlo standard errors here are ≈ 0.1 % (mean) and ≈ 0.3 % (percentiles)

@@ -3,7 +3,8 @@
 The coverage test is the issue's proof by simulation: with the site's maps fixed, many
 independent plot samples are drawn in the plots' year (as many plots per level-2 unit as the
 field crew measured, at random truth-forest pixels of the unit, each with the plots' own
-measurement error), the totals and changes of every unit and year are estimated from each
+random measurement error, and one systematic factor for the whole sample drawn from the
+biomass models' shared error), the totals and changes of every unit and year are estimated from each
 sample with the pipeline's estimator and error budget, and the share of intervals containing
 the true totals (the truth's carbon over the unit's pixels) is measured and printed.
 """
@@ -11,6 +12,7 @@ the true totals (the truth's carbon over the unit's pixels) is measured and prin
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -92,8 +94,16 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
     plot_units = pd.read_csv(small_site / "products/units/plot_units.csv")
     per_unit = plot_units["unit_l2"].dropna().astype(int).value_counts().to_dict()
     plots = pd.read_csv(small_site / "products/plots/plot_agc.csv")
-    rel_sd = float(((plots["agc_ci_high"] - plots["agc_ci_low"]) / 3.92
-                    / plots["agc_t_per_ha"]).median())
+    # a plot's interval holds random errors (its own) and its models' systematic error (shared
+    # by every plot of those models): each replicate draws the random part per plot and one
+    # systematic factor for the whole sample, of mean 1 and the totals' relative sd δ
+    plot_sd = (plots["agc_ci_high"] - plots["agc_ci_low"]) / 3.92 / plots["agc_t_per_ha"]
+    rel_sd = float(np.sqrt((plot_sd ** 2 - plots["agc_systematic_sd_rel"] ** 2)
+                           .clip(lower=0.0)).median())
+    delta = float(info["systematic_rel_sd"])
+    assert 0.01 < delta < 0.2
+    assert plots.loc[plots["n_trees"] > 0, "agc_systematic_sd_rel"].gt(0).all()
+    log_sd = math.sqrt(math.log1p(delta ** 2))
     rng = np.random.default_rng(17)
     forest_ref = truth[ref] > 0
     hits: dict[str, list[bool]] = {"total": [], "change": []}
@@ -106,8 +116,9 @@ def test_intervals_cover_the_true_totals_and_changes(small_site: Path) -> None:
                 picks.append(rng.choice(where, min(n, where.size), replace=False))
         idx = np.concatenate(picks)
         flat = truth[ref].ravel()[idx]
+        shared = math.exp(log_sd * rng.standard_normal() - log_sd ** 2 / 2)
         sample = pd.DataFrame({
-            "observed": flat * (1 + rel_sd * rng.standard_normal(idx.size)),
+            "observed": flat * shared * (1 + rel_sd * rng.standard_normal(idx.size)),
             "mapped": np.nan_to_num(maps[ref].ravel()[idx]),
             "unit_l1": units[(1, ref)].ravel()[idx], "unit_l2": units[(2, ref)].ravel()[idx]})
         est, chg = estimate_totals(sums, sample, years=years, reference_year=ref, pairs=pairs,

@@ -342,6 +342,18 @@ def test_plot_tables(stub_figures: list[str]) -> None:
     width = (broad["agc_ci_high"] - broad["agc_ci_low"]).mean()
     assert by_type.loc["broadleaf", "mean 95 % interval width (t C/ha)"] == round(float(width), 2)
     assert by_type.loc["not recorded", "plots"] == 1
+    section = next(x for x in report.sections if x.key == "plot_agc")
+    # a workspace without the systematic column says nothing about it
+    assert not any("systematic" in b.text for b in section.blocks if isinstance(b, Paragraph))
+    inputs.plot_agc = agc.assign(agc_systematic_sd_rel=[0.1, 0.2, 0.1, 0.3, 0.1, 0.1, 0.2, 0.0],
+                                 agc_t_per_ha=agc["agc_t_per_ha"].where(agc.index < 7, 0.0))
+    section = next(x for x in build_report(inputs, "en").sections if x.key == "plot_agc")
+    said = [b.text for b in section.blocks if isinstance(b, Paragraph) and "systematic" in b.text]
+    # mean over the seven plots with carbon (1.1 / 7 = 15.7 %), the totals' δ (2 %) beside it
+    assert len(said) == 1 and "15.7 % on average per plot, 2.0 % for all plots" in said[0]
+    zh = next(x for x in build_report(inputs, "zh").sections if x.key == "plot_agc")
+    assert any("各样地平均 15.7%，全部样地合计 2.0%" in b.text for b in zh.blocks
+               if isinstance(b, Paragraph))
     layout = _table(report, "plots_layout", "Plots per assessment unit")
     l2 = layout[layout["level"] == 2].set_index("code")
     assert l2.loc[10, "plots"] == 3 and l2.loc[10, "≥ 3 plots"] == "✓"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from minecarbon.allometry.equations import ModelTable
 from minecarbon.allometry.height import fill_heights
+from minecarbon.allometry.systematic import plot_systematic_sd_rel
 from minecarbon.allometry.uncertainty import ErrorModel, plot_agc_monte_carlo
 from minecarbon.errors import InputDataError
 from minecarbon.standard.species import by_key
@@ -50,7 +51,8 @@ def tree_carbon(trees: pd.DataFrame, table: ModelTable, *, hd_min_trees: int = 1
     -------
     TreeCarbon whose frame adds: species_key, model_key, model_id, model_table, official,
     fallback_level, fallback_note, height_filled, hd_model, height_used_m, agb_kg, agc_kg,
-    co2e_kg, carbon_fraction, out_of_range.
+    co2e_kg, carbon_fraction, model_sd_rel (the table's systematic error of the model; NaN
+    where it gives none), out_of_range.
 
     """
     if trees.empty:
@@ -79,6 +81,7 @@ def tree_carbon(trees: pd.DataFrame, table: ModelTable, *, hd_min_trees: int = 1
 
     agb = np.full(len(out), np.nan)
     cf = np.full(len(out), np.nan)
+    model_sd = np.full(len(out), np.nan)
     in_range = np.zeros(len(out), bool)
     for key, idx in out.groupby("model_key").indices.items():
         model = table.model_for(str(key))
@@ -86,9 +89,12 @@ def tree_carbon(trees: pd.DataFrame, table: ModelTable, *, hd_min_trees: int = 1
         h = out["height_used_m"].to_numpy(float)[idx]
         agb[idx] = model.agb_kg(d, h)
         cf[idx] = model.carbon_fraction
+        if model.model_sd_rel is not None:
+            model_sd[idx] = model.model_sd_rel
         in_range[idx] = model.in_range(d, h)
     out["agb_kg"] = agb.round(3)
     out["carbon_fraction"] = cf
+    out["model_sd_rel"] = model_sd
     out["agc_kg"] = (agb * cf).round(3)
     out["co2e_kg"] = (agb * cf * CO2_PER_C).round(3)
     out["out_of_range"] = ~in_range
@@ -136,6 +142,10 @@ def plot_carbon(trees: pd.DataFrame, plots: pd.DataFrame, table: ModelTable, *,
                 units: pd.DataFrame | None = None) -> pd.DataFrame:
     """AGB, AGC and CO2e densities per plot with Monte-Carlo 95 % intervals.
 
+    ``agc_systematic_sd_rel`` is the relative standard deviation of the plot's AGC from the
+    errors shared by all trees of its models (:mod:`minecarbon.allometry.systematic`): the
+    part of its interval that does not average out over plots.
+
     Parameters
     ----------
     trees
@@ -178,6 +188,9 @@ def plot_carbon(trees: pd.DataFrame, plots: pd.DataFrame, table: ModelTable, *,
     out["agc_ci_high"] = out["plot_id"].map(mc["agc_ci_high"]).fillna(0.0).round(3)
     out["agb_ci_low"] = out["plot_id"].map(mc["agb_ci_low"]).fillna(0.0).round(3)
     out["agb_ci_high"] = out["plot_id"].map(mc["agb_ci_high"]).fillna(0.0).round(3)
+    # the part of the interval every plot of the same models shares (does not average out)
+    out["agc_systematic_sd_rel"] = out["plot_id"].map(
+        plot_systematic_sd_rel(trees, errors or ErrorModel())).fillna(0.0).round(4)
     ba_type = basal_area_forest_type(trees)
     record_type = plots.set_index("plot_id")["forest_type"] if "forest_type" in plots else None
     out["forest_type"] = [

@@ -132,6 +132,7 @@ class BiomassModel:
     region: str = ""
     confidence: str = ""
     residual_sd_log: float | None = None
+    model_sd_rel: float | None = None
 
     @property
     def needs_height(self) -> bool:
@@ -238,6 +239,9 @@ def _model_from_rows(rows: Sequence[Mapping[str, str | None]]) -> BiomassModel:
         confidence=text(first, "confidence"),
         residual_sd_log=(
             float(text(first, "residual_sd_log")) if text(first, "residual_sd_log") else None
+        ),
+        model_sd_rel=(
+            float(text(first, "model_sd_rel")) if text(first, "model_sd_rel") else None
         ),
     )
 

@@ -14,15 +14,22 @@ Every Monte-Carlo draw re-measures every tree and re-draws the model errors:
 * **carbon fraction** ``CF' = CF + N(0, carbon_fraction_sd)`` (clipped to [0, 1]) is
   *systematic*: one draw per biomass model (per distinct model object, so keys sharing a model
   share it) per Monte-Carlo draw, shared by all of that model's trees in all plots. Plot
-  intervals are therefore correlated, as they are in reality.
+  intervals are therefore correlated, as they are in reality;
+* **the model itself** AGB is multiplied by a factor ``exp(σ_m z − σ_m²/2)``,
+  ``σ_m² = ln(1 + s²)``, ``z ~ N(0, 1)``, whose mean is 1 and whose relative standard deviation
+  is exactly ``s`` (:meth:`ErrorModel.model_sd`): the error of the model's parameters and of
+  applying it to stands other than those it was fitted on. Like the carbon fraction it is
+  *systematic*: one draw per model and Monte-Carlo draw, shared by all its trees in all plots.
 
 Perturbed D and H are clipped at 0.1 cm and 0.1 m. Per plot, the draws of Σ AGB and Σ AGC
 (kg) divided by the plot area give the per-hectare distribution: its mean, standard deviation
 and 2.5 / 97.5 percentiles (the 95 % interval) are reported beside the deterministic estimate
 (no error) :func:`plot_agc_monte_carlo`.
 
-Not covered: the uncertainty of the model's parameters and the error of choosing the model
-(e.g. a model from another region); both are systematic and can exceed the errors above.
+The systematic part of a sum of trees (a plot, all plots, a stratum) — the model and carbon
+fraction errors, which do not average out however many trees are measured — has the relative
+variance :func:`systematic_rel_var`; the totals of the assessment carry it
+(:mod:`minecarbon.assessment.carbon_totals`).
 
 Reproducibility. Trees are put in a canonical order (by model key, then plot in the order of
 ``plot_area_ha``, then input row); each block of 512 consecutive trees in that order has its own
@@ -75,7 +82,9 @@ STREAM_TREES: Final = 512
 MIN_DBH_CM: Final = 0.1
 MIN_HEIGHT_M: Final = 0.1
 
-_DBH, _HEIGHT, _RESIDUAL, _CARBON = 0, 1, 2, 3  # random-stream sources
+_DBH, _HEIGHT, _RESIDUAL, _CARBON, _MODEL = 0, 1, 2, 3, 4  # random-stream sources
+#: A model's systematic relative error where neither the table nor the error model gives one.
+DEFAULT_MODEL_SD_REL: Final = 0.10
 _REQUIRED: Final = ("plot_id", "dbh_cm", "model_key")
 
 # Power-law forms as (β, γ) multipliers of (b, c): W(D', H') = W(D, H) · (D'/D)^β · (H'/H)^γ.
@@ -134,6 +143,17 @@ class ErrorModel:
         for the main species; IPCC 2006 Table 4.3 gives ranges of ±0.02–0.04 around its
         defaults for whole groups). For a species-specific fraction 0.01 is appropriate; raise
         it for a fraction borrowed from a group default. Systematic (see the module docstring).
+    ``model_sd_rel = None``
+        The relative standard deviation of each model's systematic error (its parameters, and
+        its transfer to the stands it is applied to). None: each model's own ``model_sd_rel``
+        from the model table, or :data:`DEFAULT_MODEL_SD_REL` (0.10) where it has none. A
+        number: that value for every model (0 switches the source off). A species' own model
+        predicts the mean of the trees it was fitted on to within a mean prediction error of
+        about 4–5 % at 95 % (曾伟生 & 唐守正 2011, 林业科学 47(11):106–113; Zeng et al. 2018,
+        J. For. Res. 29(5)), a standard deviation of about 2–3 %; applied to other stands the
+        choice among plausible equations alone moves live-tree carbon by 20–40 % (Melson et
+        al. 2011, Carbon Balance Manag. 6:2). The default table's values (0.10–0.25) are set by
+        each model's provenance (see :mod:`minecarbon.standard.biomass_models`).
 
     """
 
@@ -142,11 +162,14 @@ class ErrorModel:
     height_sd_rel: float = 0.05
     residual_sd_log: float = 0.25
     carbon_fraction_sd: float = 0.01
+    model_sd_rel: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("dbh_sd_cm", "dbh_sd_rel", "height_sd_rel", "residual_sd_log",
-                     "carbon_fraction_sd"):
+                     "carbon_fraction_sd", "model_sd_rel"):
             value = getattr(self, name)
+            if name == "model_sd_rel" and value is None:
+                continue
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise InputDataError(
                     f"ErrorModel.{name} = {value!r} is not a finite number ≥ 0",
@@ -156,7 +179,19 @@ class ErrorModel:
     @classmethod
     def none(cls) -> ErrorModel:
         """No error at all: every draw equals the deterministic estimate."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    def model_sd(self, own: float | None) -> float:
+        """The systematic relative error used for a model whose table gives ``own``.
+
+        :attr:`model_sd_rel` where it is set, else ``own``, else :data:`DEFAULT_MODEL_SD_REL`
+        (``own`` None or NaN: the table gives none).
+        """
+        if self.model_sd_rel is not None:
+            return float(self.model_sd_rel)
+        if own is None or not math.isfinite(float(own)):
+            return DEFAULT_MODEL_SD_REL
+        return float(own)
 
 
 @dataclass(frozen=True)
@@ -399,7 +434,8 @@ def _prepare(
     n_draws: int,
     seed: int,
     errors: ErrorModel,
-) -> tuple[_Context, FloatArray, FloatArray, FloatArray, FloatArray, tuple[Hashable, ...]]:
+) -> tuple[_Context, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray | None,
+           tuple[Hashable, ...]]:
     """Validate, sort into canonical order and build the per-model kernels."""
     missing = [c for c in _REQUIRED if c not in trees.columns]
     if missing:
@@ -509,6 +545,17 @@ def _prepare(
         z = np.random.Generator(_stream(seed, _CARBON, zlib.crc32(key.encode()))).standard_normal(
             n_draws)
         carbon_draws[i] = np.clip(carbon[i] + errors.carbon_fraction_sd * z, 0.0, 1.0)
+    model_draws: FloatArray | None = None
+    model_sd = [errors.model_sd(getattr(groups_by_key[k].model, "model_sd_rel", None))
+                for k in carbon_keys]
+    if any(sd > 0 for sd in model_sd):
+        model_draws = np.ones((len(carbon_keys), n_draws), dtype=np.float64)
+        for i, (key, sd) in enumerate(zip(carbon_keys, model_sd, strict=True)):
+            if sd > 0:
+                sigma = math.sqrt(math.log1p(sd * sd))
+                z = np.random.Generator(_stream(seed, _MODEL, zlib.crc32(key.encode()))
+                                        ).standard_normal(n_draws)
+                model_draws[i] = np.exp(sigma * z - 0.5 * sigma * sigma)
     group_carbon = np.array([carbon[g.carbon_index] for g in groups]) if groups else np.empty(0)
 
     dbh_sd = np.sqrt(errors.dbh_sd_cm**2 + (errors.dbh_sd_rel * dbh) ** 2)
@@ -533,7 +580,7 @@ def _prepare(
     agb_plot = np.bincount(plot_sorted, weights=agb, minlength=n_plots).astype(np.float64)
     agc_plot = np.bincount(plot_sorted, weights=agb * tree_carbon,
                            minlength=n_plots).astype(np.float64)
-    return context, area, agb_plot, agc_plot, carbon_draws, plot_ids
+    return context, area, agb_plot, agc_plot, carbon_draws, model_draws, plot_ids
 
 
 _Z_MAX: Final = 5.7  # |z| of normal_draws is below sqrt(−2 ln 2⁻²³) = 5.65
@@ -697,7 +744,7 @@ def plot_carbon_draws(
         raise InputDataError(f"seed = {seed!r}", fix="give a seed ≥ 0")
     if chunk_trees < 1:
         raise InputDataError(f"chunk_trees = {chunk_trees!r}", fix="give chunk_trees ≥ 1")
-    ctx, area, agb_plot, agc_plot, carbon_draws, plot_ids = _prepare(
+    ctx, area, agb_plot, agc_plot, carbon_draws, model_draws, plot_ids = _prepare(
         trees, models, plot_area_ha, n_draws, seed, errors
     )
     n_plots = len(plot_ids)
@@ -707,9 +754,14 @@ def plot_carbon_draws(
     per_chunk = max(1, -(-chunk_trees // STREAM_TREES))
     chunks = [range(b, min(b + per_chunk, n_blocks)) for b in range(0, n_blocks, per_chunk)]
     group_carbon = [carbon_draws[g.carbon_index].astype(np.float32) for g in ctx.groups]
+    group_model = [None if model_draws is None else
+                   model_draws[g.carbon_index].astype(np.float32) for g in ctx.groups]
 
     def add(partials: list[_Partial]) -> None:
         for g, plots, sums in partials:
+            factor = group_model[g]
+            if factor is not None:
+                sums = sums * factor
             agb_draws[plots] += sums
             agc_draws[plots] += sums * group_carbon[g]
 

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from dask.base import compute
 
+from minecarbon.allometry.systematic import TREE_COLUMNS, trees_systematic_rel_var
+from minecarbon.allometry.uncertainty import ErrorModel
 from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
 from minecarbon.assessment.carbon_totals import estimate_totals
 from minecarbon.assessment.trend_reference import (
@@ -50,6 +52,7 @@ from minecarbon.types import LandCover
 LANDCOVER = "products/classification/landcover_{year}.tif"
 UNITS = "products/units/units_l{level}_{year}.tif"
 TREND_CLASS = "products/assessment/trend_class.tif"
+TREES_AGC = "products/plots/trees_agc.csv"
 
 
 @dataclass
@@ -277,11 +280,25 @@ def _zone_names(zone: str) -> tuple[str, str]:
 
 
 def _systematic_rel_var(ctx: StepContext, plots: pd.DataFrame) -> float:
-    """``δ²``: the carbon fraction's error relative to the plots' mean carbon fraction."""
+    """``δ²``: the plots' relative variance from their models' shared errors.
+
+    The biomass models' systematic errors and carbon fractions, weighted by each model's share
+    of the paired plots' carbon (:func:`minecarbon.allometry.systematic.trees_systematic_rel_var`
+    on ``trees_agc.csv``). A workspace whose tree table predates the ``model_sd_rel`` column
+    falls back to the carbon fraction's error over the plots' mean carbon fraction alone.
+    """
+    errors = ErrorModel(**ctx.config.allometry.errors.model_dump())
+    trees_path = ctx.workspace.path(TREES_AGC)
+    if trees_path.exists() and "plot_id" in plots.columns:
+        trees = read_table(trees_path)
+        if set(TREE_COLUMNS) <= set(trees.columns):
+            wanted = set(plots["plot_id"].astype(str))
+            return trees_systematic_rel_var(trees[trees["plot_id"].astype(str).isin(wanted)],
+                                            errors)
     cf = (plots["agc_t_per_ha"] / plots["agb_t_per_ha"]).replace([np.inf, -np.inf], np.nan) \
         if "agb_t_per_ha" in plots.columns else pd.Series(dtype=float)
     mean_cf = float(cf.dropna().mean()) if cf.notna().any() else 0.47  # IPCC default
-    return float((ctx.config.allometry.errors.carbon_fraction_sd / mean_cf) ** 2)
+    return float((errors.carbon_fraction_sd / mean_cf) ** 2)
 
 
 def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],

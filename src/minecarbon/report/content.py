@@ -298,6 +298,12 @@ def _plot_agc(inputs: ReportInputs, lang: Lang) -> Section:
     if "model_table" in frame:
         names = sorted({str(v) for v in frame["model_table"].dropna()})
         s.blocks.append(Paragraph(tr("plot.models", lang, names="; ".join(names))))
+    together = ((inputs.assessment_summary or {}).get("totals") or {}).get("systematic_rel_sd")
+    if "agc_systematic_sd_rel" in frame and together is not None:
+        per_plot = frame.loc[frame["agc_t_per_ha"] > 0, "agc_systematic_sd_rel"]
+        s.blocks.append(Paragraph(tr(
+            "plot.systematic", lang, s=f"{100 * float(per_plot.mean()):.1f}",
+            t=f"{100 * float(together):.1f}")))
     if inputs.tls_validation:
         s.blocks.append(tls_table(inputs.tls_validation, lang))
     return s

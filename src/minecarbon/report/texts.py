@@ -103,6 +103,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "plot.ci": ("95 % 区间平均宽度 (t C/ha)", "mean 95 % interval width (t C/ha)"),
     "plot.no_type": ("未记录", "not recorded"),
     "plot.models": ("立木生物量模型表：{names}。", "Tree biomass model table: {names}."),
+    "plot.systematic": (
+        "样地区间含测量误差、模型残差，以及生物量模型与含碳率的系统误差（同一模型的全部样地共有，"
+        "不随样地数减小；各样地平均 {s}%，全部样地合计 {t}%）。",
+        "A plot's interval holds the measurement errors, the model residuals and the biomass "
+        "models' and carbon fractions' systematic errors (shared by every plot of the same "
+        "model, not reduced by more plots; {s} % on average per plot, {t} % for all plots "
+        "together)."),
     # ------------------------------------------------------------------ 5 models
     "models.cv_table": ("嵌套交叉验证结果（外层各折平均，* 为选用模型）",
                         "Nested cross-validation (mean over the outer folds; * the chosen model)"),
@@ -427,10 +434,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tot.table": ("监测范围及一级单元地上碳储量总量估计", "Estimated AGC totals of the extent "
                   "and the level-1 units"),
     "tot.note": ("估计值按样地对地图的比估计（样地调查年）及其模型外推（其他年份）计算，"
-                 "区间含样地抽样、异速模型含碳率、变化校准与像元残差误差；地图求和仅供对照。",
+                 "区间含样地抽样、生物量模型与含碳率的系统误差、变化校准与像元残差误差；地图求和仅供对照。",
                  "Estimates correct the map by the plots' ratio (the plots' year) and carry it "
                  "to the other years by the model; the intervals hold the plot sampling, the "
-                 "carbon fraction, the change calibration and the pixel residuals. The map sum "
+                 "biomass models' and carbon fractions' systematic errors, the change "
+                 "calibration and the pixel residuals. The map sum "
                  "is shown for comparison only."),
     "tot.period": ("时段", "Period"),
     "tot.category": ("类别", "Category"),
@@ -462,13 +470,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tot.method": (
         "总量估计方法：{y} 年（样地调查年）以 {n} 块样地对地图作比估计（广义回归估计的比模型；"
         "单元内样地不少于 {k} 块时用单元自身比值，否则用全部样地比值并计入单元间差异）；"
-        "其他年份为以 {y} 年为基准的模型推断，{chg}；含碳率的系统误差 {d}%。面积按保留检验样本的"
+        "其他年份为以 {y} 年为基准的模型推断，{chg}；生物量模型与含碳率的系统误差（各样地共有，"
+        "不随样地数减小）合计 {d}%。面积按保留检验样本的"
         "误差矩阵校正。",
         "How the totals are estimated: in {y} (the plots' year) the map is corrected by the "
         "ratio of {n} plots to the map (the ratio model of the GREG estimator; a unit with at "
         "least {k} plots has its own ratio, others the ratio of all plots widened by the "
         "differences between units); the other years are inferred by the model from {y}, "
-        "{chg}; the carbon fraction's systematic error is {d} %. Areas are corrected with the "
+        "{chg}; the biomass models' and carbon fractions' systematic error, shared by all plots "
+        "and not reduced by more of them, is {d} %. Areas are corrected with the "
         "error matrix of the held-out reference samples."),
     "tot.chg_linear": ("变化部分的相对误差取 {c}%（衰减系数的抽样误差及各森林类型间差异）",
                        "the change carrying a relative error of {c} % (the attenuation "

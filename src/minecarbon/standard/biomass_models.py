@@ -19,6 +19,12 @@ the sum of its component rows. Columns:
                             (natural log; for a component model, of the summed AGB) where the
                             source gives one, for Monte-Carlo uncertainty; 0 < value ≤ 2; empty
                             otherwise, and the column may be left out of a table altogether
+``model_sd_rel``            optional: the relative standard deviation of the model's *systematic*
+                            error for the stands it is applied to (its parameters, and its
+                            transfer from the stands it was fitted on), shared by all its trees;
+                            0 ≤ value ≤ 1; empty where unknown (0.10 is then assumed,
+                            :data:`minecarbon.allometry.uncertainty.DEFAULT_MODEL_SD_REL`); the
+                            column may be left out of a table altogether
 ``dbh_min_cm``…             calibration range: ``dbh_min_cm``, ``dbh_max_cm``, ``height_min_m``,
                             ``height_max_m``
 ``carbon_fraction``         carbon fraction of dry biomass, 0.3–0.6
@@ -35,6 +41,23 @@ with it may be labelled as that standard's. Where a source states no calibration
 default table uses a generous placeholder of DBH 2–60 cm and H 1.3–40 m (:data:`DEFAULT_DBH_CM`,
 :data:`DEFAULT_HEIGHT_M`) and says so in ``source``. No source at hand gives a residual standard
 deviation for these models, so ``residual_sd_log`` is empty on every default row.
+
+**Systematic error of the default models** (``model_sd_rel``). No source gives one either: the
+values are this package's judgement from each model's provenance, to be replaced by a user who
+has validated a model on local sample trees. A species' own model predicts the mean of the
+population it was fitted on to within a mean prediction error of about 4–5 % at 95 %
+(曾伟生 & 唐守正 2011, 林业科学 47(11):106–113; Zeng et al. 2018, J. For. Res. 29(5)); applied
+elsewhere, the choice among plausible equations moves live-tree carbon by 20–40 % (Melson et al.
+2011, Carbon Balance Manag. 6:2), which makes model transfer, not parameter error, the main part:
+
+* 0.10 — a two-variable model of the same species from North China or the Loess Plateau
+  (油松, 华北落叶松, 白桦);
+* 0.15 — the same species from farther away or DBH-only (蒙古栎, Heilongjiang), or coefficients
+  printed with one significant digit (小叶杨);
+* 0.20 — a DBH-only model fitted on eight trees in Jiangsu (侧柏), or a generic European model
+  (刺槐, Forrester et al. 2017);
+* 0.25 — a representative species standing in for a whole group (``conifer``, ``broadleaf``,
+  ``generic``).
 
 **Fallback models.** The default table also has models for the keys ``conifer``, ``broadleaf``
 and ``generic``, which :func:`~minecarbon.standard.species.resolve_model_key` falls back to.
@@ -109,6 +132,7 @@ COLUMNS: tuple[str, ...] = (
     "b",
     "c",
     "residual_sd_log",
+    "model_sd_rel",
     "dbh_min_cm",
     "dbh_max_cm",
     "height_min_m",
@@ -122,10 +146,10 @@ COLUMNS: tuple[str, ...] = (
 
 #: Columns that may be left empty (``c`` is required by forms that use it).
 OPTIONAL_COLUMNS: frozenset[str] = frozenset(
-    {"c", "region", "confidence", "residual_sd_log", "units"})
+    {"c", "region", "confidence", "residual_sd_log", "model_sd_rel", "units"})
 
 #: Columns that a table may leave out of its header altogether (read as empty).
-ABSENT_COLUMNS: frozenset[str] = frozenset({"residual_sd_log", "units"})
+ABSENT_COLUMNS: frozenset[str] = frozenset({"residual_sd_log", "model_sd_rel", "units"})
 
 #: The only units a model table may be in: DBH in cm, height in m, biomass in kg.
 UNITS = "D cm; H m; AGB kg"
@@ -143,6 +167,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "source",
     "confidence",
     "residual_sd_log",
+    "model_sd_rel",
 )
 
 CARBON_FRACTION_RANGE: tuple[float, float] = (0.3, 0.6)
@@ -151,6 +176,9 @@ DEFAULT_HEIGHT_M: tuple[float, float] = (1.3, 40.0)
 #: Bounds of ``residual_sd_log`` (exclusive, inclusive): a log-scale SD above 2 is a factor of
 #: e² ≈ 7.4, no biomass model's error, and more likely a percentage or a log10 slip.
 RESIDUAL_SD_LOG_RANGE: tuple[float, float] = (0.0, 2.0)
+#: Bounds of ``model_sd_rel`` (inclusive): above 1 the model's mean is unknown to a factor of
+#: two or more, and a value like 10 is more likely a percentage.
+MODEL_SD_REL_RANGE: tuple[float, float] = (0.0, 1.0)
 
 #: What an official table's ``table_name`` contains.
 OFFICIAL_STANDARD = "GB/T 43648"
@@ -252,6 +280,15 @@ def _check_row(row: Mapping[str, str | None], index: int, source_name: str) -> N
             f"{where('units')}: {units!r} — minecarbon evaluates models with {UNITS!r}",
             fix="convert the coefficients to DBH in cm, height in m and biomass in kg",
         )
+    if _text(row, "model_sd_rel"):
+        rel = _number(row, "model_sd_rel", where("model_sd_rel"))
+        rel_lo, rel_hi = MODEL_SD_REL_RANGE
+        if not rel_lo <= rel <= rel_hi:
+            raise InputDataError(
+                f"{where('model_sd_rel')}: {rel:g} is outside [{rel_lo:g}, {rel_hi:g}]",
+                fix="give the model's systematic error as a fraction (e.g. 0.10 for 10 %), "
+                    "or leave it empty",
+            )
     if _text(row, "residual_sd_log"):
         sd = _number(row, "residual_sd_log", where("residual_sd_log"))
         sd_lo, sd_hi = RESIDUAL_SD_LOG_RANGE
@@ -281,8 +318,9 @@ def validate_model_rows(rows: Sequence[Mapping[str, str | None]], source_name: s
         Naming the row (1-based, and the CSV line counting the header) and the column: a missing
         column, value or coefficient, a non-numeric value, an unknown species key, form or
         component, a calibration range with min ≥ max, a carbon fraction outside 0.3–0.6, a
-        ``residual_sd_log`` outside (0, 2], a repeated component, ``total`` mixed with
-        components, rows of one model that disagree, or more than one ``table_name``.
+        ``residual_sd_log`` outside (0, 2], a ``model_sd_rel`` outside [0, 1], a repeated
+        component, ``total`` mixed with components, rows of one model that disagree, or more
+        than one ``table_name``.
 
     """
     if not rows:

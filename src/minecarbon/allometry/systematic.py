@@ -1,0 +1,111 @@
+"""The systematic part of the plots' carbon: errors shared by every tree of a biomass model.
+
+The Monte Carlo of :mod:`minecarbon.allometry.uncertainty` draws two errors once per model and
+draw, shared by all of that model's trees in all plots: the model's own error (a factor of mean
+1 and relative standard deviation ``s_m``, :meth:`ErrorModel.model_sd`) and its carbon fraction
+(``CF_m + N(0, carbon_fraction_sd)``). However many trees and plots are measured, these do not
+average out. For a sum of carbon ``T = Σ_m A_m`` over trees of models ``m`` (``A_m`` the carbon
+of model ``m``'s trees, ``w_m = A_m / T``), with the models' errors independent of each other,
+
+    Var(T) / T² = Σ_m w_m² · [(1 + s_m²) · (1 + (σ_CF / CF_m)²) − 1]
+
+(the relative variance of a product of independent factors of mean 1: Goodman 1960, J. Am.
+Stat. Assoc. 55:708–713). The plots step reports its square root per plot
+(``plot_agc.csv``, ``agc_systematic_sd_rel``); the totals of the assessment take it over the
+plots they use as ``δ²``, the relative variance shared by every plot
+(:mod:`minecarbon.assessment.carbon_totals`).
+
+Models are told apart by ``model_id``, as the Monte Carlo tells them apart by model object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from minecarbon.allometry.uncertainty import ErrorModel
+from minecarbon.errors import InputDataError
+
+#: Columns of a tree table that :func:`trees_systematic_rel_var` reads.
+TREE_COLUMNS = ("model_id", "agc_kg", "carbon_fraction", "model_sd_rel")
+
+
+def systematic_rel_var(agc: ArrayLike, carbon_fraction: ArrayLike, model_sd_rel: ArrayLike,
+                       carbon_fraction_sd: float) -> float:
+    """Relative variance of a carbon sum from its models' shared errors (module docstring).
+
+    Parameters
+    ----------
+    agc
+        Carbon of each model's trees in the sum (any unit; only the shares matter), ≥ 0.
+    carbon_fraction
+        Each model's carbon fraction ``CF_m`` (0–1).
+    model_sd_rel
+        Each model's systematic relative error ``s_m`` (≥ 0), as :meth:`ErrorModel.model_sd`
+        resolves it.
+    carbon_fraction_sd
+        The carbon fraction's absolute standard deviation ``σ_CF``.
+
+    Returns
+    -------
+    ``Var(T) / T²``; 0 where the sum is 0.
+
+    """
+    a = np.asarray(agc, dtype=np.float64)
+    cf = np.asarray(carbon_fraction, dtype=np.float64)
+    s = np.asarray(model_sd_rel, dtype=np.float64)
+    if not (a.shape == cf.shape == s.shape):
+        raise InputDataError(f"agc {a.shape}, carbon_fraction {cf.shape} and model_sd_rel "
+                             f"{s.shape} differ in shape", fix="give one value per model")
+    if np.any(~np.isfinite(a) | (a < 0)) or np.any(~np.isfinite(s) | (s < 0)) \
+            or np.any(~((cf > 0) & (cf <= 1))):
+        raise InputDataError("a model's carbon, carbon fraction or systematic error is "
+                             "missing or out of range",
+                             fix="give carbon ≥ 0, 0 < carbon fraction ≤ 1 and model_sd_rel ≥ 0")
+    total = float(a.sum())
+    if total <= 0:
+        return 0.0
+    w = a / total
+    per_model = (1.0 + s * s) * (1.0 + (carbon_fraction_sd / cf) ** 2) - 1.0
+    return float(np.sum(w * w * per_model))
+
+
+def trees_systematic_rel_var(trees: pd.DataFrame, errors: ErrorModel) -> float:
+    """:func:`systematic_rel_var` of the sum of a tree table's AGC (``trees_agc.csv``).
+
+    ``trees`` has :data:`TREE_COLUMNS`: ``model_sd_rel`` is the table's own value (NaN where it
+    gives none), resolved by ``errors`` (:meth:`ErrorModel.model_sd`).
+    """
+    missing = [c for c in TREE_COLUMNS if c not in trees.columns]
+    if missing:
+        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
+                             fix="re-run the plots step (it writes them to trees_agc.csv)")
+    if trees.empty:
+        return 0.0
+    by_model = trees.groupby("model_id", sort=True).agg(
+        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
+        model_sd_rel=("model_sd_rel", "first"))
+    sd = [errors.model_sd(None if pd.isna(v) else float(v)) for v in by_model["model_sd_rel"]]
+    return systematic_rel_var(by_model["agc_kg"].clip(lower=0.0), by_model["carbon_fraction"],
+                              sd, errors.carbon_fraction_sd)
+
+
+def plot_systematic_sd_rel(trees: pd.DataFrame, errors: ErrorModel) -> pd.Series:
+    """Per plot (index ``plot_id``), the square root of :func:`trees_systematic_rel_var`."""
+    missing = [c for c in ("plot_id", *TREE_COLUMNS) if c not in trees.columns]
+    if missing:
+        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
+                             fix="pass the output of tree_carbon")
+    parts = trees.groupby(["plot_id", "model_id"], sort=False).agg(
+        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
+        model_sd_rel=("model_sd_rel", "first")).reset_index()
+    s = np.array([errors.model_sd(None if pd.isna(v) else float(v))
+                  for v in parts["model_sd_rel"]])
+    cf = parts["carbon_fraction"].to_numpy(dtype=np.float64)
+    per_model = (1.0 + s * s) * (1.0 + (errors.carbon_fraction_sd / cf) ** 2) - 1.0
+    a = parts["agc_kg"].clip(lower=0.0).to_numpy(dtype=np.float64)
+    total = pd.Series(a).groupby(parts["plot_id"].to_numpy()).transform("sum").to_numpy()
+    w = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
+    var = pd.Series(w * w * per_model).groupby(parts["plot_id"].to_numpy(), sort=False).sum()
+    return np.sqrt(var).rename("agc_systematic_sd_rel").rename_axis("plot_id")
