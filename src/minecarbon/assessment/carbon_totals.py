@@ -22,9 +22,10 @@ estimator): a synthetic estimate honest about units differing.
 **Other years** ``t`` (model-based): ``T̂_dt = R̂_d M_dt``. The maps' change from the reference
 year, ``M_dt − M_dr``, was scaled by ``1 / b``; its relative error ``ε_c`` has variance
 ``v_c = (se_b / b)² + τ_b²`` (the slope's sampling variance and the between-forest-type
-variance of ``b``). With ``δ`` the plots' systematic relative error (the carbon fraction, shared
-by every plot) and ``σ²`` the plots' residual variance per pixel (t C/ha)², the covariance of
-the totals of years ``t`` and ``u`` is::
+variance of ``b``). With ``δ`` the plots' systematic relative error (the biomass models' own
+errors and carbon fractions, shared by every plot of a model:
+:mod:`minecarbon.allometry.systematic`) and ``σ²`` the plots' residual variance per pixel
+(t C/ha)², the covariance of the totals of years ``t`` and ``u`` is::
 
     C_tu = (v(R̂_d) + R̂_d² δ²) M_dt M_du + R̂_d² v_c (M_dt − M_dr)(M_du − M_dr)
            + [t = u] N_dt σ² a²
@@ -151,7 +152,7 @@ def totals_covariance(mapped_t: npt.ArrayLike, forest_px: npt.ArrayLike, ref_ind
     change_rel_var
         ``v_c``, relative variance of the maps' change calibration.
     systematic_rel_var
-        ``δ²``, relative variance shared by all plots (carbon fraction).
+        ``δ²``, relative variance shared by all plots (biomass models and carbon fractions).
     residual_var
         ``σ²``, residual variance of a pixel (t C/ha)².
     pixel_area_ha
