@@ -12,16 +12,13 @@ import pandas as pd
 import pytest
 
 from minecarbon.allometry.equations import ModelTable
+from minecarbon.allometry.error_model import DEFAULT_MODEL_SD_REL, ErrorModel
 from minecarbon.allometry.systematic import (
     plot_systematic_sd_rel,
     systematic_rel_var,
     trees_systematic_rel_var,
 )
-from minecarbon.allometry.uncertainty import (
-    DEFAULT_MODEL_SD_REL,
-    ErrorModel,
-    plot_carbon_draws,
-)
+from minecarbon.allometry.uncertainty import plot_carbon_draws
 from minecarbon.errors import InputDataError
 
 DEFAULT = ModelTable.default()

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from minecarbon.allometry.equations import ModelTable
+from minecarbon.allometry.error_model import ErrorModel
 from minecarbon.allometry.height import fill_heights
 from minecarbon.allometry.systematic import plot_systematic_sd_rel
-from minecarbon.allometry.uncertainty import ErrorModel, plot_agc_monte_carlo
+from minecarbon.allometry.uncertainty import plot_agc_monte_carlo
 from minecarbon.errors import InputDataError
 from minecarbon.standard.species import by_key
 from minecarbon.types import ForestType

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from minecarbon.allometry.uncertainty import ErrorModel
+from minecarbon.allometry.error_model import ErrorModel
 from minecarbon.errors import InputDataError
 
 #: Columns of a tree table that :func:`trees_systematic_rel_var` reads.

@@ -11,7 +11,7 @@ import pandas as pd
 
 from minecarbon.allometry.carbon import plot_carbon, tree_carbon
 from minecarbon.allometry.equations import ModelTable
-from minecarbon.allometry.uncertainty import ErrorModel
+from minecarbon.allometry.error_model import ErrorModel
 from minecarbon.catalog import Workspace
 from minecarbon.errors import InputDataError, warn
 from minecarbon.io.tables import read_table, write_csv

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from dask.base import compute
 
+from minecarbon.allometry.error_model import ErrorModel
 from minecarbon.allometry.systematic import TREE_COLUMNS, trees_systematic_rel_var
-from minecarbon.allometry.uncertainty import ErrorModel
 from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_reference
 from minecarbon.assessment.carbon_totals import estimate_totals
 from minecarbon.assessment.trend_reference import (

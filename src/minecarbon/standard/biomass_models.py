@@ -23,7 +23,7 @@ the sum of its component rows. Columns:
                             error for the stands it is applied to (its parameters, and its
                             transfer from the stands it was fitted on), shared by all its trees;
                             0 ≤ value ≤ 1; empty where unknown (0.10 is then assumed,
-                            :data:`minecarbon.allometry.uncertainty.DEFAULT_MODEL_SD_REL`); the
+                            :data:`minecarbon.allometry.error_model.DEFAULT_MODEL_SD_REL`); the
                             column may be left out of a table altogether
 ``dbh_min_cm``…             calibration range: ``dbh_min_cm``, ``dbh_max_cm``, ``height_min_m``,
                             ``height_max_m``
