@@ -14,6 +14,7 @@ import pytest
 from minecarbon.allometry.equations import ModelTable
 from minecarbon.allometry.error_model import DEFAULT_MODEL_SD_REL, ErrorModel
 from minecarbon.allometry.systematic import (
+    model_shares,
     plot_systematic_sd_rel,
     systematic_rel_var,
     trees_systematic_rel_var,
@@ -133,3 +134,26 @@ def test_per_plot_values_and_the_default_where_a_table_gives_none() -> None:
     assert trees_systematic_rel_var(trees, errors) ** 0.5 < per_plot.max()
     with pytest.raises(InputDataError, match="model_sd_rel"):
         trees_systematic_rel_var(trees.drop(columns="model_sd_rel"), errors)
+
+
+def test_model_shares_say_which_error_each_model_was_given() -> None:
+    trees, _ = forest(6, 30)
+    trees["species_key"] = trees["model_key"]
+    table_only = model_shares(trees, ErrorModel())
+    assert len(table_only) == 3 and table_only["n_trees"].sum() == len(trees)
+    assert table_only["agc_share"].sum() == pytest.approx(1.0, rel=1e-12)
+    assert table_only["agc_share"].is_monotonic_decreasing
+    by_id = table_only.set_index("model_id")
+    for model_id, rows in trees.groupby("model_id"):
+        assert by_id.at[model_id, "n_trees"] == len(rows)
+        assert by_id.at[model_id, "agc_share"] == pytest.approx(
+            rows["agc_kg"].sum() / trees["agc_kg"].sum(), rel=1e-12)
+    assert by_id.at["robinia_pseudoacacia_forrester2017", "model_sd_rel"] == 0.20
+    assert set(table_only["sd_source"]) == {"table"}
+    # a table without values: the default, said so; a configured value: for every model
+    blank = model_shares(trees.assign(model_sd_rel=np.nan), ErrorModel())
+    assert set(blank["sd_source"]) == {"default"} and set(blank["model_sd_rel"]) == {0.10}
+    fixed = model_shares(trees, ErrorModel(model_sd_rel=0.05))
+    assert set(fixed["sd_source"]) == {"config"} and set(fixed["model_sd_rel"]) == {0.05}
+    with pytest.raises(InputDataError, match="species_key"):
+        model_shares(trees.drop(columns="species_key"), ErrorModel())

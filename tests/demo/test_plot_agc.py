@@ -54,6 +54,10 @@ def test_trees_record_models_fallbacks_and_filled_heights(small_site: Path) -> N
     assert "GB/T 43648" not in report["model_table"].replace("not GB/T 43648", "")
     assert report["official"] is False
     assert any("白皮松" in n for n in report["notes"])
+    # every plot with trees has a systematic part: 5–25 % (mixtures of models spread it)
+    plots = pd.read_csv(small_site / "products/plots/plot_agc.csv")
+    systematic = plots.loc[plots["n_trees"] > 0, "agc_systematic_sd_rel"]
+    assert len(systematic) > 50 and systematic.between(0.05, 0.25).all()
 
 
 @pytest.fixture
@@ -98,6 +102,7 @@ def test_user_model_table_is_used_and_named(site_copy: Path, tmp_path: Path) -> 
     for r in rows:
         r["table_name"] = "GB/T 43648—2024 (loaded by the user)"
         r["a"] = str(float(r["a"]) * 1.1)
+        r["model_sd_rel"] = ""  # the user's table states no systematic error: 0.10 is assumed
     table = pd.DataFrame(rows)
     path = tmp_path / "official.csv"
     table.to_csv(path, index=False)
@@ -108,3 +113,11 @@ def test_user_model_table_is_used_and_named(site_copy: Path, tmp_path: Path) -> 
     assert trees.loc[oak, "official"].all() and not trees.loc[~oak, "official"].any()
     assert (trees.loc[oak, "model_table"] == "GB/T 43648—2024 (loaded by the user)").all()
     assert trees.loc[~oak, "model_table"].str.contains("not GB/T 43648").all()
+    report = json.loads((site_copy / "products/plots/allometry_report.json").read_text())
+    used = {m["model_id"]: m for m in report["models"]}
+    oak_id = str(trees.loc[oak, "model_id"].iloc[0])
+    assert used[oak_id]["sd_source"] == "default" and used[oak_id]["model_sd_rel"] == 0.10
+    assert len(used) >= 3 and all(m["sd_source"] == "table" for k, m in used.items()
+                                  if k != oak_id)
+    assert sum(m["n_trees"] for m in used.values()) == len(trees)
+    assert sum(m["agc_share"] for m in used.values()) == pytest.approx(1.0, abs=1e-3)

@@ -354,6 +354,23 @@ def test_plot_tables(stub_figures: list[str]) -> None:
     zh = next(x for x in build_report(inputs, "zh").sections if x.key == "plot_agc")
     assert any("各样地平均 15.7%，全部样地合计 2.0%" in b.text for b in zh.blocks
                if isinstance(b, Paragraph))
+    # the models behind the plots, with the systematic error each was given and from where
+    inputs.allometry_report = {"models": [
+        {"model_id": "pinus_tabuliformis_cheng2007", "species_key": "pinus_tabuliformis",
+         "n_trees": 120, "agc_share": 0.6234, "carbon_fraction": 0.5105, "model_sd_rel": 0.1,
+         "sd_source": "table"},
+        {"model_id": "mine_oak", "species_key": "quercus", "n_trees": 40, "agc_share": 0.3766,
+         "carbon_fraction": 0.48, "model_sd_rel": 0.1, "sd_source": "default"}]}
+    report = build_report(inputs, "en")
+    used = _table(report, "plot_agc", "Biomass models of the plots")
+    assert used["model"].to_list() == ["pinus_tabuliformis_cheng2007", "mine_oak"]
+    assert used["trees"].to_list() == [120, 40]
+    assert used["share of the plots' carbon (%)"].to_list() == [62.34, 37.66]
+    assert used["systematic error (%)"].to_list() == [10.0, 10.0]
+    assert used["from"].to_list() == ["model table", "default 10 %"]
+    assert "油松" in used["species group"].iloc[0]
+    zh_used = _table(build_report(inputs, "zh"), "plot_agc", "样地所用立木生物量模型")
+    assert zh_used["来源"].to_list() == ["模型表", "默认 10%"]
     layout = _table(report, "plots_layout", "Plots per assessment unit")
     l2 = layout[layout["level"] == 2].set_index("code")
     assert l2.loc[10, "plots"] == 3 and l2.loc[10, "≥ 3 plots"] == "✓"

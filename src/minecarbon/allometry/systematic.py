@@ -109,3 +109,46 @@ def plot_systematic_sd_rel(trees: pd.DataFrame, errors: ErrorModel) -> pd.Series
     w = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
     var = pd.Series(w * w * per_model).groupby(parts["plot_id"].to_numpy(), sort=False).sum()
     return np.sqrt(var).rename("agc_systematic_sd_rel").rename_axis("plot_id")
+
+
+#: Where a model's systematic error came from (:func:`model_shares`'s ``sd_source``).
+SD_SOURCES = ("table", "default", "config")
+
+
+def model_shares(trees: pd.DataFrame, errors: ErrorModel) -> pd.DataFrame:
+    """The biomass models behind a tree table and the systematic error each was given.
+
+    Parameters
+    ----------
+    trees
+        Output of :func:`minecarbon.allometry.carbon.tree_carbon` (``trees_agc.csv``):
+        :data:`TREE_COLUMNS` and ``species_key``.
+    errors
+        Resolves each model's ``model_sd_rel`` (:meth:`ErrorModel.model_sd`).
+
+    Returns
+    -------
+    One row per model, largest share first: ``model_id``, ``species_key``, ``n_trees``,
+    ``agc_share`` (of the table's carbon), ``carbon_fraction``, ``model_sd_rel`` (the value
+    used) and ``sd_source`` (:data:`SD_SOURCES`: the table's own value, the default 0.10 where
+    the table gives none, or the configuration's value for every model).
+
+    """
+    missing = [c for c in (*TREE_COLUMNS, "species_key") if c not in trees.columns]
+    if missing:
+        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
+                             fix="pass the output of tree_carbon")
+    by_model = trees.groupby("model_id", sort=True).agg(
+        species_key=("species_key", "first"), n_trees=("agc_kg", "size"),
+        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
+        own=("model_sd_rel", "first")).reset_index()
+    total = float(by_model["agc_kg"].clip(lower=0.0).sum())
+    by_model["agc_share"] = by_model["agc_kg"].clip(lower=0.0) / total if total > 0 else 0.0
+    own = [None if pd.isna(v) else float(v) for v in by_model["own"]]
+    by_model["model_sd_rel"] = [errors.model_sd(v) for v in own]
+    by_model["sd_source"] = ["config" if errors.model_sd_rel is not None else
+                             "default" if v is None else "table" for v in own]
+    columns = ["model_id", "species_key", "n_trees", "agc_share", "carbon_fraction",
+               "model_sd_rel", "sd_source"]
+    return by_model.sort_values(["agc_share", "model_id"], ascending=[False, True])[
+        columns].reset_index(drop=True)

@@ -90,6 +90,9 @@ def load_report_inputs(ws: Workspace) -> ReportInputs:
         "products/units/plot_units.csv"))), "no plot units (units step with plots)")
     inputs.plot_agc = _try(inputs, "plot_agc", lambda: read_table(_file(p(
         "products/plots/plot_agc.csv"))), "the plots step has not run")
+    inputs.allometry_report = _try(inputs, "allometry_report", lambda: json.loads(_file(p(
+        "products/plots/allometry_report.json")).read_text(encoding="utf-8")),
+        "the plots step has not run")
     inputs.plots = _try(inputs, "plots", lambda: _plot_points(ws), "no plot positions imported")
     inputs.accuracy = _try(inputs, "accuracy", lambda: json.loads(_file(p(
         "products/classification/accuracy.json")).read_text(encoding="utf-8")),

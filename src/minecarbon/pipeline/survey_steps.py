@@ -12,6 +12,7 @@ import pandas as pd
 from minecarbon.allometry.carbon import plot_carbon, tree_carbon
 from minecarbon.allometry.equations import ModelTable
 from minecarbon.allometry.error_model import ErrorModel
+from minecarbon.allometry.systematic import model_shares
 from minecarbon.catalog import Workspace
 from minecarbon.errors import InputDataError, warn
 from minecarbon.io.tables import read_table, write_csv
@@ -142,8 +143,11 @@ def _plot_carbon(ctx: StepContext) -> None:
                 kind="product:trees_agc")
     ctx.publish("products/plots/plot_agc.csv", lambda tmp: write_csv(per_plot, tmp),
                 kind="product:plot_agc")
+    models = model_shares(result.trees, errors).round(
+        {"agc_share": 4, "carbon_fraction": 4, "model_sd_rel": 4})
     report: dict[str, Any] = {"model_table": table.name, "official": table.is_official,
-                              "notes": result.notes, "skipped_rows": skipped}
+                              "notes": result.notes, "skipped_rows": skipped,
+                              "models": models.to_dict(orient="records")}
     ctx.publish("products/plots/allometry_report.json",
                 lambda tmp: tmp.write_text(json.dumps(report, ensure_ascii=False, indent=1),
                                            encoding="utf-8"),

@@ -35,6 +35,7 @@ from minecarbon.report.suggestions import last_year, suggestions_section
 from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, TEXTS, missing_reason, pick, tr
 from minecarbon.report.tls_part import tls_table
 from minecarbon.scope.units import unit_names
+from minecarbon.standard.species import model_key_label, model_keys
 from minecarbon.types import DamageForm, ForestType
 
 __all__ = ["DECIMALS", "METRIC_DECIMALS", "build_report", "cv_table", "level1_totals"]
@@ -298,6 +299,11 @@ def _plot_agc(inputs: ReportInputs, lang: Lang) -> Section:
     if "model_table" in frame:
         names = sorted({str(v) for v in frame["model_table"].dropna()})
         s.blocks.append(Paragraph(tr("plot.models", lang, names="; ".join(names))))
+    used = (inputs.allometry_report or {}).get("models")
+    if used:
+        s.blocks.append(Table(_models_used(pd.DataFrame(used), lang),
+                              tr("plot.models_table", lang), note=tr("plot.models_note", lang),
+                              source="products/plots/allometry_report.json"))
     together = ((inputs.assessment_summary or {}).get("totals") or {}).get("systematic_rel_sd")
     if "agc_systematic_sd_rel" in frame and together is not None:
         per_plot = frame.loc[frame["agc_t_per_ha"] > 0, "agc_systematic_sd_rel"]
@@ -307,6 +313,21 @@ def _plot_agc(inputs: ReportInputs, lang: Lang) -> Section:
     if inputs.tls_validation:
         s.blocks.append(tls_table(inputs.tls_validation, lang))
     return s
+
+
+def _models_used(models: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """The plots' biomass models, their shares of the carbon and their systematic errors."""
+    groups = [model_key_label(str(k)) if str(k) in model_keys() else str(k)
+              for k in models["species_key"]]
+    return pd.DataFrame({
+        tr("plot.model", lang): models["model_id"].astype(str).to_list(),
+        tr("plot.model_group", lang): groups,
+        tr("plot.model_trees", lang): models["n_trees"].astype(int).to_list(),
+        tr("plot.model_share", lang): [_r(100 * float(v)) for v in models["agc_share"]],
+        tr("plot.model_sd", lang): [_r(100 * float(v)) for v in models["model_sd_rel"]],
+        tr("plot.model_sd_source", lang): [tr(f"plot.sd.{v}", lang)
+                                           for v in models["sd_source"]],
+    })
 
 
 # ----------------------------------------------------------------------------- 5 models

@@ -40,6 +40,10 @@ class ReportInputs:
         (``plot_id, unit_l1, unit_l2, crosses_border, smaller_than_pixel``); ``plot_agc``
         ``products/plots/plot_agc.csv`` (``plot_id, unit_l1, unit_l2, forest_type, n_trees,
         agb_t_per_ha, agc_t_per_ha, agc_ci_low, agc_ci_high, co2e_t_per_ha, species_group, …``).
+    allometry_report
+        ``products/plots/allometry_report.json``: the model table, notes and, in workspaces
+        written since decision 48, ``models`` (each biomass model's trees, share of the plots'
+        carbon and systematic error, :func:`minecarbon.allometry.systematic.model_shares`).
     accuracy
         ``products/classification/accuracy.json`` (land cover, leaf habit, species reports).
     composite_quality
@@ -86,6 +90,7 @@ class ReportInputs:
     plots: gpd.GeoDataFrame | None = None
     plot_units: pd.DataFrame | None = None
     plot_agc: pd.DataFrame | None = None
+    allometry_report: dict[str, Any] | None = None
     accuracy: dict[str, Any] | None = None
     composite_quality: pd.DataFrame | None = None
     cross_calibration: dict[str, Any] | None = None

@@ -103,6 +103,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "plot.ci": ("95 % 区间平均宽度 (t C/ha)", "mean 95 % interval width (t C/ha)"),
     "plot.no_type": ("未记录", "not recorded"),
     "plot.models": ("立木生物量模型表：{names}。", "Tree biomass model table: {names}."),
+    "plot.models_table": ("样地所用立木生物量模型及其系统误差", "Biomass models of the plots and "
+                          "their systematic errors"),
+    "plot.model": ("模型", "model"),
+    "plot.model_group": ("树种组", "species group"),
+    "plot.model_trees": ("株数", "trees"),
+    "plot.model_share": ("占样地碳储量 (%)", "share of the plots' carbon (%)"),
+    "plot.model_sd": ("系统误差 (%)", "systematic error (%)"),
+    "plot.model_sd_source": ("来源", "from"),
+    "plot.sd.table": ("模型表", "model table"),
+    "plot.sd.default": ("默认 10%", "default 10 %"),
+    "plot.sd.config": ("配置", "configuration"),
+    "plot.models_note": ("系统误差为模型本身（参数及外推到其他林分）的相对标准差，"
+                         "同一模型的全部样地共有；默认模型表的取值按模型来源判断，"
+                         "经本地样木检验的模型应填入自己的值。",
+                         "The systematic error is the relative standard deviation of the model's "
+                         "own error (its parameters and its transfer to other stands), shared by "
+                         "every plot of the model; the default table's values are judged from "
+                         "each model's provenance: put your own where you have checked a model "
+                         "against local sample trees."),
     "plot.systematic": (
         "样地区间含测量误差、模型残差，以及生物量模型与含碳率的系统误差（同一模型的全部样地共有，"
         "不随样地数减小；各样地平均 {s}%，全部样地合计 {t}%）。",
