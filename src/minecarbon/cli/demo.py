@@ -23,6 +23,7 @@ from minecarbon.cli._common import (
     say,
 )
 from minecarbon.demo.spec import Sensor, SiteSpec, Size
+from minecarbon.errors import InputDataError
 
 
 def demo(
@@ -38,6 +39,10 @@ def demo(
         help="landsat (the Landsat 5/7/8/9 archive as it exists, SLC-off gaps included), oli "
              "(Landsat 8-like every year) or s2 (Sentinel-2) [default: the workspace's, else "
              "landsat].")] = None,
+    remeasure: Annotated[list[int] | None, typer.Option(
+        "--remeasure", help="A year in which the field crew also measured the plots "
+        "(re-measured plots; repeat for several years) [default: the workspace's, else "
+        "none: one survey in the last year].")] = None,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
     lang: Annotated[str | None, typer.Option(help=LANG_HELP)] = None,
     score: Annotated[bool, typer.Option(
@@ -60,7 +65,14 @@ def demo(
     check_scheduler_option(scheduler)
     base = recorded_site_spec(workspace) or SiteSpec()
     spec = replace(base, size=size or base.size, seed=base.seed if seed is None else seed,
-                   sensor=sensor.value if sensor is not None else base.sensor)
+                   sensor=sensor.value if sensor is not None else base.sensor,
+                   remeasure_years=(tuple(sorted(set(remeasure))) if remeasure
+                                    else base.remeasure_years))
+    bad = [y for y in spec.remeasure_years if not spec.first_year <= y < spec.last_year]
+    if bad:
+        raise InputDataError(f"--remeasure {bad[0]} is outside the site's years "
+                             f"{spec.first_year}–{spec.last_year - 1}",
+                             fix="re-measure the plots in a year before the last year's survey")
     ws = open_workspace(workspace) if (workspace / "minecarbon.toml").exists() else (
         Workspace.init(workspace))
     show = not (OUT.quiet or OUT.json)

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
 
 from minecarbon.catalog import Workspace
 from minecarbon.config import CONFIG_FILE, render_config
@@ -30,7 +29,7 @@ def demo_config(spec: SiteSpec) -> str:
 
 
 def _spec_record(spec: SiteSpec) -> dict[str, object]:
-    return {**asdict(spec), "size": spec.size.value}
+    return spec.record()
 
 
 def already_delivered(ws: Workspace, spec: SiteSpec) -> bool:

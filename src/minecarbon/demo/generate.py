@@ -28,6 +28,7 @@ from minecarbon.demo.scenes import Scene, scene_schedule
 from minecarbon.demo.spec import SiteSpec
 from minecarbon.demo.survey import place_plots, tree_list
 from minecarbon.demo.terrain import elevation_m, illumination, slope_aspect
+from minecarbon.errors import InputDataError
 from minecarbon.io.pointcloud import write_las
 from minecarbon.io.raster import BlockWriter
 from minecarbon.io.tables import write_csv, write_json
@@ -157,7 +158,7 @@ def generate_site(spec: SiteSpec, root: Path,
     plots = _survey(spec, layout, modifier, last_l2, in_extent, root, out)
     say("laser scans", 0.92)
     _scans(spec, layout, modifier, plots, root, out)
-    site = {"spec": {**asdict(spec), "size": spec.size.value},
+    site = {"spec": spec.record(),
             "grid": grid.to_dict(), "base_years": spec.base_years,
             "scenes": [asdict(s) for s in scenes],
             "events": {name: getattr(layout, name).drop(columns="geometry").to_dict("records")
@@ -228,7 +229,7 @@ def _survey(spec: SiteSpec, layout: MineLayout, modifier: np.ndarray, last_l2: n
     plots = place_plots(last_l2, in_extent, spec.grid, spec.seed)
     x = plots["x"].to_numpy()[None, :]
     y = plots["y"].to_numpy()[None, :]
-    state = simulate_block(spec, layout, modifier, x, y)
+    state = simulate_block(spec, layout, modifier, x, y, stand_years=spec.remeasure_years)
     models = ModelTable.default()
     trees = []
     for j, p in enumerate(plots.itertuples()):
@@ -275,7 +276,62 @@ def _survey(spec: SiteSpec, layout: MineLayout, modifier: np.ndarray, last_l2: n
     path = root / "trees" / "trees.csv"
     write_csv(tally, path)
     out.raw.append(("trees", path, str(spec.last_year)))
+    for year in spec.remeasure_years:
+        _remeasurement(spec, plots, state, year, models, root, out)
     return plots.assign(trees=[t for t in trees])
+
+
+def _remeasurement(spec: SiteSpec, plots: pd.DataFrame, state: dict[str, np.ndarray],
+                   year: int, models: ModelTable, root: Path, out: Delivery) -> None:
+    """The last year's plots measured again in ``year``: records, tally and truth of their own.
+
+    Same centres and side; ``plot_id`` ``P001-2012``; the trees drawn from that year's stand
+    (its carbon, species and age), with the same crew habits (spellings, 15 % of heights not
+    measured). Delivered as ``plots/plots_<year>.csv`` and ``trees/trees_<year>.csv``.
+    """
+    if not spec.first_year <= year < spec.last_year:
+        raise InputDataError(f"re-measurement year {year} is outside the site's years "
+                             f"{spec.first_year}–{spec.last_year - 1}",
+                             fix="re-measure in a year before the last year's survey")
+    i = spec.years.index(year)
+    side = spec.pixel_size_m
+    ids = [f"{p}-{year}" for p in plots["plot_id"]]
+    species = state["species"][i, 0]
+    frames = [
+        tree_list(pid, float(p.x), float(p.y), side, float(np.nan_to_num(state["agc"][i, 0, j])),
+                  int(species[j]), int(state[f"species2_{year}"][0, j]) if species[j] else 0,
+                  float(state[f"share2_{year}"][0, j]), float(state[f"age_{year}"][0, j]),
+                  spec.seed, models)
+        for j, (pid, p) in enumerate(zip(ids, plots.itertuples(), strict=True))]
+    trees = pd.concat(frames, ignore_index=True)
+    truth = pd.DataFrame({"plot_id": ids, "site_plot_id": plots["plot_id"], "x": plots["x"],
+                          "y": plots["y"], "year": year,
+                          "agc_t_per_ha": np.nan_to_num(state["agc"][i, 0]).round(3),
+                          "species": species, "forest_type": state["forest_type"][i, 0],
+                          "unit_l1": state["units_l1"][i, 0], "unit_l2": state["units_l2"][i, 0]})
+    write_csv(truth, root / "truth" / f"plots_truth_{year}.csv")
+    out.truth.append((root / "truth" / f"plots_truth_{year}.csv", "truth:plots", str(year)))
+    rng = np.random.default_rng([spec.seed, 5150, year])
+    ft_zh = {int(f): f.zh for f in ForestType}
+    record = pd.DataFrame({
+        "plot_id": ids, "x": plots["x"].round(2), "y": plots["y"].round(2),
+        "crs": spec.grid.crs, "side_m": side,
+        "survey_date": [f"{year}-08-{int(d):02d}" for d in rng.integers(1, 29, len(ids))],
+        "forest_type": [ft_zh.get(int(f), "") for f in truth["forest_type"]],
+        "species_group": [by_code(int(s)).zh if s else "" for s in species],
+    })
+    path = root / "plots" / f"plots_{year}.csv"
+    write_csv(record, path)
+    out.raw.append(("plots", path, str(year)))
+    tally = pd.DataFrame({
+        "样地号": trees["plot_id"], "树号": trees["tree_id"],
+        "树种": [_spelling(int(c), rng) for c in trees["species_code"]],
+        "胸径": trees["dbh_cm"],
+        "树高": np.where(rng.random(len(trees)) < 0.15, np.nan, trees["height_m"]),
+    })
+    path = root / "trees" / f"trees_{year}.csv"
+    write_csv(tally, path)
+    out.raw.append(("trees", path, str(year)))
 
 
 def _spelling(code: int, rng: np.random.Generator) -> str:

@@ -84,7 +84,8 @@ def events_at(layout: MineLayout, spec: SiteSpec, x: np.ndarray, y: np.ndarray) 
 
 
 def simulate_block(spec: SiteSpec, layout: MineLayout, climate_modifier: np.ndarray,
-                   x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+                   x: np.ndarray, y: np.ndarray, *,
+                   stand_years: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
     """Every true field of a block for every year.
 
     Parameters
@@ -97,6 +98,9 @@ def simulate_block(spec: SiteSpec, layout: MineLayout, climate_modifier: np.ndar
         2-D arrays of pixel-centre coordinates.
     climate_modifier
         The growth modifier per year (``growth_modifier(climate)``).
+    stand_years
+        Years whose stand state (``age_<year>``, ``species2_<year>``, ``share2_<year>``) is
+        also returned, for the tree lists of plots measured then (re-measured plots).
 
     Returns
     -------
@@ -125,6 +129,7 @@ def simulate_block(spec: SiteSpec, layout: MineLayout, climate_modifier: np.ndar
     cover_max = st.cover_max.copy()
     growth = np.ones(x.shape)
     plant_age = np.zeros(x.shape)
+    stand_at: dict[str, np.ndarray] = {}
     for i, t in enumerate(years):
         if i:
             age = age + climate_modifier[i] * growth
@@ -179,6 +184,10 @@ def simulate_block(spec: SiteSpec, layout: MineLayout, climate_modifier: np.ndar
         ftype[i] = forest_type(c, np.where(is_forest, sp, 0), sp2, share2)
         landcover[i] = lc
         height[i] = np.where(is_forest, mean_height_m(sp, age), 0.0)
+        if t in stand_years:
+            stand_at[f"age_{t}"] = age.astype(np.float32)
+            stand_at[f"species2_{t}"] = sp2.copy()
+            stand_at[f"share2_{t}"] = share2.astype(np.float32)
 
     l1, l2 = truth_units(landcover == LandCover.FOREST, ev, years)
     return {
@@ -189,6 +198,7 @@ def simulate_block(spec: SiteSpec, layout: MineLayout, climate_modifier: np.ndar
         "water": ev.water,
         # the last year's stand state, for tree lists
         "age": age.astype(np.float32), "species2": sp2, "share2": share2.astype(np.float32),
+        **stand_at,
     }
 
 

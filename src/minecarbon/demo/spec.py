@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -63,6 +63,11 @@ class SiteSpec:
         (:func:`minecarbon.demo.scenes.scene_schedule`); ``oli``: Landsat 8-like scenes every
         year; ``s2``: Sentinel-2 MSI Level-2A scenes (10 bands and SCL), simulated at the site's
         pixel size.
+    remeasure_years
+        Years in which the field crew also measured the last year's plots (re-measured plots,
+        issue 14 point 3): every plot gets one more record per year at the same centre, with
+        its own ``plot_id`` (``P001-2012``) and survey date, and a tree list drawn from that
+        year's stand. Empty (the default): one survey, in the last year.
 
     """
 
@@ -76,7 +81,19 @@ class SiteSpec:
     phenology_years: tuple[int, ...] = (2004, 2014, 2024)
     chunk_px: int = 512
     sensor: str = "landsat"  # the Landsat 5/7/8/9 archive; "oli" or "s2": one sensor every year
+    remeasure_years: tuple[int, ...] = ()
     monthly: tuple[int, ...] = field(default=(3, 4, 5, 6, 7, 8, 9, 10, 11))
+
+    def record(self) -> dict[str, object]:
+        """The spec as ``truth/site.json`` records it.
+
+        ``remeasure_years`` only when set, so that a site delivered before the field existed
+        reads as the same site.
+        """
+        values = {**asdict(self), "size": self.size.value}
+        if not self.remeasure_years:
+            values.pop("remeasure_years")
+        return values
 
     @property
     def years(self) -> list[int]:

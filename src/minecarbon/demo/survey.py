@@ -64,10 +64,12 @@ def tree_list(plot_id: str, x: float, y: float, side_m: float, agc_t_per_ha: flo
               models: ModelTable) -> pd.DataFrame:
     """Trees of one plot whose total AGC (default models, true heights) matches the pixel.
 
-    Columns: plot_id, tree_id, species_code, dbh_cm, height_m, x, y, lean_deg,
+    ``plot_id`` is ``P<number>``, or ``P<number>-<year>`` for a re-measurement (its own random
+    stream). Columns: plot_id, tree_id, species_code, dbh_cm, height_m, x, y, lean_deg,
     lean_azimuth_deg, crown_radius_m, agc_kg (the simulator's own allometry).
     """
-    rng = np.random.default_rng([seed, int(plot_id[1:])])
+    number, _, year = plot_id[1:].partition("-")
+    rng = np.random.default_rng([seed, int(number)] + ([int(year)] if year else []))
     target_kg = agc_t_per_ha * side_m**2 / 10_000.0 * 1000.0
     parts = [(species, 1.0 - share2), (species2, share2)] if species2 else [(species, 1.0)]
     trees: list[tuple[int, float, float, float]] = []

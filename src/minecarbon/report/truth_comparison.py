@@ -131,7 +131,7 @@ def recorded_site_spec(root: Path) -> SiteSpec | None:
     values = dict(record)
     try:
         values["size"] = Size(values["size"])
-        for key in ("phenology_years", "monthly"):
+        for key in ("phenology_years", "monthly", "remeasure_years"):
             if key in values:
                 values[key] = tuple(values[key])
         if "sensor" in values:
