@@ -98,3 +98,27 @@ def test_change_variance_warns_only_where_the_estimates_disagree(tmp_path: Path)
         warnings.simplefilter("error")
         out = change_variance(_ctx(tmp_path))
     assert out["change_scale_log_sd"] == pytest.approx(np.sqrt(0.21))
+
+
+def test_change_variance_takes_the_remeasured_ratios_error(tmp_path: Path) -> None:
+    _oof(tmp_path)  # present, but b came from the re-measured plots: their error is v_c
+    path = tmp_path / CALIBRATION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "reference_year": 2024, "attenuation": 0.72, "attenuation_se": 0.054,
+        "estimator": "ratio of mean changes", "source": SOURCE_REMEASURED, "n_plots": 117,
+        "space_for_time": {"applied": False,
+                           "reason": "b does not come from one survey year's plots"}}),
+        encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = change_variance(_ctx(tmp_path))
+    assert out["attenuation"] == 0.72 and out["attenuation_se"] == 0.054
+    assert out["change_rel_var"] == pytest.approx((0.054 / 0.72) ** 2)
+    assert out["between_type_var"] == 0.0 and out["change_scale_log_sd"] == 0.0
+    # a calibration record from before the ratio (no standard error): the out-of-fold slope
+    record = json.loads(path.read_text(encoding="utf-8"))
+    del record["attenuation_se"]
+    path.write_text(json.dumps(record), encoding="utf-8")
+    old = change_variance(_ctx(tmp_path))
+    assert old["attenuation"] != 0.72 and old["change_rel_var"] > 0

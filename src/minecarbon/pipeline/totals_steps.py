@@ -42,6 +42,7 @@ from minecarbon.grid import AnalysisGrid
 from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
 from minecarbon.io.vector import read_vector
+from minecarbon.mapping.calibration import SOURCE_REMEASURED
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.plot_pairs import plot_pairs
 from minecarbon.pipeline.space_for_time_steps import attenuation_variance
@@ -150,16 +151,32 @@ def space_for_time_terms(ctx: StepContext) -> tuple[float, float, dict[str, Any]
     return 0.0, float(record.get("rel_var") or 0.0), record
 
 
+def _remeasured_variance(ctx: StepContext) -> dict[str, Any] | None:
+    """``b`` and its variance where the mapping step took ``b`` from re-measured plots."""
+    path = ctx.workspace.path(CALIBRATION)
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("source") != SOURCE_REMEASURED or record.get("attenuation_se") is None:
+        return None
+    b, se = float(record["attenuation"]), float(record["attenuation_se"])
+    return {"attenuation": b, "attenuation_se": se, "between_type_var": 0.0,
+            "rel_var": (se / b) ** 2, "slopes": {}, "left_out": []}
+
+
 def change_variance(ctx: StepContext) -> dict[str, Any]:
     """``v_c`` and the space-for-time scale error of the totals.
 
-    ``v_c`` is the attenuation slope's relative sampling variance plus its between-type one
+    ``v_c`` is the relative sampling variance of ``b``: from the re-measured plots' ratio of
+    mean changes where the mapping step took ``b`` from them
+    (:func:`~minecarbon.mapping.calibration.remeasured_attenuation`), else the out-of-fold
+    slope's plus its between-type variance
     (:func:`~minecarbon.pipeline.space_for_time_steps.attenuation_variance`); where the
     mapping step pooled the change's scale, its variance replaces ``v_c`` as a log-normal
     error (:func:`space_for_time_terms`).
     """
-    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
-    info = attenuation_variance(oof)
+    info = _remeasured_variance(ctx) or attenuation_variance(
+        read_table(ctx.workspace.path("products/models/oof_predictions.csv")))
     log_sd, linear, record = space_for_time_terms(ctx)
     own = 0.0 if record.get("pooled") else info["rel_var"]
     if linear > 0.0 or record.get("differ"):
