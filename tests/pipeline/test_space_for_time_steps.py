@@ -106,7 +106,7 @@ def test_change_variance_takes_the_remeasured_ratios_error(tmp_path: Path) -> No
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "reference_year": 2024, "attenuation": 0.72, "attenuation_se": 0.054,
-        "estimator": "ratio of mean changes", "source": SOURCE_REMEASURED, "n_plots": 117,
+        "source": SOURCE_REMEASURED, "n_plots": 117,
         "space_for_time": {"applied": False,
                            "reason": "b does not come from one survey year's plots"}}),
         encoding="utf-8")
@@ -116,9 +116,46 @@ def test_change_variance_takes_the_remeasured_ratios_error(tmp_path: Path) -> No
     assert out["attenuation"] == 0.72 and out["attenuation_se"] == 0.054
     assert out["change_rel_var"] == pytest.approx((0.054 / 0.72) ** 2)
     assert out["between_type_var"] == 0.0 and out["change_scale_log_sd"] == 0.0
-    # a calibration record from before the ratio (no standard error): the out-of-fold slope
+    # a calibration record from before decision 49 (no standard error): the out-of-fold slope
     record = json.loads(path.read_text(encoding="utf-8"))
     del record["attenuation_se"]
     path.write_text(json.dumps(record), encoding="utf-8")
     old = change_variance(_ctx(tmp_path))
     assert old["attenuation"] != 0.72 and old["change_rel_var"] > 0
+
+
+def test_remeasured_variance_adds_the_types_differences() -> None:
+    from minecarbon.assessment.carbon_totals import between_variance
+    from minecarbon.pipeline.space_for_time_steps import remeasured_slope, remeasured_variance
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for stratum, slope, n in (("coniferous", 0.5, 30), ("broadleaf", 0.9, 30),
+                              ("sparse", 0.05, 10)):
+        for i in range(n):
+            site = f"{stratum}{i}"
+            first = rng.uniform(20, 60)
+            growth = rng.uniform(2, 15)
+            rows += [{"site": site, "year": 2014, "stratum": stratum, "observed": first,
+                      "predicted": 30.0},
+                     {"site": site, "year": 2024, "stratum": stratum,
+                      "observed": first + growth,
+                      "predicted": 30.0 + slope * growth + rng.normal(0, 0.3)}]
+    oof = pd.DataFrame(rows)
+    out = remeasured_variance(oof, 0.7, 0.05, excluded=["sparse"])
+    assert set(out["slopes"]) == {"coniferous", "broadleaf"}  # sparse left out of b
+    assert out["slopes"]["coniferous"] == pytest.approx(0.5, abs=0.02)
+    assert out["slopes"]["broadleaf"] == pytest.approx(0.9, abs=0.02)
+    pairs = {k: remeasured_slope(*(lambda g: (g[g.year == 2024].observed.to_numpy()
+                                              - g[g.year == 2014].observed.to_numpy(),
+                                              g[g.year == 2024].predicted.to_numpy()
+                                              - g[g.year == 2014].predicted.to_numpy()))(
+        oof[oof.stratum == k].sort_values(["site", "year"]))) for k in ("coniferous",
+                                                                         "broadleaf")}
+    tau2 = between_variance([v[0] for v in pairs.values()], [v[1] ** 2 for v in pairs.values()])
+    assert tau2 > 0.05  # slopes 0.5 and 0.9: far more apart than their sampling errors
+    assert out["between_type_var"] == pytest.approx(tau2, rel=1e-9)
+    assert out["rel_var"] == pytest.approx((0.05 / 0.7) ** 2 + tau2 / 0.7 ** 2, rel=1e-9)
+    # with the sparse pairs kept, their slope (0.05) is outside the credible range: left out
+    kept = remeasured_variance(oof, 0.7, 0.05)
+    assert kept["left_out"] == ["sparse"] and kept["between_type_var"] == pytest.approx(tau2)

@@ -242,10 +242,10 @@ def _attenuation(ctx: StepContext, oof: pd.DataFrame) -> dict[str, Any]:
         return {"attenuation": float(choice), "source": "configured"}
     changes = remeasured_changes(oof) if {"site", "year"} <= set(oof.columns) else None
     if changes is not None and len(changes) >= 5:
-        b, se, estimator = remeasured_attenuation(changes["observed_change"],
-                                                  changes["predicted_change"])
-        return {"attenuation": b, "attenuation_se": se, "estimator": estimator,
-                "source": SOURCE_REMEASURED, "n_plots": len(changes)}
+        b, se = remeasured_attenuation(changes["observed_change"],
+                                       changes["predicted_change"])
+        return {"attenuation": b, "attenuation_se": se, "source": SOURCE_REMEASURED,
+                "n_plots": len(changes)}
     b = attenuation_from_plots(oof["observed"], oof["predicted"])
     return {"attenuation": b, "source": SOURCE_ONE_SURVEY, "n_plots": len(oof)}
 

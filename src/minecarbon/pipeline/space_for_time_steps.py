@@ -24,10 +24,16 @@ import xarray as xr
 from dask.base import compute
 
 from minecarbon.assessment.carbon_totals import between_variance, slope_se
+from minecarbon.errors import InputDataError
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import raster_bands, read_on_grid, read_stack, write_cubes
-from minecarbon.mapping.calibration import ATTENUATION_RANGE, SOURCE_ONE_SURVEY, scale_change
+from minecarbon.mapping.calibration import (
+    ATTENUATION_RANGE,
+    SOURCE_ONE_SURVEY,
+    remeasured_changes,
+    scale_change,
+)
 from minecarbon.mapping.space_for_time import (
     MIN_T,
     change_scale,
@@ -68,6 +74,51 @@ def attenuation_variance(oof: pd.DataFrame) -> dict[str, Any]:
             "rel_var": (se / b) ** 2 + tau2 / b ** 2,
             "slopes": {k: round(v[0], 4) for k, v in strata.items()},
             "left_out": sorted(set(strata) - set(credible))}
+
+
+def remeasured_variance(oof: pd.DataFrame, b: float, se: float,
+                        excluded: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """``v_b`` of a ``b`` measured on re-measured plots.
+
+    Its sampling variance plus the between-type variance of the per-type slopes of the same
+    pairs: ``v_b = (se / b)² + τ² / b²``, ``τ²`` DerSimonian–Laird over the forest types (the
+    stratum of a plot's last measurement) with at least 3 pairs and a credible slope, as
+    :func:`attenuation_variance` does for one survey: one ``b`` is applied to every type, so
+    how much the types' own compressions differ is part of the maps' change error
+    (decision 49). ``excluded`` are the types the mapping step left out of ``b``.
+    """
+    strata: dict[str, tuple[float, float]] = {}
+    if {"site", "year", "stratum"} <= set(oof.columns):
+        last = oof.sort_values("year").groupby("site", sort=True).tail(1)
+        types = dict(zip(last["site"], last["stratum"].astype(str), strict=True))
+        pairs = remeasured_changes(oof)
+        pairs["stratum"] = pairs["site"].map(types)
+        for label, group in pairs[~pairs["stratum"].isin(excluded)].groupby("stratum"):
+            o = group["observed_change"].to_numpy(float)
+            if len(group) >= 3 and float((o * o).sum()) > 0.0:
+                try:
+                    strata[str(label)] = remeasured_slope(o, group["predicted_change"])
+                except InputDataError:
+                    continue
+    low, high = ATTENUATION_RANGE
+    credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
+    tau2 = between_variance([v[0] for v in credible.values()],
+                            [v[1] ** 2 for v in credible.values()]) if len(credible) > 1 else 0.0
+    return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
+            "rel_var": (se / b) ** 2 + tau2 / b ** 2,
+            "slopes": {k: round(v[0], 4) for k, v in strata.items()},
+            "left_out": sorted(set(strata) - set(credible))}
+
+
+def remeasured_slope(observed_change: Any, predicted_change: Any) -> tuple[float, float]:
+    """Slope through the origin and its standard error, unclipped (for a type's pairs)."""
+    o = np.asarray(observed_change, dtype=float)
+    p = np.asarray(predicted_change, dtype=float)
+    n, denominator = o.size, float((o * o).sum())
+    if n < 3 or denominator == 0.0:
+        raise InputDataError(f"{n} plot pairs, or no observed change", fix="more pairs")
+    b = float((o * p).sum() / denominator)
+    return b, float(np.sqrt(((p - b * o) ** 2).sum() / (n - 1) / denominator))
 
 
 def _dynamic_features(ctx: StepContext, years: list[int], inputs: list[str]) -> list[str]:

@@ -45,7 +45,7 @@ from minecarbon.io.vector import read_vector
 from minecarbon.mapping.calibration import SOURCE_REMEASURED
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.plot_pairs import plot_pairs
-from minecarbon.pipeline.space_for_time_steps import attenuation_variance
+from minecarbon.pipeline.space_for_time_steps import attenuation_variance, remeasured_variance
 from minecarbon.pipeline.step import StepContext
 from minecarbon.scope.units import unit_names
 from minecarbon.types import LandCover
@@ -159,18 +159,18 @@ def _remeasured_variance(ctx: StepContext) -> dict[str, Any] | None:
     record = json.loads(path.read_text(encoding="utf-8"))
     if record.get("source") != SOURCE_REMEASURED or record.get("attenuation_se") is None:
         return None
-    b, se = float(record["attenuation"]), float(record["attenuation_se"])
-    return {"attenuation": b, "attenuation_se": se, "between_type_var": 0.0,
-            "rel_var": (se / b) ** 2, "slopes": {}, "left_out": []}
+    oof = read_table(ctx.workspace.path("products/models/oof_predictions.csv"))
+    return remeasured_variance(oof, float(record["attenuation"]), float(record["attenuation_se"]),
+                               record.get("attenuation_strata_excluded") or [])
 
 
 def change_variance(ctx: StepContext) -> dict[str, Any]:
     """``v_c`` and the space-for-time scale error of the totals.
 
-    ``v_c`` is the relative sampling variance of ``b``: from the re-measured plots' ratio of
-    mean changes where the mapping step took ``b`` from them
-    (:func:`~minecarbon.mapping.calibration.remeasured_attenuation`), else the out-of-fold
-    slope's plus its between-type variance
+    ``v_c`` is the relative sampling variance of ``b`` plus its between-type variance: of the
+    re-measured plots' slope where the mapping step took ``b`` from them
+    (:func:`~minecarbon.pipeline.space_for_time_steps.remeasured_variance`), else of the
+    out-of-fold slope
     (:func:`~minecarbon.pipeline.space_for_time_steps.attenuation_variance`); where the
     mapping step pooled the change's scale, its variance replaces ``v_c`` as a log-normal
     error (:func:`space_for_time_terms`).
