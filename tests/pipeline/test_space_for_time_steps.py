@@ -126,7 +126,8 @@ def test_change_variance_takes_the_remeasured_ratios_error(tmp_path: Path) -> No
 
 def test_remeasured_variance_adds_the_types_differences() -> None:
     from minecarbon.assessment.carbon_totals import between_variance
-    from minecarbon.pipeline.space_for_time_steps import remeasured_slope, remeasured_variance
+    from minecarbon.mapping.calibration import slope_through_origin
+    from minecarbon.pipeline.space_for_time_steps import remeasured_variance
 
     rng = np.random.default_rng(4)
     rows = []
@@ -146,7 +147,7 @@ def test_remeasured_variance_adds_the_types_differences() -> None:
     assert set(out["slopes"]) == {"coniferous", "broadleaf"}  # sparse left out of b
     assert out["slopes"]["coniferous"] == pytest.approx(0.5, abs=0.02)
     assert out["slopes"]["broadleaf"] == pytest.approx(0.9, abs=0.02)
-    pairs = {k: remeasured_slope(*(lambda g: (g[g.year == 2024].observed.to_numpy()
+    pairs = {k: slope_through_origin(*(lambda g: (g[g.year == 2024].observed.to_numpy()
                                               - g[g.year == 2014].observed.to_numpy(),
                                               g[g.year == 2024].predicted.to_numpy()
                                               - g[g.year == 2014].predicted.to_numpy()))(

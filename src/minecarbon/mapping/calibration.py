@@ -98,18 +98,31 @@ def remeasured_attenuation(observed_change: npt.ArrayLike,
         Fewer than 5 re-measured plots or no observed change.
 
     """
+    b, se = slope_through_origin(observed_change, predicted_change)
+    return _bounded(b, "re-measured plots"), se
+
+
+def slope_through_origin(observed_change: npt.ArrayLike, predicted_change: npt.ArrayLike, *,
+                         min_pairs: int = 5) -> tuple[float, float]:
+    """``(Σ o p / Σ o², sqrt(Σ (p − b o)² / ((n − 1) Σ o²)))`` over the finite pairs, unclipped.
+
+    Raises
+    ------
+    InputDataError
+        Fewer than ``min_pairs`` finite pairs, or no observed change.
+
+    """
     obs = np.asarray(observed_change, dtype=float)
     pred = np.asarray(predicted_change, dtype=float)
     ok = np.isfinite(obs) & np.isfinite(pred)
     o, p = obs[ok], pred[ok]
     n = int(ok.sum())
     denominator = float((o * o).sum())
-    if n < 5 or denominator == 0.0:
+    if n < min_pairs or denominator == 0.0:
         raise InputDataError(f"{n} re-measured plots, or no observed change",
-                             fix="give at least 5 plots measured in two years")
+                             fix=f"give at least {min_pairs} plots measured in two years")
     b = float((o * p).sum() / denominator)
-    se = float(np.sqrt(((p - b * o) ** 2).sum() / (n - 1) / denominator))
-    return _bounded(b, "re-measured plots"), se
+    return b, float(np.sqrt(((p - b * o) ** 2).sum() / (n - 1) / denominator))
 
 
 def attenuation_from_remeasurements(observed_change: npt.ArrayLike,

@@ -33,6 +33,7 @@ from minecarbon.mapping.calibration import (
     SOURCE_ONE_SURVEY,
     remeasured_changes,
     scale_change,
+    slope_through_origin,
 )
 from minecarbon.mapping.space_for_time import (
     MIN_T,
@@ -94,12 +95,11 @@ def remeasured_variance(oof: pd.DataFrame, b: float, se: float,
         pairs = remeasured_changes(oof)
         pairs["stratum"] = pairs["site"].map(types)
         for label, group in pairs[~pairs["stratum"].isin(excluded)].groupby("stratum"):
-            o = group["observed_change"].to_numpy(float)
-            if len(group) >= 3 and float((o * o).sum()) > 0.0:
-                try:
-                    strata[str(label)] = remeasured_slope(o, group["predicted_change"])
-                except InputDataError:
-                    continue
+            try:
+                strata[str(label)] = slope_through_origin(
+                    group["observed_change"], group["predicted_change"], min_pairs=3)
+            except InputDataError:
+                continue  # too few pairs of the type, or none changed
     low, high = ATTENUATION_RANGE
     credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
     tau2 = between_variance([v[0] for v in credible.values()],
@@ -108,17 +108,6 @@ def remeasured_variance(oof: pd.DataFrame, b: float, se: float,
             "rel_var": (se / b) ** 2 + tau2 / b ** 2,
             "slopes": {k: round(v[0], 4) for k, v in strata.items()},
             "left_out": sorted(set(strata) - set(credible))}
-
-
-def remeasured_slope(observed_change: Any, predicted_change: Any) -> tuple[float, float]:
-    """Slope through the origin and its standard error, unclipped (for a type's pairs)."""
-    o = np.asarray(observed_change, dtype=float)
-    p = np.asarray(predicted_change, dtype=float)
-    n, denominator = o.size, float((o * o).sum())
-    if n < 3 or denominator == 0.0:
-        raise InputDataError(f"{n} plot pairs, or no observed change", fix="more pairs")
-    b = float((o * p).sum() / denominator)
-    return b, float(np.sqrt(((p - b * o) ** 2).sum() / (n - 1) / denominator))
 
 
 def _dynamic_features(ctx: StepContext, years: list[int], inputs: list[str]) -> list[str]:
