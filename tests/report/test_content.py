@@ -720,6 +720,26 @@ def test_a_b_from_one_survey_year_is_stated_as_space_for_time(
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_b_from_re_measured_plots_is_given_with_its_standard_error(
+        lang: str, stub_figures: list[str]) -> None:
+    inputs = _with_calibration("re-measured plots")
+    key = "attenuation b" if lang == "en" else "衰减系数 b"
+
+    def said() -> str:
+        report = build_report(inputs, lang, today="2025-06-30")
+        inversion = next(s for s in report.sections if s.key == "inversion")
+        found = [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
+        assert len(found) == 1
+        return found[0]
+
+    assert "standard error" not in said() and "标准误" not in said()  # older records: none
+    inputs.agc_calibration["attenuation_se"] = 0.0541
+    expected = ("b = 0.540 (standard error 0.054) (from re-measured plots, 107 plots)"
+                if lang == "en" else "b = 0.540（标准误 0.054）（来源：复测样地，107 个样地）")
+    assert expected in said()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_features_check_of_space_for_time_is_stated_with_its_ratio(
         lang: str, stub_figures: list[str]) -> None:
     """Where the mapping step compared the features' own change with the maps', the report

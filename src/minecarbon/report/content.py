@@ -472,7 +472,9 @@ def _inversion(inputs: ReportInputs, lang: Lang) -> Section:
                                          or {}).items()) or "—"
         s.blocks.append(Paragraph(tr(
             "inv.temporal", lang, y=calibration["reference_year"],
-            b=f"{float(calibration['attenuation']):.3f}",
+            b=f"{float(calibration['attenuation']):.3f}" + (
+                tr("inv.b_se", lang, se=f"{float(calibration['attenuation_se']):.3f}")
+                if calibration.get("attenuation_se") is not None else ""),
             source=(tr(f"inv.src.{calibration['source']}", lang)
                     if f"inv.src.{calibration.get('source')}" in TEXTS
                     else str(calibration.get("source", ""))),

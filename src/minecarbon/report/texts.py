@@ -307,6 +307,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "inv.src.out-of-fold predictions of the plots": ("样地交叉验证预测",
                                                      "out-of-fold predictions of the plots"),
     "inv.src.re-measured plots": ("复测样地", "re-measured plots"),
+    "inv.b_se": ("（标准误 {se}）", " (standard error {se})"),
     "inv.src.configured": ("配置给定", "the configuration"),
     "inv.temporal": (
         "逐年碳储量按像元的时间序列处理：在每个森林时段内将各年预测值拟合为分段线性轨迹"
