@@ -55,6 +55,12 @@ def test_totals_tables_are_complete_and_consistent(small_site: Path) -> None:
     forest = areas[(areas["layer"] == "landcover") & (areas["class"] == 1)]
     assert len(forest) == len(years)
     assert (forest["area_ha_ci_low"] < forest["area_ha"]).all()
+    # one survey only: the cumulative-effect grades stand as mapped, and the record says why
+    record = json.loads((out / "summary.json").read_text(encoding="utf-8"))["totals"][
+        "cumulative_reference"]
+    assert record["applied"] is False and record["n_pairs"] == 0
+    assert "measured in both 2005 and 2024" in record["reason"]
+    assert not areas["layer"].astype(str).str.startswith("cumulative").any()
 
 
 def _truth_and_maps(site: Path, years: list[int]) -> tuple[dict, dict, dict]:

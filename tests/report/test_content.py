@@ -574,6 +574,34 @@ def test_totals_tables_show_intervals_and_whether_changes_differ_from_zero(
     assert trend["Estimated area (ha)"].tolist() == [2.5, 6.0, 9.5]
     assert trend["95 % interval (ha)"].iloc[0] == "0.5 – 4.5"
     assert "totals_interval_chart" in stub_figures
+    section = next(x for x in report.sections if x.key == "assessment")
+    assert not any(isinstance(b, Table) and "Areas of the cumulative-effect" in b.caption
+                   for b in section.blocks)  # no re-measured plots: no such table
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_cumulative_effect_grades_areas_from_re_measured_plots(
+        lang: str, stub_figures: list[str]) -> None:
+    inputs = tiny_inputs()
+    assert inputs.area_estimates is not None
+    method = "difference estimator (Stehman 2014), 24 plots measured in 2000 and 2010"
+    inputs.area_estimates = pd.concat([inputs.area_estimates, pd.DataFrame([
+        {"layer": "cumulative 2000–2010", "year": 2010, "class": c, "class_zh": zh,
+         "class_en": en, "mapped_area_ha": m, "area_ha": a, "area_se_ha": 1.0,
+         "area_ha_ci_low": a - 2, "area_ha_ci_high": a + 2, "method": method}
+        for c, zh, en, m, a in ((1, "高度负向", "high negative", 3.0, 4.5),
+                                (3, "无明显", "not obvious", 9.0, 7.25))])], ignore_index=True)
+    report = build_report(inputs, lang, today="2025-06-30")
+    caption = ("Areas of the cumulative-effect grades 2000–2010" if lang == "en"
+               else "2000–2010 年累积效应等级面积")
+    table = _table(report, "assessment", caption)
+    assert table.iloc[:, 0].tolist() == (["high negative", "not obvious"] if lang == "en"
+                                         else ["高度负向", "无明显"])
+    assert table.iloc[:, 2].tolist() == [4.5, 7.2]  # rounded to 0.1 ha
+    assert table.iloc[:, 3].tolist() == ["2.5 – 6.5", "5.2 – 9.2"]
+    section = next(x for x in report.sections if x.key == "assessment")
+    notes = [b.note for b in section.blocks if isinstance(b, Table) and caption in b.caption]
+    assert len(notes) == 1 and method in notes[0]
 
 
 def test_the_models_section_says_which_model_each_stratum_uses_and_why(

@@ -226,7 +226,8 @@ def _assess(ctx: StepContext) -> None:
                 kind="product:zonal_stats")
     # totals with 95 % intervals (issue 17)
     try:
-        totals = carbon_totals(ctx, grid, years, _pairs(ctx, years, base))
+        totals = carbon_totals(ctx, grid, years, _pairs(ctx, years, base),
+                               summary.get("cumulative"))
     except InputDataError as error:  # the maps and the other assessments stand without them
         warn(f"no carbon totals with intervals: {error}", stacklevel=2)
         summary["totals"] = {"error": str(error)}

@@ -43,6 +43,7 @@ from minecarbon.io.raster import read_on_grid
 from minecarbon.io.tables import read_table
 from minecarbon.io.vector import read_vector
 from minecarbon.mapping.calibration import SOURCE_REMEASURED
+from minecarbon.pipeline.effect_reference_steps import cumulative_area_estimates
 from minecarbon.pipeline.model_steps import AGC, AGC_RAW, CALIBRATION
 from minecarbon.pipeline.plot_pairs import plot_pairs
 from minecarbon.pipeline.space_for_time_steps import attenuation_variance, remeasured_variance
@@ -319,8 +320,14 @@ def _systematic_rel_var(ctx: StepContext, plots: pd.DataFrame) -> float:
 
 
 def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
-                  pairs: list[tuple[int, int]]) -> Totals:
-    """The totals, change and area tables of the workspace (see the module's docstring)."""
+                  pairs: list[tuple[int, int]],
+                  cumulative: dict[str, Any] | None = None) -> Totals:
+    """The totals, change and area tables of the workspace (see the module's docstring).
+
+    ``cumulative`` is the assessment summary's record of the cumulative effect (period and
+    grade breaks): with plots measured at both ends of its period, its grades' areas are
+    estimated too (:mod:`minecarbon.pipeline.effect_reference_steps`).
+    """
     ws = ctx.workspace
     acfg = ctx.config.assessment
     calib_path = ws.path(CALIBRATION)
@@ -339,6 +346,10 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
     trend = trend_area_estimates(ctx, grid, years)
     if len(trend):
         areas = pd.concat([areas, trend], ignore_index=True)
+    grades, grades_record = cumulative_area_estimates(ctx, grid, years, cumulative)
+    if len(grades):
+        areas = pd.concat([areas, grades[[c for c in areas.columns if c in grades.columns]]],
+                          ignore_index=True)
     sums = zone_sums(ctx, grid, years)
     plots = _plot_pairs(ctx, grid, ref)
     change = change_variance(ctx)
@@ -360,6 +371,7 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
                                                             changes["year_to"], strict=True)])
     info = {"reference_year": ref, "n_plots": len(plots), "min_plots": acfg.totals_min_plots,
             "systematic_rel_sd": round(delta2 ** 0.5, 4),
+            "cumulative_reference": grades_record,
             **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in change.items()}}
     return Totals(totals.round(2), changes.round(2), areas, info)
 

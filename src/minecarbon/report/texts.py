@@ -468,6 +468,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "tot.trend_areas": ("{period} 年碳储量趋势类别面积：制图面积与参考样本校正估计",
                         "Areas of the carbon-trend categories {period}: mapped and estimated "
                         "from the reference sample"),
+    "tot.cumulative_areas": ("{period} 年累积效应等级面积：制图面积与复测样地校正估计",
+                             "Areas of the cumulative-effect grades {period}: mapped and "
+                             "estimated from the re-measured plots"),
+    "tot.cumulative_areas_note": (
+        "复测样地以实测碳储量变化代替地图变化求得参考累积效应（气候期望值与地图相同），按地图"
+        "分级断点定级；校正面积为以二级评估单元为层的差值估计（{method}）。",
+        "A plot measured at both ends of the period gives its reference effect: its measured "
+        "carbon change minus the same climate-only expectation as the map, graded with the "
+        "map's breaks; areas are difference estimates over the level-2 units the plots were "
+        "laid out in ({method})."),
     "tot.trend_areas_note": (
         "趋势类别：显著减少为明显减少，显著增加为明显增加，其余为无明显变化；校正面积按目视解译"
         "参考样本与制图类别的误差矩阵估计（{method}）。",

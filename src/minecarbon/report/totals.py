@@ -75,11 +75,15 @@ def _name(row: Any, lang: Lang) -> str:
     return str(row.zone_zh if lang == "zh" else row.zone_en)
 
 
-def trend_area_table(areas: pd.DataFrame | None, lang: Lang) -> Table | None:
-    """The trend categories' mapped and error-adjusted areas, or None without them."""
+def trend_area_table(areas: pd.DataFrame | None, lang: Lang,
+                     layer: str = "trend") -> Table | None:
+    """Mapped and error-adjusted areas of the trend categories, or None without them.
+
+    ``layer="cumulative"``: of the cumulative-effect grades (from re-measured plots).
+    """
     if areas is None or "layer" not in areas.columns:
         return None
-    trend = areas[areas["layer"].astype(str).str.startswith("trend")]
+    trend = areas[areas["layer"].astype(str).str.startswith(layer)]
     if trend.empty:
         return None
     rows = [[r.class_zh if lang == "zh" else r.class_en, round(float(r.mapped_area_ha), 1),
@@ -89,8 +93,8 @@ def trend_area_table(areas: pd.DataFrame | None, lang: Lang) -> Table | None:
     period = str(trend["layer"].iloc[0]).split(" ", 1)[-1]
     return Table(pd.DataFrame(rows, columns=[
         tr("tot.category", lang), tr("tot.mapped_area", lang), tr("tot.area_est", lang),
-        tr("tot.ci_ha", lang)]), tr("tot.trend_areas", lang, period=period),
-        note=tr("tot.trend_areas_note", lang, method=str(trend["method"].iloc[0])),
+        tr("tot.ci_ha", lang)]), tr(f"tot.{layer}_areas", lang, period=period),
+        note=tr(f"tot.{layer}_areas_note", lang, method=str(trend["method"].iloc[0])),
         source=f"{OUT}area_estimates.csv")
 
 
@@ -98,9 +102,10 @@ def totals_part(s: Section, totals: pd.DataFrame | None, changes: pd.DataFrame |
                 info: dict[str, Any] | None, lang: Lang,
                 areas: pd.DataFrame | None = None) -> None:
     """Append the chart, the tables and the method paragraph to section ``s``."""
-    table = trend_area_table(areas, lang)
-    if table is not None:
-        s.blocks.append(table)
+    for layer in ("trend", "cumulative"):
+        table = trend_area_table(areas, lang, layer)
+        if table is not None:
+            s.blocks.append(table)
     if totals is None or totals.empty:
         s.missing.append(tr("tot.missing", lang))
         return
