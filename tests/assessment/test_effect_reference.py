@@ -40,6 +40,25 @@ def test_difference_estimator_by_hand() -> None:
     assert out.n_plots == 6 and out.n_strata_sampled == 2 and out.unsampled_share == 0.0
 
 
+def test_stehmans_2014_numerical_example() -> None:
+    # Stehman 2014 (IJRS 35: 4923–4939), the numerical example: 4 strata of 40 000, 30 000,
+    # 20 000 and 10 000 pixels, 10 points each, reference classes A–D (as the mapac R package
+    # documents it for aa_stratified). With no map term (every point "mapped" as a class not
+    # estimated, M_k = 0) the difference estimator is Stehman's estimator of the reference
+    # classes' area: proportions A 0.35, B 0.34, C 0.20, D 0.11; SE(A) = √0.0067667 = 0.0823.
+    reference = list("AAAAACBABC" "ABBBBBAABB" "CCCCCDDBBA" "DDDDDDDCCB")
+    strata = [h for h in (1, 2, 3, 4) for _ in range(10)]
+    code = {"A": 1, "B": 2, "C": 3, "D": 4}
+    out = difference_areas(strata, [0] * 40, [code[r] for r in reference],
+                           {1: 40_000, 2: 30_000, 3: 20_000, 4: 10_000},
+                           dict.fromkeys(range(1, 5), 0), [1, 2, 3, 4], 1.0).table
+    share = (out.set_index("class")["area_ha"] / 100_000).to_dict()
+    assert share == pytest.approx({1: 0.35, 2: 0.34, 3: 0.20, 4: 0.11}, abs=1e-12)
+    se_a = float(out.set_index("class").at[1, "area_se_ha"]) / 100_000
+    # 0.4²(10/9 · 0.24)/10 + 0.3²(10/9 · 0.21)/10 + 0.2²(10/9 · 0.09)/10, × (1 − n_h/N_h)
+    assert se_a == pytest.approx(np.sqrt(0.0067667), rel=1e-3)
+
+
 def test_one_plot_strata_take_the_pooled_variance_and_unsampled_strata_are_counted() -> None:
     # A as above (s² of class 1 = 0.25, the only stratum with 2+ plots); C has one plot
     out = difference_areas(["A"] * 4 + ["C"], [1, 1, 2, 2, 2], [1, 2, 2, 2, 1],
