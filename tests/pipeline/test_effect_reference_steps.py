@@ -17,7 +17,11 @@ from affine import Affine
 from minecarbon.assessment.effect_reference import difference_areas
 from minecarbon.config import Config
 from minecarbon.grid import AnalysisGrid
-from minecarbon.pipeline.effect_reference_steps import MIN_PAIRS, cumulative_area_estimates
+from minecarbon.pipeline.effect_reference_steps import (
+    AREA_COLUMNS,
+    MIN_PAIRS,
+    cumulative_area_estimates,
+)
 
 CRS = "EPSG:4546"
 X0, Y1, N, PX = 500_000.0, 4_100_000.0, 20, 30.0
@@ -104,6 +108,7 @@ def test_grades_areas_equal_the_estimator_on_the_pairs_cells(tmp_path: Path) -> 
     assert len(reference) >= MIN_PAIRS and reference != mapped  # the plots disagree somewhere
     assert record == {"applied": True, "n_pairs": len(reference), "strata": 2,
                       "unsampled_share": 0.0}
+    assert table.columns.tolist() == AREA_COLUMNS  # as area_estimates.csv has them
     assert table["layer"].unique().tolist() == ["cumulative 2005–2024"]
     assert table["class_en"].tolist() == ["high negative", "low negative", "not obvious",
                                           "low positive", "high positive"]

@@ -32,6 +32,9 @@ OUT = "products/assessment/"
 UNITS_L2 = "products/units/units_l2_{year}.tif"
 #: Fewer plot pairs than this and the grades' areas stand as mapped.
 MIN_PAIRS = 10
+#: The columns of ``area_estimates.csv``, in order.
+AREA_COLUMNS = ["layer", "year", "class", "class_zh", "class_en", "mapped_area_ha", "area_ha",
+                "area_se_ha", "area_ha_ci_low", "area_ha_ci_high", "method"]
 
 
 def _pairs(ctx: StepContext, start: int, end: int) -> pd.DataFrame:
@@ -112,7 +115,7 @@ def cumulative_area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[
     table = est.table.assign(layer=f"cumulative {start}–{end}", year=end,
                              class_zh=[names[int(k)][0] for k in est.table["class"]],
                              class_en=[names[int(k)][1] for k in est.table["class"]],
-                             method=method)
+                             method=method)[AREA_COLUMNS]
     record = {"applied": True, "n_pairs": est.n_plots, "strata": est.n_strata_sampled,
               "unsampled_share": round(est.unsampled_share, 4)}
     return table, record

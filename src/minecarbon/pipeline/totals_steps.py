@@ -348,8 +348,7 @@ def carbon_totals(ctx: StepContext, grid: AnalysisGrid, years: list[int],
         areas = pd.concat([areas, trend], ignore_index=True)
     grades, grades_record = cumulative_area_estimates(ctx, grid, years, cumulative)
     if len(grades):
-        areas = pd.concat([areas, grades[[c for c in areas.columns if c in grades.columns]]],
-                          ignore_index=True)
+        areas = pd.concat([areas, grades], ignore_index=True)
     sums = zone_sums(ctx, grid, years)
     plots = _plot_pairs(ctx, grid, ref)
     change = change_variance(ctx)
