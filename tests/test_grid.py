@@ -352,3 +352,13 @@ def test_to_grid_dataarray_in_fresh_interpreter() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
 
+
+
+def test_cells_of_points_by_hand() -> None:
+    grid = AnalysisGrid("EPSG:4546", 30.0, 1000.0, 5000.0, 4, 3)  # x 1000–1120, y 4910–5000
+    row, col, inside = grid.cells([1000.0, 1029.9, 1030.0, 1119.9, 999.9, 1050.0, 1050.0],
+                                  [5000.0, 4970.1, 4970.0, 4910.1, 4990.0, 5000.1, 4910.0])
+    # an edge belongs to the pixel east of it and south of it; outside on every side
+    assert row.tolist()[:4] == [0, 0, 1, 2] and col.tolist()[:4] == [0, 0, 1, 3]
+    assert inside.tolist() == [True, True, True, True, False, False, False]
+    assert (row[5], col[4], row[6]) == (-1, -1, 3)

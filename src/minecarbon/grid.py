@@ -186,6 +186,19 @@ class AnalysisGrid:
         """Pixel-centre y coordinates, north to south."""
         return self.y_max_m - (np.arange(self.height) + 0.5) * self.pixel_size_m
 
+    def cells(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(row, col, inside)`` of points given in the grid's CRS.
+
+        The pixel each point falls in (an edge belongs to the pixel east and south of it), and
+        whether the point lies in the grid at all.
+        """
+        col = np.floor((np.asarray(x, dtype=np.float64) - self.x_min_m)
+                       / self.pixel_size_m).astype(int)
+        row = np.floor((self.y_max_m - np.asarray(y, dtype=np.float64))
+                       / self.pixel_size_m).astype(int)
+        inside = (col >= 0) & (col < self.width) & (row >= 0) & (row < self.height)
+        return row, col, inside
+
     def geobox(self) -> GeoBox:
         """The equivalent odc-geo GeoBox."""
         from affine import Affine

@@ -6,11 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minecarbon.assessment.effect_reference import (
-    Z95,
-    difference_areas,
-    reference_effects,
-)
+from minecarbon.assessment.area_estimation import Z95
+from minecarbon.assessment.effect_reference import difference_areas, reference_effects
 from minecarbon.errors import InputDataError
 
 

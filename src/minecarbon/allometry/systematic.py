@@ -71,44 +71,49 @@ def systematic_rel_var(agc: ArrayLike, carbon_fraction: ArrayLike, model_sd_rel:
     return float(np.sum(w * w * per_model))
 
 
+def _by_model(trees: pd.DataFrame, errors: ErrorModel, *, keys: tuple[str, ...] = (),
+              extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Carbon, trees, carbon fraction and resolved systematic error per model (per ``keys``).
+
+    ``own`` is the table's ``model_sd_rel`` (None where it gives none), ``model_sd_rel`` the
+    value :meth:`ErrorModel.model_sd` resolves it to.
+    """
+    missing = [c for c in (*keys, *TREE_COLUMNS, *extra) if c not in trees.columns]
+    if missing:
+        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
+                             fix="pass the output of tree_carbon (trees_agc.csv; re-run the "
+                                 "plots step where it predates these columns)")
+    parts = trees.groupby([*keys, "model_id"], sort=not keys).agg(
+        n_trees=("agc_kg", "size"), agc_kg=("agc_kg", "sum"),
+        carbon_fraction=("carbon_fraction", "first"), own=("model_sd_rel", "first"),
+        **{c: (c, "first") for c in extra}).reset_index()
+    parts["agc_kg"] = parts["agc_kg"].clip(lower=0.0)
+    parts["own"] = [None if pd.isna(v) else float(v) for v in parts["own"]]
+    parts["model_sd_rel"] = [errors.model_sd(v) for v in parts["own"]]
+    return parts
+
+
+def _rel_var(models: pd.DataFrame, errors: ErrorModel) -> float:
+    return systematic_rel_var(models["agc_kg"], models["carbon_fraction"],
+                              models["model_sd_rel"], errors.carbon_fraction_sd)
+
+
 def trees_systematic_rel_var(trees: pd.DataFrame, errors: ErrorModel) -> float:
     """:func:`systematic_rel_var` of the sum of a tree table's AGC (``trees_agc.csv``).
 
     ``trees`` has :data:`TREE_COLUMNS`: ``model_sd_rel`` is the table's own value (NaN where it
     gives none), resolved by ``errors`` (:meth:`ErrorModel.model_sd`).
     """
-    missing = [c for c in TREE_COLUMNS if c not in trees.columns]
-    if missing:
-        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
-                             fix="re-run the plots step (it writes them to trees_agc.csv)")
-    if trees.empty:
-        return 0.0
-    by_model = trees.groupby("model_id", sort=True).agg(
-        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
-        model_sd_rel=("model_sd_rel", "first"))
-    sd = [errors.model_sd(None if pd.isna(v) else float(v)) for v in by_model["model_sd_rel"]]
-    return systematic_rel_var(by_model["agc_kg"].clip(lower=0.0), by_model["carbon_fraction"],
-                              sd, errors.carbon_fraction_sd)
+    return 0.0 if trees.empty else _rel_var(_by_model(trees, errors), errors)
 
 
 def plot_systematic_sd_rel(trees: pd.DataFrame, errors: ErrorModel) -> pd.Series:
     """Per plot (index ``plot_id``), the square root of :func:`trees_systematic_rel_var`."""
-    missing = [c for c in ("plot_id", *TREE_COLUMNS) if c not in trees.columns]
-    if missing:
-        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
-                             fix="pass the output of tree_carbon")
-    parts = trees.groupby(["plot_id", "model_id"], sort=False).agg(
-        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
-        model_sd_rel=("model_sd_rel", "first")).reset_index()
-    s = np.array([errors.model_sd(None if pd.isna(v) else float(v))
-                  for v in parts["model_sd_rel"]])
-    cf = parts["carbon_fraction"].to_numpy(dtype=np.float64)
-    per_model = (1.0 + s * s) * (1.0 + (errors.carbon_fraction_sd / cf) ** 2) - 1.0
-    a = parts["agc_kg"].clip(lower=0.0).to_numpy(dtype=np.float64)
-    total = pd.Series(a).groupby(parts["plot_id"].to_numpy()).transform("sum").to_numpy()
-    w = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
-    var = pd.Series(w * w * per_model).groupby(parts["plot_id"].to_numpy(), sort=False).sum()
-    return np.sqrt(var).rename("agc_systematic_sd_rel").rename_axis("plot_id")
+    parts = _by_model(trees, errors, keys=("plot_id",))
+    values = {plot: _rel_var(models, errors) ** 0.5
+              for plot, models in parts.groupby("plot_id", sort=False)}
+    return pd.Series(values, name="agc_systematic_sd_rel", dtype=np.float64).rename_axis(
+        "plot_id")
 
 
 #: Where a model's systematic error came from (:func:`model_shares`'s ``sd_source``).
@@ -134,20 +139,11 @@ def model_shares(trees: pd.DataFrame, errors: ErrorModel) -> pd.DataFrame:
     the table gives none, or the configuration's value for every model).
 
     """
-    missing = [c for c in (*TREE_COLUMNS, "species_key") if c not in trees.columns]
-    if missing:
-        raise InputDataError(f"the tree table lacks column(s) {', '.join(missing)}",
-                             fix="pass the output of tree_carbon")
-    by_model = trees.groupby("model_id", sort=True).agg(
-        species_key=("species_key", "first"), n_trees=("agc_kg", "size"),
-        agc_kg=("agc_kg", "sum"), carbon_fraction=("carbon_fraction", "first"),
-        own=("model_sd_rel", "first")).reset_index()
-    total = float(by_model["agc_kg"].clip(lower=0.0).sum())
-    by_model["agc_share"] = by_model["agc_kg"].clip(lower=0.0) / total if total > 0 else 0.0
-    own = [None if pd.isna(v) else float(v) for v in by_model["own"]]
-    by_model["model_sd_rel"] = [errors.model_sd(v) for v in own]
+    by_model = _by_model(trees, errors, extra=("species_key",))
+    total = float(by_model["agc_kg"].sum())
+    by_model["agc_share"] = by_model["agc_kg"] / total if total > 0 else 0.0
     by_model["sd_source"] = ["config" if errors.model_sd_rel is not None else
-                             "default" if v is None else "table" for v in own]
+                             "default" if v is None else "table" for v in by_model["own"]]
     columns = ["model_id", "species_key", "n_trees", "agc_share", "carbon_fraction",
                "model_sd_rel", "sd_source"]
     return by_model.sort_values(["agc_share", "model_id"], ascending=[False, True])[

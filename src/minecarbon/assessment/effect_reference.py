@@ -36,10 +36,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from minecarbon.assessment.area_estimation import Z95
 from minecarbon.errors import InputDataError
-
-#: Two-sided 95 % normal quantile.
-Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)

@@ -338,9 +338,8 @@ def sample_points(stack: xr.Dataset, points: Any, grid: AnalysisGrid, *,
                              fix=f"name each sample in a {id_column!r} column")
     x = np.asarray(frame.geometry.x, float)
     y = np.asarray(frame.geometry.y, float)
-    col = np.floor((x - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - y) / grid.pixel_size_m).astype(int)
-    outside = (row < 0) | (row >= grid.height) | (col < 0) | (col >= grid.width)
+    row, col, inside = grid.cells(x, y)
+    outside = ~inside
     if outside.any():
         ids = frame[id_column].to_numpy()[outside].tolist()
         raise InputDataError(f"samples {ids[:10]} lie outside the project grid",

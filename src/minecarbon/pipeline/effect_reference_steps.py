@@ -83,15 +83,15 @@ def cumulative_area_estimates(ctx: StepContext, grid: AnalysisGrid, years: list[
     units = layers["units"].data.astype("int64")
     inside = graded > 0
     n_grades = len(cumulative["breaks_t_per_ha"]) - 1
-    (by_unit, by_grade) = compute(  # type: ignore[no-untyped-call, unused-ignore]
-        dsa.bincount(dsa.where(inside, units, 0).ravel(), minlength=256),
-        dsa.bincount(graded.ravel(), minlength=n_grades + 1))
-    col = np.floor((pairs["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - pairs["y"].to_numpy()) / grid.pixel_size_m).astype(int)
-    ok = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    row, col, ok = grid.cells(pairs["x"], pairs["y"])
     row, col, gain = row[ok], col[ok], pairs["gain"].to_numpy()[ok]
-    cells = {k: np.asarray(v.data.vindex[row, col].compute(), dtype=np.float64)
-             for k, v in layers.items()}
+    layer_names = list(layers)
+    # one pass: the graded pixels per unit and per grade, and every layer at the plots' cells
+    by_unit, by_grade, *at = compute(  # type: ignore[no-untyped-call, unused-ignore]
+        dsa.bincount(dsa.where(inside, units, 0).ravel(), minlength=256),
+        dsa.bincount(graded.ravel(), minlength=n_grades + 1),
+        *(layers[k].data.vindex[row, col] for k in layer_names))
+    cells = {k: np.asarray(v, dtype=np.float64) for k, v in zip(layer_names, at, strict=True)}
     mapped_gain = np.nan_to_num(cells["end"]) - np.nan_to_num(cells["start"])
     sampled = cells["grade"] > 0
     effect = reference_effects(cells["effect"], gain, mapped_gain)[sampled]

@@ -56,9 +56,7 @@ def plot_cells(ctx: StepContext, grid: AnalysisGrid, year: int) -> pd.DataFrame:
              .merge(xy, on="plot_id").merge(units.astype({"plot_id": str}), on="plot_id"))
     table = table.dropna(subset=["agc_t_per_ha", "predicted"])
     table[["unit_l1", "unit_l2"]] = table[["unit_l1", "unit_l2"]].fillna(0).astype(int)
-    col = np.floor((table["x"].to_numpy() - grid.x_min_m) / grid.pixel_size_m).astype(int)
-    row = np.floor((grid.y_max_m - table["y"].to_numpy()) / grid.pixel_size_m).astype(int)
-    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    row, col, inside = grid.cells(table["x"], table["y"])
     table = table[inside].copy()
     table["row"], table["col"] = row[inside], col[inside]
     return table

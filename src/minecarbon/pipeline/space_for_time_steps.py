@@ -67,10 +67,20 @@ def attenuation_variance(oof: pd.DataFrame) -> dict[str, Any]:
     for label, group in own.groupby("stratum"):
         if len(group) >= 3:
             strata[str(label)] = slope_se(group["observed"], group["predicted"])
+    return _with_type_spread(min(max(b, low), high), se, strata)
+
+
+def _with_type_spread(b: float, se: float,
+                      strata: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """``b``, ``se`` and ``v_b = (se / b)² + τ² / b²`` with the per-types' spread.
+
+    ``τ²`` is the DerSimonian–Laird variance of the per-type slopes ``strata`` (slope, se)
+    within the credible attenuations.
+    """
+    low, high = ATTENUATION_RANGE
     credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
     tau2 = between_variance([v[0] for v in credible.values()],
                             [v[1] ** 2 for v in credible.values()])
-    b = min(max(b, low), high)
     return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
             "rel_var": (se / b) ** 2 + tau2 / b ** 2,
             "slopes": {k: round(v[0], 4) for k, v in strata.items()},
@@ -100,14 +110,7 @@ def remeasured_variance(oof: pd.DataFrame, b: float, se: float,
                     group["observed_change"], group["predicted_change"], min_pairs=3)
             except InputDataError:
                 continue  # too few pairs of the type, or none changed
-    low, high = ATTENUATION_RANGE
-    credible = {k: v for k, v in strata.items() if low <= v[0] <= high}
-    tau2 = between_variance([v[0] for v in credible.values()],
-                            [v[1] ** 2 for v in credible.values()]) if len(credible) > 1 else 0.0
-    return {"attenuation": b, "attenuation_se": se, "between_type_var": tau2,
-            "rel_var": (se / b) ** 2 + tau2 / b ** 2,
-            "slopes": {k: round(v[0], 4) for k, v in strata.items()},
-            "left_out": sorted(set(strata) - set(credible))}
+    return _with_type_spread(b, se, strata)
 
 
 def _dynamic_features(ctx: StepContext, years: list[int], inputs: list[str]) -> list[str]:

@@ -264,12 +264,10 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
     mapped = {c: float(counts[codes_map == c].sum()) * grid.pixel_area_ha for c in CODES}
     points = pd.concat([read_vector(p).to_crs(grid.crs) for p in paths], ignore_index=True)
     reference = reference_labels(points["trend"], ", ".join(p.name for p in paths))
-    col = np.floor((points.geometry.x.to_numpy() - grid.x_min_m) / grid.pixel_size_m)
-    row = np.floor((grid.y_max_m - points.geometry.y.to_numpy()) / grid.pixel_size_m)
-    inside = (col >= 0) & (col < grid.width) & (row >= 0) & (row < grid.height)
+    row, col, inside = grid.cells(points.geometry.x, points.geometry.y)
     at = np.full(len(points), np.nan)
     in_extent = np.zeros(len(points), dtype=bool)
-    r_in, c_in = row[inside].astype(int), col[inside].astype(int)
+    r_in, c_in = row[inside], col[inside]
     at[inside] = np.asarray(trend.data.vindex[r_in, c_in].compute(), dtype=float)
     in_extent[inside] = np.asarray(inside_extent.vindex[r_in, c_in].compute(), dtype=bool)
     try:
