@@ -153,6 +153,13 @@ def test_model_shares_say_which_error_each_model_was_given() -> None:
     # a table without values: the default, said so; a configured value: for every model
     blank = model_shares(trees.assign(model_sd_rel=np.nan), ErrorModel())
     assert set(blank["sd_source"]) == {"default"} and set(blank["model_sd_rel"]) == {0.10}
+    # a table that gives some models a value and not others (NaN beside numbers)
+    oak = trees["model_key"] == "quercus"
+    mixed = model_shares(trees.assign(model_sd_rel=trees["model_sd_rel"].where(~oak)),
+                         ErrorModel()).set_index("model_id")
+    oak_id = str(trees.loc[oak, "model_id"].iloc[0])
+    assert mixed.at[oak_id, "sd_source"] == "default" and mixed.at[oak_id, "model_sd_rel"] == 0.1
+    assert set(mixed.drop(index=oak_id)["sd_source"]) == {"table"}
     fixed = model_shares(trees, ErrorModel(model_sd_rel=0.05))
     assert set(fixed["sd_source"]) == {"config"} and set(fixed["model_sd_rel"]) == {0.05}
     with pytest.raises(InputDataError, match="species_key"):

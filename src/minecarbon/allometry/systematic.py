@@ -75,7 +75,7 @@ def _by_model(trees: pd.DataFrame, errors: ErrorModel, *, keys: tuple[str, ...] 
               extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Carbon, trees, carbon fraction and resolved systematic error per model (per ``keys``).
 
-    ``own`` is the table's ``model_sd_rel`` (None where it gives none), ``model_sd_rel`` the
+    ``own`` is the table's ``model_sd_rel`` (NaN where it gives none), ``model_sd_rel`` the
     value :meth:`ErrorModel.model_sd` resolves it to.
     """
     missing = [c for c in (*keys, *TREE_COLUMNS, *extra) if c not in trees.columns]
@@ -88,8 +88,8 @@ def _by_model(trees: pd.DataFrame, errors: ErrorModel, *, keys: tuple[str, ...] 
         carbon_fraction=("carbon_fraction", "first"), own=("model_sd_rel", "first"),
         **{c: (c, "first") for c in extra}).reset_index()
     parts["agc_kg"] = parts["agc_kg"].clip(lower=0.0)
-    parts["own"] = [None if pd.isna(v) else float(v) for v in parts["own"]]
-    parts["model_sd_rel"] = [errors.model_sd(v) for v in parts["own"]]
+    parts["model_sd_rel"] = [errors.model_sd(None if pd.isna(v) else float(v))
+                             for v in parts["own"]]
     return parts
 
 
@@ -143,7 +143,7 @@ def model_shares(trees: pd.DataFrame, errors: ErrorModel) -> pd.DataFrame:
     total = float(by_model["agc_kg"].sum())
     by_model["agc_share"] = by_model["agc_kg"] / total if total > 0 else 0.0
     by_model["sd_source"] = ["config" if errors.model_sd_rel is not None else
-                             "default" if v is None else "table" for v in by_model["own"]]
+                             "default" if pd.isna(v) else "table" for v in by_model["own"]]
     columns = ["model_id", "species_key", "n_trees", "agc_share", "carbon_fraction",
                "model_sd_rel", "sd_source"]
     return by_model.sort_values(["agc_share", "model_id"], ascending=[False, True])[
