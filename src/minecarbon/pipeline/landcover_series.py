@@ -252,6 +252,24 @@ def _area_priors(cube: xr.DataArray, classes: list[int],
     return em_priors(rows)
 
 
+def adjust_to_area_priors(cube: xr.DataArray, classes: list[int]
+                          ) -> tuple[xr.DataArray, dict[str, Any]]:
+    """Probabilities re-weighted to the area's EM priors (``classify.prior_adjustment``).
+
+    ``cube`` is (year, class, y, x) probabilities that assume equal class priors (forests
+    trained with balanced class weights). Each class is multiplied by ``π_area(k) · K`` and
+    every pixel-year renormalised (Saerens et al. 2002); returns the adjusted cube and the
+    record for ``accuracy.json`` (``area_priors`` by class code, ``prior_iterations``).
+    """
+    prior, iterations = _area_priors(cube, classes)
+    weights = xr.DataArray(prior * len(classes), dims="class", coords={"class": classes})
+    adjusted = cube * weights
+    adjusted = adjusted / adjusted.sum("class", skipna=False)
+    return adjusted, {"area_priors": {str(c): round(float(v), 5)
+                                      for c, v in zip(classes, prior, strict=True)},
+                      "prior_iterations": iterations}
+
+
 def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: dict[int, Path],
                       chunk: int, free: xr.DataArray | None, final: dict[int, Path],
                       held: pd.DataFrame | None = None
@@ -279,13 +297,8 @@ def consistent_series(ctx: StepContext, grid: AnalysisGrid, probability_files: d
     info: dict[str, Any] = {"temporal_consistency": cfg.temporal_consistency,
                             "stay_probability": cfg.temporal_stay_probability}
     if cfg.prior_adjustment:
-        prior, iterations = _area_priors(cube, trained)
-        weights = xr.DataArray(prior * len(trained), dims="class", coords={"class": trained})
-        cube = cube * weights
-        cube = cube / cube.sum("class", skipna=False)
-        info["area_priors"] = {str(c): round(float(v), 5) for c, v in zip(trained, prior,
-                                                                            strict=True)}
-        info["prior_iterations"] = iterations
+        cube, priors = adjust_to_area_priors(cube, trained)
+        info.update(priors)
     classes = [c for c in trained if c != SPARSE_SUBCLASS]
     if SPARSE_SUBCLASS in trained:  # sparse forest back into forest
         forest = cube.sel({"class": 1}) + cube.sel({"class": SPARSE_SUBCLASS})
