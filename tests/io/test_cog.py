@@ -12,7 +12,7 @@ import xarray as xr
 from rio_cogeo.cogeo import cog_validate
 
 from minecarbon.grid import AnalysisGrid
-from minecarbon.io import raster
+from minecarbon.io import block_writer, raster
 from minecarbon.io.raster import (
     BlockWriter,
     read_raster,
@@ -58,7 +58,7 @@ def _assert_cog(path: Path) -> None:
     assert (valid, errors, warnings) == (True, [], [])
     with rasterio.open(path) as src:
         assert src.nodata is not None
-        assert src.overviews(1) == raster._overview_factors(src.width, src.height)
+        assert src.overviews(1) == block_writer._overview_factors(src.width, src.height)
         assert src.overviews(1), "a COG of 512 px or more has overviews"
         assert set(src.block_shapes) == {(512, 512)}
         assert src.compression is not None and src.compression.name == "deflate"
@@ -69,10 +69,10 @@ def _tmp_files(folder: Path) -> list[Path]:
 
 
 def test_overview_levels_go_down_to_one_tile() -> None:
-    assert raster._overview_factors(512, 512) == []
-    assert raster._overview_factors(513, 10) == [2]
-    assert raster._overview_factors(1100, 530) == [2, 4]
-    assert raster._overview_factors(4000, 4000) == [2, 4, 8]
+    assert block_writer._overview_factors(512, 512) == []
+    assert block_writer._overview_factors(513, 10) == [2]
+    assert block_writer._overview_factors(1100, 530) == [2, 4]
+    assert block_writer._overview_factors(4000, 4000) == [2, 4, 8]
     assert raster.overview_resampling("float32") == "average"
     assert raster.overview_resampling("uint8") == "mode"
     assert raster.overview_resampling("int16") == "mode"
