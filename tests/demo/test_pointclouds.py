@@ -305,7 +305,7 @@ def test_las_without_crs_and_uncompressed(tmp_path: Path) -> None:
 def test_laz_without_lazrs_names_the_file_and_the_fix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pcio, "_lazrs_available", lambda: False)
+    monkeypatch.setattr("minecarbon.io._pointcloud_header._lazrs_available", lambda: False)
     target = tmp_path / "plot.laz"
     with pytest.raises(MissingDependencyError, match="pip install lazrs") as err:
         pcio.write_las(target, np.zeros((3, 3)))

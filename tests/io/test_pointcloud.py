@@ -152,7 +152,7 @@ def test_crs_match_and_missing_crs(written, tmp_path: Path) -> None:
 
 def test_laz_without_backend(written, monkeypatch: pytest.MonkeyPatch) -> None:
     path, *_ = written
-    monkeypatch.setattr(pcio, "_lazrs_available", lambda: False)
+    monkeypatch.setattr("minecarbon.io._pointcloud_header._lazrs_available", lambda: False)
     if path.suffix == ".las":
         assert len(read_points(path)) > 0
         return

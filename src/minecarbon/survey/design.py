@@ -28,33 +28,41 @@ grid), that are smaller than a pixel, or that lie outside every unit are listed.
 
 :func:`~minecarbon.survey.plots.plot_squares` (re-exported here) turns a plan's centres into
 the squares laid out in the field.
+
+The pieces live in private siblings: the plot counts and argument checks that both share in
+:mod:`minecarbon.survey._design_common`, allocation and placement in
+:mod:`minecarbon.survey._design_placement`, and the check in
+:mod:`minecarbon.survey._design_check` (:func:`check_plots` and :class:`CheckReport` are
+re-exported here).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-import shapely
-from pyproj import CRS
-from scipy import ndimage
 
-from minecarbon.errors import GridMismatchError, InputDataError, MissingCRSError, warn
-from minecarbon.grid import AnalysisGrid, assert_on_grid
-from minecarbon.scope.units import plot_units, unit_areas, unit_names
+from minecarbon.errors import GridMismatchError, InputDataError, warn
+from minecarbon.grid import AnalysisGrid
+from minecarbon.scope.units import unit_names
+from minecarbon.survey._design_check import CheckReport, check_plots
+from minecarbon.survey._design_common import (
+    MIN_PLOTS_PER_UNIT,
+    PLANNED_DAMAGE_L1,
+    _centres,
+    _check_count,
+    _check_crs,
+    _check_side,
+    _ids,
+    _label,
+    _pixel_index,
+    _required,
+)
+from minecarbon.survey._design_placement import _allocate, _candidates, _draw
 from minecarbon.survey.plots import plot_squares
-from minecarbon.types import AssessmentUnit
-
-#: The guide's minimum number of plots per assessment unit.
-MIN_PLOTS_PER_UNIT = 3
-
-#: Level-1 code of the units that get extra plots (拟损毁森林 to-be-damaged forest).
-PLANNED_DAMAGE_L1 = int(AssessmentUnit.TO_BE_DAMAGED)
 
 __all__ = [
     "MIN_PLOTS_PER_UNIT",
@@ -70,205 +78,8 @@ __all__ = [
 #: Columns of :func:`plan_plots`' result.
 PLAN_COLUMNS = ("plot_id", "unit_l1", "unit_l2", "zh", "en", "x", "y", "side_m", "geometry")
 
-_TOL = 1e-9  # in pixels: pixel centres on a square's edge count as inside
-_SPACING_TOL_M = 1e-6
-_BATCH = 1024  # candidates screened against the placed plots at a time
-
-
-# ------------------------------------------------------------------------------ helpers
-def _check_count(value: int, name: str, minimum: int, fix: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InputDataError(f"{name} = {value!r}; it must be an integer ≥ {minimum}", fix=fix)
-    return int(value)
-
-
-def _check_side(side_m: float | None, grid: AnalysisGrid) -> float:
-    """The plot side: the pixel size by default; refused below one pixel."""
-    pixel = grid.pixel_size_m
-    if side_m is None:
-        return pixel
-    side = float(side_m)
-    if not (math.isfinite(side) and side > 0):
-        raise InputDataError(f"plot side {side_m!r} m is not positive",
-                             fix="set survey.plot_side_m, or leave it out for the pixel size")
-    if side < pixel * (1 - _TOL):
-        raise InputDataError(
-            f"plot side {side:g} m is smaller than the {pixel:g} m pixel; the guide asks for "
-            "square plots of at least one pixel",
-            fix=f"use a side of at least {pixel:g} m (survey.plot_side_m)",
-        )
-    return side
-
-
-def _check_crs(gdf: Any, grid: AnalysisGrid, what: str) -> None:
-    if gdf.crs is None:
-        raise MissingCRSError(f"{what} have no CRS", fix="assign the CRS of the GNSS survey")
-    if CRS.from_user_input(gdf.crs) != CRS.from_user_input(grid.crs):
-        raise GridMismatchError(
-            f"{what} are in {CRS.from_user_input(gdf.crs).to_string()}, the project grid in "
-            f"{grid.crs}",
-            fix="reproject them to the project CRS (GeoDataFrame.to_crs)",
-        )
-
-
-def _ids(plots: Any) -> list[str]:
-    """Plot ids from a ``plot_id`` column, else ``row N``."""
-    if "plot_id" in plots.columns:
-        return [str(v) for v in plots["plot_id"]]
-    return [f"row {n + 1}" for n in range(len(plots))]
-
-
-def _centres(plots: Any, ids: list[str], what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Centre coordinates of points, or of polygons (their centroids)."""
-    geoms = np.asarray(plots.geometry.values, dtype=object)
-    missing = [ids[n] for n, g in enumerate(geoms) if g is None or g.is_empty]
-    if missing:
-        raise InputDataError(f"{what} {', '.join(missing)} have no geometry",
-                             fix="give every plot its centre coordinates")
-    if len(geoms) == 0:
-        return np.empty(0), np.empty(0)
-    points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.centroid(geoms))
-    return shapely.get_x(points).astype(float), shapely.get_y(points).astype(float)
-
-
-def _pixel_index(grid: AnalysisGrid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Row, column and 'on the grid' of coordinates."""
-    p = grid.pixel_size_m
-    cols = np.floor((x - grid.x_min_m) / p).astype(np.int64)
-    rows = np.floor((grid.y_max_m - y) / p).astype(np.int64)
-    on = (cols >= 0) & (cols < grid.width) & (rows >= 0) & (rows < grid.height)
-    return rows, cols, on
-
-
-def _required(code: int, level: int, per_unit: int, extra: int) -> int:
-    l1 = code if level == 1 else code // 10
-    return per_unit + (extra if l1 == PLANNED_DAMAGE_L1 else 0)
-
-
-def _label(code: int, level: int = 2) -> str:
-    zh, en = unit_names(level, code)
-    return f"unit {code} {zh} {en}"
-
 
 # ------------------------------------------------------------------------------ planning
-def _lattice(side: float, pixel: float) -> tuple[bool, int]:
-    """(centres on pixel corners?, size in pixels of the window to erode with).
-
-    The window holds the pixels whose centres lie within ``side`` (half a side plus half a side
-    to spare) of a centre, in x and in y.
-    """
-    s = side / pixel
-    on_corners = math.floor(s + 0.5) % 2 == 0
-    if on_corners:  # pixels C − m … C + m − 1 around the corner at the top left of pixel C
-        return True, 2 * math.floor(s + 0.5 + _TOL)
-    return False, 2 * math.floor(s + _TOL) + 1
-
-
-@dataclass(frozen=True)
-class _Centres:
-    """Plot centres on the pixel lattice: pixel centres, or pixel corners (top left of a pixel)."""
-
-    grid: AnalysisGrid
-    on_corners: bool
-
-    def xy(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates of the centres at flat pixel indices."""
-        rows, cols = np.divmod(flat, self.grid.width)
-        shift = 0.0 if self.on_corners else 0.5
-        p = self.grid.pixel_size_m
-        return (self.grid.x_min_m + (cols + shift) * p, self.grid.y_max_m - (rows + shift) * p)
-
-
-def _candidates(
-    l2: np.ndarray, codes: Iterable[int], grid: AnalysisGrid, side: float
-) -> tuple[_Centres, dict[int, np.ndarray]]:
-    """Admissible plot centres (flat indices) of every unit, by one erosion and one dilation."""
-    on_corners, size = _lattice(side, grid.pixel_size_m)
-    low = ndimage.minimum_filter(l2, size=size, mode="constant", cval=0)
-    high = ndimage.maximum_filter(l2, size=size, mode="constant", cval=0)
-    inside = np.where(low == high, low, np.uint8(0)).ravel()
-    return _Centres(grid, on_corners), {c: np.flatnonzero(inside == c) for c in codes}
-
-
-def _clear(
-    bx: np.ndarray, by: np.ndarray, px: np.ndarray, py: np.ndarray, spacing: float, side: float
-) -> np.ndarray:
-    """Whether each candidate keeps the spacing from, and does not overlap, every placed plot."""
-    if px.size == 0:
-        return np.ones(bx.size, dtype=bool)
-    dx = np.abs(bx[:, np.newaxis] - px[np.newaxis, :])
-    dy = np.abs(by[:, np.newaxis] - py[np.newaxis, :])
-    far = np.hypot(dx, dy) >= spacing - _SPACING_TOL_M
-    apart = np.maximum(dx, dy) >= side - _SPACING_TOL_M
-    return np.asarray((far & apart).all(axis=1))
-
-
-def _draw(
-    candidates: np.ndarray,
-    centres: _Centres,
-    need: int,
-    rng: np.random.Generator,
-    placed: tuple[list[float], list[float]],
-    spacing: float,
-    side: float,
-) -> list[tuple[float, float]]:
-    """Up to ``need`` centres drawn in a random order from the candidates, keeping the spacing.
-
-    Candidates are screened in batches against the plots already placed (vectorised); the
-    Python loop runs once per plot kept. Kept centres are appended to ``placed``.
-    """
-    chosen: list[tuple[float, float]] = []
-    if need <= 0 or candidates.size == 0:
-        return chosen
-    order = rng.permutation(candidates.size)
-    for start in range(0, order.size, _BATCH):
-        if len(chosen) >= need:
-            break
-        bx, by = centres.xy(candidates[order[start:start + _BATCH]])
-        keep = _clear(bx, by, np.asarray(placed[0]), np.asarray(placed[1]), spacing, side)
-        bx, by = bx[keep], by[keep]
-        while bx.size and len(chosen) < need:
-            x, y = float(bx[0]), float(by[0])
-            chosen.append((x, y))
-            placed[0].append(x)
-            placed[1].append(y)
-            keep = _clear(bx[1:], by[1:], np.array([x]), np.array([y]), spacing, side)
-            bx, by = bx[1:][keep], by[1:][keep]
-    return chosen
-
-
-def _allocate(minimum: dict[int, int], area: dict[int, int], total: int | None) -> dict[int, int]:
-    """Per-unit targets: the minimums plus ``total − Σ minimums`` shared in proportion to area.
-
-    The share is rounded by the largest-remainder method (ties: the lower code).
-    """
-    target = dict(minimum)
-    if total is None:
-        return target
-    remaining = total - sum(minimum.values())
-    if remaining < 0:
-        warn(
-            f"the total of {total} plots is below the {sum(minimum.values())} the units need "
-            "at least; planning the minimums",
-            UserWarning,
-            stacklevel=3,
-        )
-        return target
-    codes = sorted(minimum)
-    if remaining == 0 or not codes:
-        return target
-    weights = np.array([area[c] for c in codes], dtype=float)
-    shares = remaining * weights / weights.sum()
-    base = np.floor(shares).astype(np.int64)
-    left = remaining - int(base.sum())
-    fraction_order = sorted(range(len(codes)), key=lambda i: (-(shares[i] - base[i]), codes[i]))
-    for i in fraction_order[:left]:
-        base[i] += 1
-    for code, extra in zip(codes, base, strict=True):
-        target[code] += int(extra)
-    return target
-
-
 def _empty_plan(crs: str) -> Any:
     columns = {c: pd.Series(dtype=t) for c, t in zip(
         PLAN_COLUMNS[:-1], (str, np.uint8, np.uint8, str, str, float, float, float), strict=True
@@ -413,253 +224,6 @@ def plan_plots(
     plan.attrs["existing"] = {c: have[c] for c in sorted(have)}
     plan.attrs["shortfall"] = dict(sorted(shortfall.items()))
     return plan
-
-
-# ------------------------------------------------------------------------------ checking
-@dataclass(frozen=True)
-class CheckReport:
-    """What :func:`check_plots` found.
-
-    Attributes
-    ----------
-    per_unit
-        One row per level-1 and level-2 unit present in the year: ``level``, ``code``, ``zh``,
-        ``en``, ``area_ha``, ``plots`` (plots whose centre lies in it), ``required``,
-        ``deficit`` (``max(0, required − plots)``).
-    crossing
-        Plots whose square covers more than one level-2 code: ``plot_id``, ``unit_l2`` (under
-        the centre) and ``units`` (the sorted level-2 codes covered; 0 = not an assessment
-        object or off the grid).
-    too_small
-        Plots whose side is below the pixel size: ``plot_id``, ``side_m``, ``pixel_size_m``.
-    outside
-        Plots outside every unit: ``plot_id``, ``x``, ``y``, ``reason`` (``outside the grid``
-        or ``outside every unit``).
-
-    """
-
-    per_unit: pd.DataFrame
-    crossing: pd.DataFrame
-    too_small: pd.DataFrame
-    outside: pd.DataFrame
-
-    @property
-    def ok(self) -> bool:
-        """Whether every unit has the plots it needs."""
-        return not bool((self.per_unit["deficit"] > 0).any())
-
-    @property
-    def deficits(self) -> pd.DataFrame:
-        """The rows of :attr:`per_unit` short of plots."""
-        return self.per_unit[self.per_unit["deficit"] > 0].reset_index(drop=True)
-
-    def messages(self) -> list[str]:
-        """One line per problem found, for a log or the report."""
-        lines = [
-            f"level-{r.level} unit {r.code} {r.zh} {r.en}: {r.plots} plots, {r.required} "
-            f"required ({r.deficit} short)"
-            for r in self.deficits.itertuples()
-        ]
-        lines += [
-            f"plot {r.plot_id} crosses unit borders (covers {', '.join(map(str, r.units))})"
-            for r in self.crossing.itertuples()
-        ]
-        lines += [
-            f"plot {r.plot_id}: side {r.side_m:g} m is below the {r.pixel_size_m:g} m pixel"
-            for r in self.too_small.itertuples()
-        ]
-        lines += [f"plot {r.plot_id} lies {r.reason}" for r in self.outside.itertuples()]
-        return lines
-
-
-def _plot_sides(plots: Any, side_m: float | None, grid: AnalysisGrid) -> np.ndarray:
-    """Side of every plot.
-
-    The argument, else a ``side_m`` column, else the square's size (polygons) or the pixel
-    size (points).
-    """
-    n = len(plots)
-    if side_m is not None:
-        side = float(side_m)
-        if not (math.isfinite(side) and side > 0):
-            raise InputDataError(f"plot side {side_m!r} m is not positive",
-                                 fix="set survey.plot_side_m")
-        return np.full(n, side)
-    if "side_m" in plots.columns:
-        sides = np.asarray(plots["side_m"], dtype=float)
-    else:
-        sides = np.full(n, np.nan)
-    geoms = np.asarray(plots.geometry.values, dtype=object)
-    if n:
-        polygon = shapely.get_type_id(geoms) != 0
-        from_shape = np.sqrt(shapely.area(geoms))
-        sides = np.where(np.isnan(sides) & polygon, from_shape, sides)
-    sides = np.where(np.isnan(sides), grid.pixel_size_m, sides)
-    if not np.all(sides > 0):
-        raise InputDataError("some plots have a side ≤ 0", fix="check the side_m column")
-    return np.asarray(sides, dtype=float)
-
-
-def _window_ranges(
-    bounds: np.ndarray, grid: AnalysisGrid
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows and columns (inclusive, unclipped) of the pixels whose centres lie in the bounds."""
-    p, x0, y_top = grid.pixel_size_m, grid.x_min_m, grid.y_max_m
-    c_lo = np.ceil((bounds[:, 0] - x0) / p - 0.5 - _TOL).astype(np.int64)
-    c_hi = np.floor((bounds[:, 2] - x0) / p - 0.5 + _TOL).astype(np.int64)
-    r_lo = np.ceil((y_top - bounds[:, 3]) / p - 0.5 - _TOL).astype(np.int64)
-    r_hi = np.floor((y_top - bounds[:, 1]) / p - 0.5 + _TOL).astype(np.int64)
-    return r_lo, r_hi, c_lo, c_hi
-
-
-def _covered_codes(
-    plane: Any, geom: Any, window: tuple[int, int, int, int], grid: AnalysisGrid
-) -> set[int]:
-    """Level-2 codes of the on-grid pixels whose centres lie in a plot's square."""
-    r_lo, r_hi, c_lo, c_hi = window
-    r0, r1 = max(r_lo, 0), min(r_hi, grid.height - 1)
-    c0, c1 = max(c_lo, 0), min(c_hi, grid.width - 1)
-    if r0 > r1 or c0 > c1:
-        return set()
-    codes = np.asarray(plane[r0:r1 + 1, c0:c1 + 1].values)
-    if geom.geom_type != "Point":
-        xs = grid.x_coords()[c0:c1 + 1]
-        ys = grid.y_coords()[r0:r1 + 1]
-        gx, gy = np.meshgrid(xs, ys)
-        codes = codes[shapely.intersects_xy(geom, gx, gy)]
-    return {int(c) for c in np.unique(codes)}
-
-
-def _count_table(
-    areas: pd.DataFrame, counts: dict[tuple[int, int], int], required: int, extra: int
-) -> pd.DataFrame:
-    rows = []
-    for r in areas.itertuples():
-        level, code = int(r.level), int(r.code)
-        need = _required(code, level, required, extra)
-        have = counts.get((level, code), 0)
-        rows.append((level, code, r.zh, r.en, float(r.area_ha), have, need, max(0, need - have)))
-    columns = ["level", "code", "zh", "en", "area_ha", "plots", "required", "deficit"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def check_plots(
-    plots: Any,
-    units: Any,
-    year: int,
-    grid: AnalysisGrid,
-    *,
-    side_m: float | None = None,
-    required: int = MIN_PLOTS_PER_UNIT,
-    extra_planned: int = 2,
-) -> CheckReport:
-    """Check a plot survey (or a plan) against the guide's requirements in ``year``.
-
-    Parameters
-    ----------
-    plots
-        GeoDataFrame of plot centres (points) or squares (polygons) in the grid's CRS, with a
-        ``plot_id`` column (else plots are named ``row N``).
-    units
-        Dataset with ``l1`` and ``l2`` (year, y, x) on ``grid``, as made by
-        :func:`~minecarbon.scope.units.assessment_units` or read from ``products/units``.
-    year
-        The year whose units the plots are checked against.
-    grid
-        The analysis grid.
-    side_m
-        Plot side in metres for every plot; ``None`` takes the plots' ``side_m`` column, else
-        the size of each square (polygons) or the pixel size (points).
-    required
-        Plots every unit needs (the guide: at least 3).
-    extra_planned
-        Extra plots for to-be-damaged units (level-1 code 2 and its level-2 units).
-
-    Returns
-    -------
-    A :class:`CheckReport`; ``report.ok`` is true when no unit is short of plots.
-
-    """
-    required = _check_count(required, "required", MIN_PLOTS_PER_UNIT,
-                            "the guide asks for at least 3 plots per unit")
-    extra_planned = _check_count(extra_planned, "extra_planned", 0, "use 0 or more")
-    years = np.asarray(units["year"].values).tolist()
-    if year not in years:
-        raise InputDataError(f"year {year} is not among the unit years {years}",
-                             fix="choose a year the forest masks cover")
-    assert_on_grid(units, grid, "the assessment units")
-    units = units[["l1", "l2"]]
-    if not all(np.issubdtype(units[v].dtype, np.integer) for v in ("l1", "l2")):
-        units = units.fillna(0).astype(np.uint8)  # read from GeoTIFF: NaN where not an object
-    _check_crs(plots, grid, "the plots")
-    ids = _ids(plots)
-    cx, cy = _centres(plots, ids, "plots")
-    sides = _plot_sides(plots, side_m, grid)
-    _, _, on = _pixel_index(grid, cx, cy)
-    pixel = grid.pixel_size_m
-
-    # unit under the centre and border flags, by plot_units, one call per distinct side
-    n = len(ids)
-    l1_at = np.zeros(n, dtype=np.uint8)
-    l2_at = np.zeros(n, dtype=np.uint8)
-    crosses = np.zeros(n, dtype=bool)
-    frame = gpd.GeoDataFrame({"plot_id": ids}, geometry=plots.geometry.values, crs=plots.crs)
-    for side in np.unique(sides[on]):
-        pick = np.flatnonzero(on & (sides == side))
-        table = plot_units(frame.iloc[pick], units, year, float(side))
-        l1_at[pick] = np.asarray(table["unit_l1"], dtype=np.uint8)
-        l2_at[pick] = np.asarray(table["unit_l2"], dtype=np.uint8)
-        crosses[pick] = np.asarray(table["crosses_border"], dtype=bool)
-
-    # squares reaching off the grid cross into "no unit" as well
-    geoms = np.asarray(plots.geometry.values, dtype=object)
-    if n:
-        is_point = shapely.get_type_id(geoms) == 0
-        half = sides / 2
-        point_bounds = np.column_stack([cx - half, cy - half, cx + half, cy + half])
-        bounds = np.where(is_point[:, np.newaxis], point_bounds, shapely.bounds(geoms))
-    else:
-        bounds = np.empty((0, 4))
-    r_lo, r_hi, c_lo, c_hi = _window_ranges(bounds, grid)
-    holds_pixels = (r_lo <= r_hi) & (c_lo <= c_hi)
-    off_grid = holds_pixels & (
-        (r_lo < 0) | (c_lo < 0) | (r_hi >= grid.height) | (c_hi >= grid.width)
-    )
-    crossing_rows = []
-    plane = units["l2"].sel(year=year).transpose("y", "x")
-    for k in np.flatnonzero(on & (crosses | off_grid)):
-        window = (int(r_lo[k]), int(r_hi[k]), int(c_lo[k]), int(c_hi[k]))
-        covered = _covered_codes(plane, geoms[k], window, grid)
-        if off_grid[k]:
-            covered.add(0)
-        if len(covered) > 1:
-            crossing_rows.append((ids[k], int(l2_at[k]), tuple(sorted(covered))))
-    crossing = pd.DataFrame(crossing_rows, columns=["plot_id", "unit_l2", "units"])
-
-    small = sides < pixel * (1 - _TOL)
-    too_small = pd.DataFrame({
-        "plot_id": [ids[k] for k in np.flatnonzero(small)],
-        "side_m": sides[small],
-        "pixel_size_m": np.full(int(small.sum()), pixel),
-    })
-
-    no_unit = on & (l2_at == 0)
-    out_idx = np.flatnonzero(~on | no_unit)
-    outside = pd.DataFrame({
-        "plot_id": [ids[k] for k in out_idx],
-        "x": cx[out_idx],
-        "y": cy[out_idx],
-        "reason": ["outside the grid" if not on[k] else "outside every unit" for k in out_idx],
-    })
-
-    counted = on & (l2_at != 0)
-    counts: dict[tuple[int, int], int] = {}
-    for level, values in ((1, l1_at[counted]), (2, l2_at[counted])):
-        codes, number = np.unique(values, return_counts=True)
-        counts.update({(level, int(c)): int(m) for c, m in zip(codes, number, strict=True)})
-    areas = unit_areas(units.sel(year=[year]), grid.pixel_area_ha)
-    per_unit = _count_table(areas, counts, required, extra_planned)
-    return CheckReport(per_unit, crossing, too_small, outside)
 
 
 def plan_summary(plan: Any) -> list[str]:

@@ -29,24 +29,40 @@ Header matching (:func:`match_columns`) ignores case, spaces, underscores, hyphe
 full-width/half-width differences, and a trailing unit or note in brackets, ``(cm)``, ``（cm）``,
 ``[m]``, or after ``_``/``/`` (``胸径_cm``, ``树高/m``). A unit that contradicts the column's unit
 (``胸径(mm)``, ``树高(cm)``) is an error rather than a silent mismatch.
+
+The pieces that the plot records share live in private siblings and are re-exported here:
+header matching and cell reading in :mod:`minecarbon.survey._columns`, row issues, the error
+and the row checks in :mod:`minecarbon.survey._rows`.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from minecarbon.errors import InputDataError, warn
-from minecarbon.standard.columns import ALIASES_FILE, column_aliases
+from minecarbon.survey._columns import COLUMN_LABELS as COLUMN_LABELS
+from minecarbon.survey._columns import _missing_message
+from minecarbon.survey._columns import accepted_headers as accepted_headers
+from minecarbon.survey._columns import cell_text as cell_text
+from minecarbon.survey._columns import clean_id as clean_id
+from minecarbon.survey._columns import is_empty as is_empty
+from minecarbon.survey._columns import match_columns as match_columns
+from minecarbon.survey._columns import normalise_header as normalise_header
+from minecarbon.survey._columns import parse_number as parse_number
+from minecarbon.survey._rows import FIRST_DATA_ROW as FIRST_DATA_ROW
+from minecarbon.survey._rows import MAX_LISTED_ISSUES as MAX_LISTED_ISSUES
+from minecarbon.survey._rows import InvalidRowsError as InvalidRowsError
+from minecarbon.survey._rows import RowIssue as RowIssue
+from minecarbon.survey._rows import _blank_rows, _ids, _measurements
+from minecarbon.survey._rows import _Rows as _Rows
+from minecarbon.survey._rows import format_issues as format_issues
+from minecarbon.survey._rows import skipped_summary as skipped_summary
 
 TreeSource = Literal["tally", "tls"]
 
@@ -56,295 +72,14 @@ DBH_RANGE_CM = (1.0, 300.0)
 #: Accepted tree height, m (inclusive); 1.3 m is breast height.
 HEIGHT_RANGE_M = (1.3, 60.0)
 
-#: How many issues an error message lists before "… and N more".
-MAX_LISTED_ISSUES = 20
-
-#: Spreadsheet row of the first data row (the header is row 1).
-FIRST_DATA_ROW = 2
-
 #: Columns of a tree list, in the order of the canonical table.
 TREE_COLUMNS = ("plot_id", "tree_id", "species", "dbh_cm", "height_m", "x", "y")
 
 #: Columns a tree list must have.
 REQUIRED_TREE_COLUMNS = ("plot_id", "species", "dbh_cm")
 
-#: What each canonical column is, for messages.
-COLUMN_LABELS: Mapping[str, str] = {
-    "plot_id": "plot id (样地号)",
-    "tree_id": "tree id (树号)",
-    "species": "species (树种)",
-    "dbh_cm": "DBH in cm (胸径)",
-    "height_m": "tree height in m (树高)",
-    "x": "x / easting (东坐标)",
-    "y": "y / northing (北坐标)",
-    "side_m": "plot side in m (边长)",
-    "crs": "coordinate reference system (坐标系)",
-    "survey_date": "survey date (调查日期)",
-    "forest_type": "forest type (森林类型)",
-    "species_group": "species group (优势树种)",
-}
-
-_SPACES = re.compile(r"\s+")
-_PUNCTUATION = re.compile(r"[_\-.·#:]+")
-_BRACKETED = re.compile(r"[(\[【]([^()\[\]【】]*)[)\]】]$")
-_UNIT_SUFFIX = re.compile(r"[_/](cm|mm|m|厘米|毫米|米)$")
-_UNITS = {
-    "cm": "cm", "厘米": "cm", "公分": "cm",
-    "m": "m", "米": "m",
-    "mm": "mm", "毫米": "mm",
-    "in": "inch", "inch": "inch", "inches": "inch", "英寸": "inch",
-    "ft": "ft", "feet": "ft", "英尺": "ft",
-}
-
-
-# ----------------------------------------------------------------------------- issues and errors
-@dataclass(frozen=True)
-class RowIssue:
-    """One problem in one cell of a survey table (a tree list or the plot records).
-
-    Attributes
-    ----------
-    row
-        The row as a spreadsheet shows it: the header is row 1, the first data row is row 2.
-    column
-        The column's header as written in the input (not the canonical name).
-    value
-        The cell as written ("" when empty).
-    problem
-        What is wrong, e.g. ``'-3' is not a DBH in 1–300 cm``.
-    fix
-        How to fix it.
-
-    """
-
-    row: int
-    column: str
-    value: str
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.problem}"
-
-
 #: The issue type of tree lists (the same record serves the plot table).
 TreeListIssue: TypeAlias = RowIssue
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def format_issues(issues: Sequence[RowIssue], limit: int = MAX_LISTED_ISSUES) -> list[str]:
-    """One line per issue, the first ``limit`` of them, then ``… and N more``."""
-    lines = [str(issue) for issue in issues[:limit]]
-    if len(issues) > limit:
-        lines.append(f"… and {len(issues) - limit} more")
-    return lines
-
-
-def _sorted(issues: Iterable[RowIssue]) -> tuple[RowIssue, ...]:
-    return tuple(sorted(issues, key=lambda i: i.row))  # stable: column order within a row
-
-
-class InvalidRowsError(InputDataError):
-    """Rows of a survey table are invalid; :attr:`issues` lists every problem.
-
-    The message is a one-line summary (``trees.csv: 3 invalid rows (fix them, or rerun with
-    --skip-invalid)``) followed by one line per issue (at most :data:`MAX_LISTED_ISSUES`).
-    """
-
-    def __init__(self, source: str, issues: Iterable[RowIssue], *, hint: str) -> None:
-        self.issues: tuple[RowIssue, ...] = _sorted(issues)
-        self.source = source
-        rows = {issue.row for issue in self.issues}
-        head = f"{source}: {_plural(len(rows), 'invalid row')} ({hint})"
-        super().__init__("\n".join([head, *format_issues(self.issues)]))
-        self.fix = hint
-
-    @property
-    def rows(self) -> tuple[int, ...]:
-        """The invalid rows (spreadsheet numbering), ascending."""
-        return tuple(sorted({issue.row for issue in self.issues}))
-
-
-def skipped_summary(issues: Sequence[RowIssue], limit: int = MAX_LISTED_ISSUES) -> str:
-    """``skipped 3 rows:`` and a line per issue; ``""`` when nothing was skipped.
-
-    Pass ``frame.attrs["skipped"]`` of a frame from :func:`validate_tree_list`.
-    """
-    if not issues:
-        return ""
-    rows = {issue.row for issue in issues}
-    lines = [f"skipped {_plural(len(rows), 'row')}:"]
-    lines += [f"  {line}" for line in format_issues(_sorted(issues), limit)]
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- headers
-def normalise_header(header: object) -> tuple[str, str | None]:
-    """A header as compared (case-folded, no spaces or punctuation), and the unit it names.
-
-    >>> normalise_header("胸径（cm）")
-    ('胸径', 'cm')
-    >>> normalise_header(" Plot No. ")
-    ('plotno', None)
-
-    """
-    text = _SPACES.sub("", unicodedata.normalize("NFKC", str(header)).casefold())
-    unit: str | None = None
-    while True:  # a trailing bracket is a unit or a note; both are dropped
-        match = _BRACKETED.search(text)
-        if match is None or match.start() == 0:
-            break
-        unit = _UNITS.get(match.group(1), unit)
-        text = text[: match.start()]
-    match = _UNIT_SUFFIX.search(text)
-    if match is not None and match.start() > 0:
-        unit = _UNITS[match.group(1)]
-        text = text[: match.start()]
-    return _PUNCTUATION.sub("", text), unit
-
-
-def _canonical_unit(canonical: str) -> str | None:
-    return normalise_header(canonical)[1]
-
-
-@cache
-def _alias_index() -> dict[str, str]:
-    """Normalised header → canonical column. An alias claimed by two columns is a data error."""
-    index: dict[str, str] = {}
-    for canonical, aliases in column_aliases().items():
-        for alias in (canonical, *aliases):
-            key = normalise_header(alias)[0]
-            other = index.setdefault(key, canonical)
-            if other != canonical:
-                raise ValueError(
-                    f"{ALIASES_FILE}: the header {alias!r} is an alias of both {other} and "
-                    f"{canonical}"
-                )
-    return index
-
-
-def accepted_headers(canonical: str) -> tuple[str, ...]:
-    """The headers accepted for a canonical column (from ``column_aliases.csv``)."""
-    aliases = column_aliases().get(canonical, ())
-    return aliases if canonical in aliases else (canonical, *aliases)
-
-
-def _missing_message(canonical: str) -> str:
-    label = COLUMN_LABELS.get(canonical, canonical)
-    return f"no column for the {label} [{canonical}]; accepted headers: " + ", ".join(
-        accepted_headers(canonical)
-    )
-
-
-def match_columns(
-    headers: Sequence[object],
-    source: str,
-    wanted: Sequence[str],
-    required: Sequence[str] = (),
-) -> dict[str, str]:
-    """Map a table's headers to canonical columns: canonical name → the header as written.
-
-    Headers that match none of ``wanted`` are ignored.
-
-    Raises
-    ------
-    InputDataError
-        If a ``required`` column is missing (the message lists the accepted headers), two
-        headers give the same column, or a header's unit contradicts the column's.
-
-    """
-    index = _alias_index()
-    found: dict[str, str] = {}
-    for header in headers:
-        written = str(header)
-        key, unit = normalise_header(written)
-        canonical = index.get(key)
-        if canonical is None or canonical not in wanted:
-            continue
-        if canonical in found:
-            raise InputDataError(
-                f"{source}: the columns {found[canonical]!r} and {written!r} both give the "
-                f"{COLUMN_LABELS.get(canonical, canonical)} [{canonical}]",
-                fix="delete or rename one of them",
-            )
-        expected = _canonical_unit(canonical)
-        if unit is not None and expected is not None and unit != expected:
-            raise InputDataError(
-                f"{source}: column {written!r} gives the {COLUMN_LABELS.get(canonical, canonical)} "
-                f"in {unit}, but it must be in {expected}",
-                fix=f"convert the column to {expected} and name it e.g. "
-                f"{accepted_headers(canonical)[0]!r}",
-            )
-        found[canonical] = written
-    missing = [c for c in required if c not in found]
-    if missing:
-        written_headers = ", ".join(str(h) for h in headers) or "none"
-        raise InputDataError(
-            f"{source}: " + "; ".join(_missing_message(c) for c in missing)
-            + f" (the table's headers: {written_headers})",
-            fix="rename the column to one of the accepted headers (case, spaces and full-width "
-            f"brackets do not matter), or add its header to {ALIASES_FILE}",
-        )
-    return found
-
-
-# ----------------------------------------------------------------------------- cells
-def is_empty(value: object) -> bool:
-    """True for a missing cell: None, NaN, NA, NaT or a blank string."""
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def cell_text(value: object) -> str:
-    """A cell as text, the way a spreadsheet shows it: ``3.0`` → ``"3"``, empty → ``""``."""
-    if is_empty(value):
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if number.is_integer() and abs(number) < 1e15:
-            return str(int(number))
-        return repr(number)
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return str(value)
-
-
-def clean_id(value: object) -> str:
-    """A plot or tree id as compared: NFKC, stripped; Excel's ``1.0`` becomes ``"1"``."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", cell_text(value))).strip()
-
-
-def parse_number(value: object) -> float:
-    """A finite number from a cell (numbers, or text such as ``" 12.5 "`` or ``"１２．５"``).
-
-    Raises
-    ------
-    ValueError
-        If the cell is not a finite number.
-
-    """
-    if isinstance(value, bool | np.bool_):
-        raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, int | float | np.integer | np.floating):
-        number = float(value)
-    else:
-        number = float(unicodedata.normalize("NFKC", str(value)).strip())
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
-
-
-def _range_text(bounds: tuple[float, float], unit: str) -> str:
-    return f"{bounds[0]:g}–{bounds[1]:g} {unit}"
 
 
 # ----------------------------------------------------------------------------- tree lists
@@ -386,83 +121,6 @@ class TreeList:
     def skipped_summary(self) -> str:
         """``skipped 3 rows:`` and a line per issue; ``""`` when nothing was skipped."""
         return skipped_summary(self.issues)
-
-
-class _Rows:
-    """Collects issues for a table whose columns were matched by :func:`match_columns`."""
-
-    def __init__(self, raw: pd.DataFrame, columns: Mapping[str, str]) -> None:
-        self.raw = raw.reset_index(drop=True)
-        self.columns = columns
-        self.headers = [str(c) for c in raw.columns]
-        self.issues: list[RowIssue] = []
-
-    def values(self, canonical: str) -> list[Any]:
-        """The cells of a canonical column (all None when the table does not have it)."""
-        if canonical not in self.columns:
-            return [None] * len(self.raw)
-        position = self.headers.index(self.columns[canonical])
-        return list(self.raw.iloc[:, position].tolist())
-
-    def add(self, i: int, canonical: str, value: object, problem: str, fix: str) -> None:
-        """Record a problem in data row ``i`` (0-based) of a canonical column."""
-        self.issues.append(
-            RowIssue(
-                row=i + FIRST_DATA_ROW,
-                column=self.columns[canonical],
-                value=cell_text(value),
-                problem=problem,
-                fix=fix,
-            )
-        )
-
-    def sorted_issues(self) -> tuple[RowIssue, ...]:
-        """The issues by row, and within a row in the table's column order."""
-        order = {header: k for k, header in enumerate(self.headers)}
-        return tuple(sorted(self.issues, key=lambda i: (i.row, order.get(i.column, len(order)))))
-
-
-def _blank_rows(rows: _Rows) -> np.ndarray:
-    """Rows whose every recognised cell is empty (padding in spreadsheets): ignored."""
-    blank = np.ones(len(rows.raw), dtype=bool)
-    for canonical in rows.columns:
-        blank &= np.array([is_empty(v) for v in rows.values(canonical)], dtype=bool)
-    return blank
-
-
-def _measurements(
-    rows: _Rows, canonical: str, bounds: tuple[float, float] | None, unit: str, what: str,
-    *, required: bool, fix: str,
-) -> np.ndarray:
-    """Numbers of one column (NaN where empty or invalid), with an issue per bad cell."""
-    out = np.full(len(rows.raw), np.nan)
-    if canonical not in rows.columns:
-        return out
-    limits = f" in {_range_text(bounds, unit)}" if bounds else ""
-    for i, value in enumerate(rows.values(canonical)):
-        if is_empty(value):
-            if required:
-                rows.add(i, canonical, value, f"{what} is empty", fix)
-            continue
-        try:
-            number = parse_number(value)
-        except ValueError:
-            rows.add(i, canonical, value, f"{cell_text(value)!r} is not a number ({what}{limits})",
-                     fix)
-            continue
-        if bounds is not None and not bounds[0] <= number <= bounds[1]:
-            rows.add(i, canonical, value, f"{cell_text(value)!r} is not a {what}{limits}", fix)
-            continue
-        out[i] = number
-    return out
-
-
-def _ids(rows: _Rows, canonical: str, what: str, fix: str) -> list[str]:
-    ids = [clean_id(v) for v in rows.values(canonical)]
-    for i, value in enumerate(ids):
-        if not value:
-            rows.add(i, canonical, "", f"the {what} is empty", fix)
-    return ids
 
 
 def _generated_tree_ids(plot_ids: Sequence[str]) -> list[str]:
