@@ -20,232 +20,66 @@ which step answered, so that every tree's record can show it. The genus step rea
 source): common genera of North China and of reclaimed mine land, a few species of them with
 names or a life form of their own, each with its Flora of China volume; ``species_key`` is set
 only where the genus is that of one of the seven species groups.
+
+Layout. This module holds the fallback chain (:func:`resolve_model_key`); the tables and their
+records live in :mod:`._species_tables`, name normalisation, the name indexes and
+:func:`resolve_species` in :mod:`._species_names`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
 from minecarbon.errors import InputDataError, UnknownSpeciesError
-from minecarbon.standard._data import read_table
-from minecarbon.types import LeafHabit
+from minecarbon.standard._species_names import (
+    _genus_indexes,
+    _lookup_species,
+    normalise_name,
+    resolve_species,
+)
+from minecarbon.standard._species_tables import (
+    Genus,
+    Group,
+    Habit,
+    LifeForm,
+    SpeciesGroup,
+    by_code,
+    by_key,
+    genera,
+    species_groups,
+    species_keys,
+)
 
-Group = Literal["conifer", "broadleaf"]
-Habit = Literal["evergreen", "deciduous"]
-
-_DATA_FILE = "standard/data/species_groups.csv"
-_SPACES = re.compile(r"\s+")
-_SEPARATORS = re.compile(r"[-‐‑‒–—_]+")
-_UNSPECIFIED = re.compile(r"\s+spp?\.?$")
-_ABBREVIATED = re.compile(r"^([a-z])\.\s*([a-z].*)$")
-
-
-@dataclass(frozen=True)
-class SpeciesGroup:
-    """One species group, as in ``data/species_groups.csv``."""
-
-    code: int
-    key: str
-    zh: str
-    latin: str
-    en: str
-    genus: str
-    group: Group
-    leaf_habit: Habit
-    synonyms: tuple[str, ...]
-    source: str
-
-    @property
-    def label(self) -> str:
-        """Bilingual label, Chinese first: ``油松 Pinus tabuliformis``."""
-        return f"{self.zh} {self.latin}"
-
-    @property
-    def is_conifer(self) -> bool:
-        """True for conifers (针叶树), False for broadleaves (阔叶树)."""
-        return self.group == "conifer"
-
-    @property
-    def habit(self) -> LeafHabit:
-        """The leaf habit as the enum used in leaf-habit rasters."""
-        return LeafHabit.EVERGREEN if self.leaf_habit == "evergreen" else LeafHabit.DECIDUOUS
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every name this group is known by: zh, latin, en, key and the synonyms."""
-        return (self.zh, self.latin, self.en, self.key, *self.synonyms)
-
-
-def _group_of(value: str, row: int) -> Group:
-    if value == "conifer":
-        return "conifer"
-    if value == "broadleaf":
-        return "broadleaf"
-    raise ValueError(f"{_DATA_FILE} row {row}: group {value!r} is not conifer or broadleaf")
-
-
-def _habit_of(value: str, row: int) -> Habit:
-    if value == "evergreen":
-        return "evergreen"
-    if value == "deciduous":
-        return "deciduous"
-    raise ValueError(f"{_DATA_FILE} row {row}: leaf_habit {value!r} is not evergreen or deciduous")
-
-
-@cache
-def species_groups() -> tuple[SpeciesGroup, ...]:
-    """Every species group, in the order of the data file (which is the order of the codes)."""
-    groups = []
-    for i, row in enumerate(read_table("species_groups.csv"), start=1):
-        groups.append(
-            SpeciesGroup(
-                code=int(row["code"]),
-                key=row["key"],
-                zh=row["zh"],
-                latin=row["latin"],
-                en=row["en"],
-                genus=row["genus"],
-                group=_group_of(row["group"], i),
-                leaf_habit=_habit_of(row["leaf_habit"], i),
-                synonyms=tuple(s.strip() for s in row["synonyms"].split(";") if s.strip()),
-                source=row["source"],
-            )
-        )
-    return tuple(groups)
-
-
-def species_keys() -> tuple[str, ...]:
-    """The keys of every species group, in code order."""
-    return tuple(g.key for g in species_groups())
-
-
-def by_code(code: int) -> SpeciesGroup:
-    """The species group with this raster code.
-
-    Raises
-    ------
-    UnknownSpeciesError
-        If no group has that code.
-
-    """
-    for g in species_groups():
-        if g.code == code:
-            return g
-    codes = ", ".join(f"{g.code} {g.zh}" for g in species_groups())
-    raise UnknownSpeciesError(
-        f"no species group has code {code!r}", fix=f"use one of the codes {codes}"
-    )
-
-
-def by_key(key: str) -> SpeciesGroup:
-    """The species group with this key (e.g. ``pinus_tabuliformis``).
-
-    Raises
-    ------
-    UnknownSpeciesError
-        If no group has that key.
-
-    """
-    for g in species_groups():
-        if g.key == key:
-            return g
-    raise UnknownSpeciesError(
-        f"no species group has key {key!r}",
-        fix=f"use one of the keys {', '.join(species_keys())}",
-    )
-
-
-def normalise_name(name: str) -> str:
-    """The form in which names are compared: NFKC, case-folded, one space between words.
-
-    Hyphens and underscores count as spaces and a trailing ``sp.``/``spp.`` is dropped, so that
-    ``Larix principis-rupprechtii``, ``larix_principis_rupprechtii`` and
-    ``Larix  principis rupprechtii`` compare equal, and ``Quercus spp.`` equals ``Quercus``.
-    """
-    text = unicodedata.normalize("NFKC", name).casefold()
-    text = _SEPARATORS.sub(" ", text)
-    text = _SPACES.sub(" ", text).strip()
-    return _UNSPECIFIED.sub("", text)
-
-
-def _abbreviations(normalised: str, genus: str) -> tuple[str, ...]:
-    """``pinus tabuliformis`` → ``p. tabuliformis``, for names that start with the genus."""
-    words = normalised.split(" ")
-    if len(words) < 2 or words[0] != normalise_name(genus):
-        return ()
-    return (f"{words[0][0]}. {' '.join(words[1:])}",)
-
-
-@cache
-def _name_index() -> dict[str, tuple[SpeciesGroup, str]]:
-    """Normalised name → (group, the name as written). A name shared by two groups is an error."""
-    index: dict[str, tuple[SpeciesGroup, str]] = {}
-    for g in species_groups():
-        for raw in g.names:
-            name = normalise_name(raw)
-            for alias in (name, *_abbreviations(name, g.genus)):
-                other = index.get(alias)
-                if other is not None and other[0].key != g.key:
-                    raise ValueError(
-                        f"{_DATA_FILE}: the name {raw!r} belongs to both {other[0].key} and {g.key}"
-                    )
-                index.setdefault(alias, (g, raw))
-    return index
-
-
-def _lookup_species(normalised: str) -> SpeciesGroup | None:
-    """The group an already normalised name belongs to, or None (no suggestions, no error)."""
-    index = _name_index()
-    found = index.get(normalised)
-    if found is None:
-        match = _ABBREVIATED.match(normalised)
-        if match is not None:
-            found = index.get(f"{match.group(1)}. {match.group(2)}")
-    return None if found is None else found[0]
-
-
-def resolve_species(name: str) -> SpeciesGroup:
-    """The species group a tree-list name belongs to.
-
-    ``name`` may be the Chinese, Latin or English name, the key, or any synonym of a group
-    (see the module docstring for what matching ignores).
-
-    Raises
-    ------
-    UnknownSpeciesError
-        If the name matches no group; the message names it, suggests close names and says how to
-        add a synonym.
-
-    """
-    index = _name_index()
-    normalised = normalise_name(name)
-    group = _lookup_species(normalised)
-    if group is not None:
-        return group
-    suggestions: dict[str, str] = {}
-    for close in difflib.get_close_matches(normalised, list(index), n=5, cutoff=0.75):
-        group, raw = index[close]
-        suggestions.setdefault(group.key, f"{raw!r} ({group.zh})")
-    hint = f"did you mean {' or '.join(suggestions.values())}? " if suggestions else ""
-    known = "; ".join(f"{g.zh} / {g.latin} / {g.en}" for g in species_groups())
-    raise UnknownSpeciesError(
-        f"unknown species name {name!r}: it matches no species group",
-        fix=(
-            f"{hint}use a known name ({known}), or add {name!r} to the synonyms of its group "
-            f"in {_DATA_FILE}"
-        ),
-    )
-
+__all__ = [
+    "BROADLEAF_HINTS",
+    "CONIFER_HINTS",
+    "GENERIC_MODEL_KEY",
+    "GROUP_MODEL_KEYS",
+    "Genus",
+    "Group",
+    "Habit",
+    "Level",
+    "LifeForm",
+    "SpeciesGroup",
+    "SpeciesResolution",
+    "by_code",
+    "by_key",
+    "genera",
+    "model_key_label",
+    "model_keys",
+    "normalise_name",
+    "resolve_model_key",
+    "resolve_species",
+    "species_groups",
+    "species_keys",
+]
 
 # ---------------------------------------------------------------- the fallback chain
 
 Level = Literal["species", "genus", "group", "generic"]
-LifeForm = Literal["tree", "shrub"]
 
 #: Model keys of the group fallback models (针叶树 conifers, 阔叶树 broadleaves).
 GROUP_MODEL_KEYS: tuple[Group, Group] = ("conifer", "broadleaf")
@@ -262,7 +96,6 @@ BROADLEAF_HINTS = "杨柳榆槐椴槭枫桦栎橡柞杏桃梨苹椿桐桑柿枣�
 #: Suffixes dropped from a Chinese name when it does not match as written: 林 stand, 类 kind,
 #: 树 tree (``油松林`` → ``油松``, ``臭椿树`` → ``臭椿``).
 _ZH_SUFFIXES = "林类树"
-_GENERA_FILE = "standard/data/genera.csv"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 _GROUP_LABELS = {
@@ -297,108 +130,6 @@ def model_key_label(key: str) -> str:
     raise UnknownSpeciesError(
         f"no biomass model key {key!r}", fix=f"use one of the keys {', '.join(model_keys())}"
     )
-
-
-@dataclass(frozen=True)
-class Genus:
-    """One row of ``data/genera.csv``: a genus (or a species of it) and what it falls back to.
-
-    ``taxon`` is a genus (``Ulmus``) or, where a species needs its own names or life form, a
-    species of it (``Pinus bungeana``); ``genus`` is its first word.
-    """
-
-    taxon: str
-    zh: tuple[str, ...]
-    en: tuple[str, ...]
-    latin_synonyms: tuple[str, ...]
-    group: Group
-    life_form: LifeForm
-    species_key: str | None
-    source: str
-
-    @property
-    def genus(self) -> str:
-        """The genus: the first word of :attr:`taxon`."""
-        return self.taxon.split(" ")[0]
-
-    @property
-    def label(self) -> str:
-        """``白皮松 Pinus bungeana``: the first Chinese name that is not the genus name."""
-        names = [n for n in self.zh if not n.endswith("属")] or list(self.zh)
-        return f"{names[0]} {self.taxon}" if names else self.taxon
-
-
-def _split(value: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in value.split(";") if s.strip())
-
-
-def _life_form_of(value: str, row: int) -> LifeForm:
-    if value == "tree":
-        return "tree"
-    if value == "shrub":
-        return "shrub"
-    raise ValueError(f"{_GENERA_FILE} row {row}: life_form {value!r} is not tree or shrub")
-
-
-@cache
-def genera() -> tuple[Genus, ...]:
-    """Every row of ``data/genera.csv``, checked against the species groups.
-
-    Raises
-    ------
-    ValueError
-        If a row's group or life form is invalid, its ``species_key`` is not a species group,
-        or that group is not in the row's conifer/broadleaf group (a bug in the data file).
-
-    """
-    rows = []
-    for i, row in enumerate(read_table("genera.csv"), start=1):
-        key = row["species_key"].strip() or None
-        group = _group_of(row["group"], i)
-        if key is not None:
-            if key not in species_keys():
-                raise ValueError(f"{_GENERA_FILE} row {i}: unknown species_key {key!r}")
-            if by_key(key).group != group:
-                raise ValueError(
-                    f"{_GENERA_FILE} row {i}: {row['genus']} is {group} but {key} is "
-                    f"{by_key(key).group}"
-                )
-        rows.append(
-            Genus(
-                taxon=row["genus"].strip(),
-                zh=_split(row["zh"]),
-                en=_split(row["en"]),
-                latin_synonyms=_split(row["latin_synonyms"]),
-                group=group,
-                life_form=_life_form_of(row["life_form"], i),
-                species_key=key,
-                source=row["source"],
-            )
-        )
-    return tuple(rows)
-
-
-def _add(index: dict[str, Genus], raw: str, row: Genus) -> None:
-    name = normalise_name(raw)
-    other = index.get(name)
-    if other is not None and other.taxon != row.taxon:
-        raise ValueError(
-            f"{_GENERA_FILE}: the name {raw!r} belongs to both {other.taxon} and {row.taxon}"
-        )
-    index[name] = row
-
-
-@cache
-def _genus_indexes() -> tuple[dict[str, Genus], dict[str, Genus]]:
-    """(Latin names → row, Chinese and English names → row). A name on two rows is an error."""
-    latin: dict[str, Genus] = {}
-    vernacular: dict[str, Genus] = {}
-    for row in genera():
-        for raw in (row.taxon, *row.latin_synonyms):
-            _add(latin, raw, row)
-        for raw in (*row.zh, *row.en):
-            _add(vernacular, raw, row)
-    return latin, vernacular
 
 
 def _prefixes(words: list[str], shortest: int) -> list[str]:
