@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from minecarbon.assessment.area_estimation import estimate_areas
+from minecarbon.assessment.reference_check import two_phase_areas
 from minecarbon.assessment.trend_reference import (
     NONE,
+    checked_labels,
+    checked_trend_areas,
     map_category,
     reference_labels,
     trend_areas,
@@ -53,3 +56,32 @@ def test_the_interpreter_sees_clear_changes_only() -> None:
                        [30.0, 30, 30, 0, 0, 0],       # cleared: clear decrease
                        [0.0, 0, 0, 8, np.nan, 9]])    # planted: +8.5 > 5 t C/ha
     assert interpret(series).tolist() == [2, 1, 1, 0, 2]
+
+
+def test_checked_labels_blank_where_not_checked_and_the_file_row_of_a_bad_one() -> None:
+    codes, present = checked_labels([None, "increase", "", float("nan"), " 稳定 "], "x.gpkg")
+    assert present.tolist() == [False, True, False, False, True]
+    assert codes[present].tolist() == [1, 0]
+    with pytest.raises(InputDataError, match=r"x.gpkg: row 4 has trend_checked 'up'"):
+        checked_labels([None, "stable", None, "up"], "x.gpkg")
+
+
+def test_checked_trend_areas_drop_points_outside_and_correct_the_labels() -> None:
+    rng = np.random.default_rng(5)
+    codes = [-1, 0, 1, NONE]
+    mapped = rng.choice(codes, 300, p=[0.1, 0.2, 0.5, 0.2])
+    truth = np.where(rng.random(300) < 0.9, mapped, rng.choice(codes, 300))
+    label = np.where(rng.random(300) < 0.05, np.clip(truth + 1, -1, 1), truth)
+    is_checked = rng.random(300) < 0.3
+    at = mapped.copy()
+    at[:7] = -128  # outside the extent
+    areas = {-1: 50.0, 0: 100.0, 1: 300.0, NONE: 150.0}
+    out = checked_trend_areas(at, label, truth, is_checked, areas)
+    keep = at != -128
+    ref = two_phase_areas(mapped[keep], label[keep], truth[keep], is_checked[keep],
+                          [areas[c] for c in codes], codes)
+    np.testing.assert_allclose(out.estimate.areas["area"], ref.estimate.areas["area"])
+    np.testing.assert_allclose(out.estimate.areas["area_se"], ref.estimate.areas["area_se"])
+    assert out.checked == int(is_checked[keep].sum()) > 50
+    assert out.disagreements == int((is_checked & keep & (label != truth)).sum()) > 0
+

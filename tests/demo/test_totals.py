@@ -200,3 +200,44 @@ def test_trend_areas_from_the_interpreted_sample_are_closer_to_the_truth(
               f"{row['area_ha_ci_high']:.0f}]")
     assert err_est < 0.6 * err_map
     assert covered >= 3
+    # the demo's provider checked a fifth of the points: the interpreter's errors corrected
+    method = str(trend["method"].iloc[0])
+    checked = int(method.split(" checked points")[0].rsplit(" ", 1)[-1])
+    assert "two-phase difference estimator" in method and 150 <= checked <= 400
+
+
+def test_the_trend_reference_has_a_checked_subsample_that_errs_less(small_site: Path) -> None:
+    """A random fifth of the points is interpreted again (``trend_checked``, blank elsewhere)."""
+    import geopandas as gpd
+
+    from minecarbon.demo.reference import CHECK_SHARE
+
+    paths = sorted((small_site / "raw/reference").glob("*.gpkg"))
+    points = pd.concat([gpd.read_file(p) for p in paths], ignore_index=True)
+    years = json.loads((small_site / "products/assessment/summary.json").read_text(
+        encoding="utf-8"))["years"]
+    with rasterio.open(small_site / f"truth/agc_{years[0]}.tif") as src:
+        rows, cols = (np.asarray(v) for v in rasterio.transform.rowcol(
+            src.transform, points.geometry.x.to_numpy(), points.geometry.y.to_numpy()))
+    from minecarbon.demo.reference import LABELS, interpret
+
+    values = np.stack([_read(small_site / f"truth/agc_{y}.tif")[rows, cols] for y in years],
+                      axis=1).astype(np.float64)
+    forest = np.isfinite(values)
+    ever = forest.any(axis=1)
+    before = np.cumsum(forest, axis=1) > 0
+    after = np.cumsum(forest[:, ::-1], axis=1)[:, ::-1] > 0
+    series = np.where(forest, values, np.where(before & after, np.nan, 0.0))
+    truth = np.full(len(points), 3)
+    truth[ever] = interpret(series[ever])
+    truth_label = np.array([LABELS[t] for t in truth])
+    checked = points["trend_checked"].notna() & (points["trend_checked"].astype(str) != "")
+    n = int(checked.sum())
+    assert abs(n / len(points) - CHECK_SHARE) < 0.04 and n >= 150
+    first_wrong = float(np.mean(points["trend"].to_numpy() != truth_label))
+    check_wrong = float(np.mean(points.loc[checked, "trend_checked"].to_numpy()
+                                != truth_label[checked.to_numpy()]))
+    print(f"{n} checked; wrong labels: first interpretation {first_wrong:.3%}, "
+          f"checked {check_wrong:.3%}")
+    assert 0.003 < first_wrong < 0.04  # 3 % of the forest points
+    assert check_wrong < first_wrong and check_wrong < 0.01

@@ -323,6 +323,9 @@ case("reference-no-trend")(lambda tmp, good: vec("reference", tmp, polys(
     {"label": ["stable"]}, [Point(X0 + 50, Y0 + 50)])))
 case("reference-unknown-label")(lambda tmp, good: vec("reference", tmp, polys(
     {"trend": ["stable", "going up"]}, [Point(X0 + 50, Y0 + 50), Point(X0 + 80, Y0 + 50)])))
+case("reference-unknown-checked-label")(lambda tmp, good: vec("reference", tmp, polys(
+    {"trend": ["stable", "increase"], "trend_checked": [None, "going up"]},
+    [Point(X0 + 50, Y0 + 50), Point(X0 + 80, Y0 + 50)])))
 
 
 # ---- rasters

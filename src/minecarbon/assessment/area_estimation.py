@@ -95,35 +95,80 @@ def estimate_areas(counts: npt.ArrayLike, mapped_area: npt.ArrayLike,
     a_map = np.asarray(mapped_area, dtype=np.float64)
     labels = list(classes) if classes is not None else list(range(len(a_map)))
     _check(n, a_map, labels)
+    n_i = n.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n_i[:, None] > 0, n / n_i[:, None], 0.0)  # n_ij / n_i
+        denom = np.where(n_i > 1, n_i - 1, np.inf)[:, None]
+        variance = share * (1 - share) / denom
+    return estimate_areas_from_shares(share, variance, a_map, labels, sampled=n_i > 0, z=z)
+
+
+def estimate_areas_from_shares(share: npt.ArrayLike, share_var: npt.ArrayLike,
+                               mapped_area: npt.ArrayLike, classes: Sequence[object], *,
+                               sampled: npt.ArrayLike | None = None,
+                               z: float = Z95) -> AreaEstimate:
+    """Olofsson et al.'s (2014) areas and accuracies from estimated reference shares.
+
+    The estimator of :func:`estimate_areas` written for any estimate of the shares
+    ``ŷ_ij`` of reference class ``j`` in map stratum ``i`` (there ``n_ij / n_i``) with its
+    variance ``V_ij`` (there ``ŷ_ij (1 − ŷ_ij) / (n_i − 1)``): the area proportions
+    ``p_ij = W_i ŷ_ij``, ``V(Â_j) = A² Σ_i W_i² V_ij``, the user's accuracy ``ŷ_ii`` with
+    variance ``V_ii``, the overall accuracy's ``Σ_i W_i² V_ii`` and the producer's accuracy's
+    eq. 7 with ``N_i.² V_ij`` in place of ``N_i.² n_ij (n_i − n_ij) / (n_i² (n_i − 1))``. Used
+    with the shares corrected for the interpreter's errors
+    (:func:`minecarbon.assessment.reference_check.two_phase_areas`).
+
+    Parameters
+    ----------
+    share, share_var
+        (k, k) shares (rows the map stratum, columns the reference class) and their
+        variances.
+    mapped_area
+        (k,) mapped area of each class, the strata sizes.
+    classes
+        Class labels in the order of the rows.
+    sampled
+        (k,) whether a stratum has reference points (its user's accuracy is NaN if not);
+        default every stratum.
+    z
+        Normal quantile of the confidence intervals.
+
+    Returns
+    -------
+    AreaEstimate
+
+    """
+    share = np.asarray(share, dtype=np.float64)
+    var = np.asarray(share_var, dtype=np.float64)
+    a_map = np.asarray(mapped_area, dtype=np.float64)
+    labels = list(classes)
+    has = np.ones(len(a_map), bool) if sampled is None else np.asarray(sampled, bool)
     total = float(a_map.sum())
     if total <= 0:
         raise InputDataError("the mapped areas sum to 0", fix="give the area of each map class")
     w = a_map / total
-    n_i = n.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(n_i[:, None] > 0, n / n_i[:, None], 0.0)  # n_ij / n_i
         p = w[:, None] * share
         p_col = p.sum(axis=0)
-        denom = np.where(n_i > 1, n_i - 1, np.inf)[:, None]
-        var_col = (w[:, None] ** 2 * share * (1 - share) / denom).sum(axis=0)
+        var_col = (w[:, None] ** 2 * var).sum(axis=0)
         users = np.diag(share).copy()
-        users_var = users * (1 - users) / denom[:, 0]
+        users_var = np.diag(var).copy()
         producers = np.where(p_col > 0, np.diag(p) / p_col, np.nan)
-        # eq. 7, with N as areas: N_i. = mapped area, N̂_.j = Σ_i N_i. n_ij / n_i
+        # eq. 7, with N as areas: N_i. = mapped area, N̂_.j = Σ_i N_i. ŷ_ij
         n_col = (a_map[:, None] * share).sum(axis=0)
-        off = (a_map[:, None] ** 2 * share * (1 - share) / denom)
+        off = a_map[:, None] ** 2 * var
         np.fill_diagonal(off, 0.0)
-        producers_var = (a_map ** 2 * (1 - producers) ** 2 * users * (1 - users)
-                         / denom[:, 0] + producers ** 2 * off.sum(axis=0)) / n_col ** 2
+        producers_var = (a_map ** 2 * (1 - producers) ** 2 * users_var
+                         + producers ** 2 * off.sum(axis=0)) / n_col ** 2
     overall = float(np.trace(p))
-    overall_se = float(np.sqrt((w ** 2 * users * (1 - users) / denom[:, 0]).sum()))
+    overall_se = float(np.sqrt((w ** 2 * users_var).sum()))
     area = total * p_col
     area_se = total * np.sqrt(var_col)
     areas = pd.DataFrame({
         "class": labels, "mapped_area": a_map, "area": area, "area_se": area_se,
         "area_ci_low": area - z * area_se, "area_ci_high": area + z * area_se,
-        "users_accuracy": np.where(n_i > 0, users, np.nan),
-        "users_se": np.where(n_i > 0, np.sqrt(users_var), np.nan),
+        "users_accuracy": np.where(has, users, np.nan),
+        "users_se": np.where(has, np.sqrt(users_var), np.nan),
         "producers_accuracy": producers, "producers_se": np.sqrt(producers_var)})
     proportions = pd.DataFrame(p, index=pd.Index(labels, name="map"),
                                columns=pd.Index(labels, name="reference"))

@@ -9,7 +9,10 @@ without a forest-carbon series (never forest: no trend mapped; *none* in the ref
 that forest the map missed and forest it invented are both counted. The areas of the
 categories are estimated from the map and the reference points with Olofsson et al.'s (2014)
 estimator (:func:`minecarbon.assessment.area_estimation.estimate_areas`; a systematic or
-simple random sample over the extent is post-stratified by the map's category).
+simple random sample over the extent is post-stratified by the map's category). Where a random
+subsample of the points was interpreted again and its labels checked (column
+``trend_checked``), the interpreter's errors are corrected by the two-phase difference
+estimator (:func:`checked_trend_areas`, :mod:`minecarbon.assessment.reference_check`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from minecarbon.assessment.area_estimation import AreaEstimate, estimate_areas
+from minecarbon.assessment.reference_check import CheckedEstimate, two_phase_areas
 from minecarbon.assessment.trend import TrendClass
 from minecarbon.errors import InputDataError
 
+#: Column of the checked labels (blank where a point was not checked).
+CHECKED_COLUMN = "trend_checked"
+#: Fewer checked points than this in the extent correct nothing (the labels are taken as right).
+MIN_CHECKED = 20
 #: Category code of the extent's pixels that were never forest.
 NONE = 9
 #: The categories' codes, in the order of :data:`TREND_REFERENCE`.
@@ -84,3 +92,46 @@ def trend_areas(mapped_at_points: npt.ArrayLike, reference: npt.ArrayLike,
                          pd.Categorical(r[keep], categories=codes), dropna=False)
     return estimate_areas(counts.to_numpy(), [mapped_area.get(c, 0.0) for c in codes],
                           classes=codes)
+
+
+def checked_labels(values: Iterable[object], where: str
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Codes of the checked labels and where there is one (blank, None or NaN: not checked)."""
+    items = list(values)
+    present = np.array([v is not None and not (isinstance(v, float) and np.isnan(v))
+                        and str(v).strip() != "" for v in items], dtype=bool)
+    lookup = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
+              for name in pair}
+    codes = np.full(len(items), NONE, dtype=np.int64)
+    bad = []
+    for i in np.flatnonzero(present):
+        text = str(items[i]).strip().lower()
+        if text in lookup:
+            codes[i] = lookup[text]
+        else:
+            bad.append(i)
+    if bad:
+        raise InputDataError(
+            f"reference sample {where}: row {bad[0] + 1} has {CHECKED_COLUMN} "
+            f"{str(items[bad[0]]).strip().lower()!r}"
+            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
+            fix="give checked points one of " + ", ".join(f"{en} or {zh}"
+                                                         for en, zh in TREND_REFERENCE)
+                + ", and leave the others blank")
+    return codes, present
+
+
+def checked_trend_areas(mapped_at_points: npt.ArrayLike, reference: npt.ArrayLike,
+                        checked: npt.ArrayLike, is_checked: npt.ArrayLike,
+                        mapped_area: dict[int, float]) -> CheckedEstimate:
+    """:func:`trend_areas` with the interpreter's errors corrected by the checked points.
+
+    ``checked`` holds the checked category where ``is_checked``; the rest as
+    :func:`trend_areas` (−128: outside the extent, left out).
+    """
+    m = np.asarray(mapped_at_points, dtype=np.int64)
+    keep = m != -128
+    return two_phase_areas(m[keep], np.asarray(reference, dtype=np.int64)[keep],
+                           np.asarray(checked, dtype=np.int64)[keep],
+                           np.asarray(is_checked, dtype=bool)[keep],
+                           [mapped_area.get(c, 0.0) for c in CODES], list(CODES))

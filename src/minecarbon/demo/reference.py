@@ -13,8 +13,13 @@ others from the truth's forest-carbon series (0 t C/ha outside the pixel's fores
 mean of its last three years against its first three, *increase* or *decrease* where they
 differ by more than ``CLEAR_T_PER_HA`` and ``CLEAR_SHARE`` of the larger, else *stable*. An
 interpreter errs: ``MISLABEL`` of the forest labels are replaced by a neighbouring label.
-Columns ``sample_id, trend`` (``increase``, ``stable``, ``decrease``, ``none``),
-``first_year, last_year``, the geometry.
+
+The provider checks its work as good practice asks (Olofsson et al. 2014, §5.1.4): a random
+``CHECK_SHARE`` of the points is interpreted again, independently, and disagreements are
+resolved by a senior interpreter. The checked label errs less but still errs
+(``CHECK_MISLABEL``, again to a neighbouring label). Columns ``sample_id, trend``
+(``increase``, ``stable``, ``decrease``, ``none``), ``trend_checked`` (the checked label,
+blank on the points not checked), ``first_year, last_year``, the geometry.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ CLEAR_T_PER_HA = 5.0
 CLEAR_SHARE = 0.15
 #: Share of labels an interpreter gets wrong (to a neighbouring label).
 MISLABEL = 0.03
+#: Share of the points interpreted again and adjudicated (a random subsample).
+CHECK_SHARE = 0.2
+#: Share of the checked forest labels that are still wrong (to a neighbouring label).
+CHECK_MISLABEL = 0.005
 #: The labels, in the order of the trend (decrease → increase), then never forest.
 LABELS = ("decrease", "stable", "increase", "none")
 
@@ -54,6 +63,21 @@ def interpret(series: np.ndarray) -> np.ndarray:
     diff = last - first
     clear = np.abs(diff) > np.maximum(CLEAR_T_PER_HA, CLEAR_SHARE * np.maximum(first, last))
     return np.where(clear, np.where(diff > 0, 2, 0), 1)
+
+
+def _checked_labels(truth: np.ndarray, forest: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+    """The adjudicated labels of a random ``CHECK_SHARE`` of the points; −1 where unchecked.
+
+    Drawn from their own random stream, so the first interpretation is the same with or
+    without the check.
+    """
+    n = truth.size
+    chosen = rng.random(n) < CHECK_SHARE
+    wrong = forest & (rng.random(n) < CHECK_MISLABEL)
+    shift = np.where(truth == 0, 1, np.where(truth == 2, -1, rng.choice([-1, 1], n)))
+    labels = np.where(wrong, truth + shift, truth)
+    return np.where(chosen, labels, -1)
 
 
 def draw_trend_reference(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDataFrame:
@@ -77,11 +101,14 @@ def draw_trend_reference(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> g
     labels[ever] = interpret(series[ever])
     wrong = ever & (rng.random(labels.size) < MISLABEL)
     shift = np.where(labels == 0, 1, np.where(labels == 2, -1, rng.choice([-1, 1], labels.size)))
+    true_labels = labels
     labels = np.where(wrong, labels + shift, labels)
+    checked = _checked_labels(true_labels, ever, np.random.default_rng([spec.seed, 5152]))
     jitter = rng.uniform(-0.45, 0.45, (2, rows.size)) * grid.pixel_size_m
     x = grid.x_min_m + (cols + 0.5) * grid.pixel_size_m + jitter[0]
     y = grid.y_max_m - (rows + 0.5) * grid.pixel_size_m + jitter[1]
     frame = pd.DataFrame({"sample_id": [f"R{i + 1:05d}" for i in range(rows.size)],
                           "trend": [LABELS[v] for v in labels],
+                          "trend_checked": [LABELS[v] if v >= 0 else None for v in checked],
                           "first_year": spec.first_year, "last_year": spec.last_year})
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=grid.crs)

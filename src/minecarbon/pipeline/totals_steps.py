@@ -32,7 +32,11 @@ from minecarbon.assessment.area_estimation import Z95, estimate_areas_by_referen
 from minecarbon.assessment.carbon_totals import estimate_totals
 from minecarbon.assessment.trend_reference import (
     CATEGORY_NAMES,
+    CHECKED_COLUMN,
     CODES,
+    MIN_CHECKED,
+    checked_labels,
+    checked_trend_areas,
     map_category,
     reference_labels,
     trend_areas,
@@ -244,7 +248,9 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
     """Areas of clear carbon increase, no clear change and clear decrease, first → last year.
 
     From the trend map and the interpreted reference points of ``raw/reference``
-    (:mod:`minecarbon.assessment.trend_reference`); empty without either.
+    (:mod:`minecarbon.assessment.trend_reference`); empty without either. Where at least
+    ``MIN_CHECKED`` points in the extent have a checked label (``trend_checked``), the
+    interpreter's errors are corrected (two-phase difference estimator) and the method says so.
     """
     trend_path = ctx.workspace.path(TREND_CLASS)
     paths = [p for p in ctx.input_paths("raw:reference")
@@ -270,11 +276,33 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
     r_in, c_in = row[inside], col[inside]
     at[inside] = np.asarray(trend.data.vindex[r_in, c_in].compute(), dtype=float)
     in_extent[inside] = np.asarray(inside_extent.vindex[r_in, c_in].compute(), dtype=bool)
+    at_points = np.where(in_extent, map_category(at), -128)
+    names = ", ".join(p.name for p in paths)
+    method = f"Olofsson et al. 2014, {int(in_extent.sum())} interpreted reference points"
     try:
-        est = trend_areas(np.where(in_extent, map_category(at), -128), reference, mapped)
+        if CHECKED_COLUMN in points.columns:
+            checked, present = checked_labels(points[CHECKED_COLUMN], names)
+            n_checked = int((present & in_extent).sum())
+            if n_checked >= MIN_CHECKED:
+                check = checked_trend_areas(at_points, reference, checked, present & in_extent,
+                                            mapped)
+                est = check.estimate
+                method += (f", the interpreter's errors corrected from {check.checked} checked "
+                           f"points ({check.disagreements} disagreed; two-phase difference "
+                           "estimator, Cochran 1977 §12.7)")
+                if check.uncorrected:
+                    method += (f"; map categories {check.uncorrected} had no checked point "
+                               "and are not corrected")
+            else:
+                warn(f"{names}: {n_checked} points in the extent have a {CHECKED_COLUMN} label, "
+                     f"fewer than {MIN_CHECKED}; the interpreted labels are taken as right",
+                     stacklevel=2)
+                est = trend_areas(at_points, reference, mapped)
+        else:
+            est = trend_areas(at_points, reference, mapped)
     except InputDataError as error:  # e.g. a rare category with < 2 points: the rest stands
-        warn(f"no error-adjusted areas of the trend categories from "
-             f"{', '.join(p.name for p in paths)}: {error}", stacklevel=2)
+        warn(f"no error-adjusted areas of the trend categories from {names}: {error}",
+             stacklevel=2)
         return pd.DataFrame()
     period = f"{years[0]}–{years[-1]}"
     return pd.DataFrame([{
@@ -284,8 +312,7 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
         "mapped_area_ha": round(r["mapped_area"], 2), "area_ha": round(r["area"], 2),
         "area_se_ha": round(r["area_se"], 2), "area_ha_ci_low": round(r["area_ci_low"], 2),
         "area_ha_ci_high": round(r["area_ci_high"], 2),
-        "method": f"Olofsson et al. 2014, {int(in_extent.sum())} interpreted reference "
-                  "points"} for _, r in est.areas.iterrows()])
+        "method": method} for _, r in est.areas.iterrows()])
 
 
 def _zone_names(zone: str) -> tuple[str, str]:

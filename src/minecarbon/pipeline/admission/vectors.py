@@ -106,7 +106,12 @@ def _boundary(project: Project, name: str, frame: Any) -> None:
 
 
 def _reference(path: Path, frame: Any, types: set[str]) -> None:
-    from minecarbon.assessment.trend_reference import TREND_REFERENCE, reference_labels
+    from minecarbon.assessment.trend_reference import (
+        CHECKED_COLUMN,
+        TREND_REFERENCE,
+        checked_labels,
+        reference_labels,
+    )
 
     if types != {"Point"}:
         raise InputDataError(
@@ -117,6 +122,8 @@ def _reference(path: Path, frame: Any, types: set[str]) -> None:
             f"reference sample {path} has no column trend", fix="give every point its "
             f"interpreted trend: {', '.join(f'{en} ({zh})' for en, zh in TREND_REFERENCE)}")
     reference_labels(frame["trend"], str(path))
+    if CHECKED_COLUMN in frame.columns:  # a checked subsample: blank where not checked
+        checked_labels(frame[CHECKED_COLUMN], str(path))
 
 
 def _samples(project: Project, path: Path, frame: Any, types: set[str]) -> None:
