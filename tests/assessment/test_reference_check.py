@@ -1,5 +1,5 @@
 """Areas from an interpreted reference corrected by a checked subsample (two-phase difference
-estimator: Cochran 1977, §12.7; Särndal, Swensson & Wretman 1992, §9.4)."""
+estimator: Cochran 1977, ch. 12; Särndal, Swensson & Wretman 1992, ch. 9)."""
 
 from __future__ import annotations
 

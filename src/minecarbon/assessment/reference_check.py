@@ -10,7 +10,7 @@ interpreter (Olofsson et al. 2014, §4.2.1 and §5.1.4; Stehman & Foody 2019, *R
 Environment* 231: 111199). The checked labels measure the first interpretation's errors.
 
 The estimator is the two-phase (double-sampling) difference estimator (Cochran 1977,
-*Sampling Techniques*, §12.7; Särndal, Swensson & Wretman 1992, §9.4): in map stratum ``h``
+*Sampling Techniques*, ch. 12; Särndal, Swensson & Wretman 1992, ch. 9): in map stratum ``h``
 with ``n_h`` points, ``x̄_hk`` of them labelled ``k``, and a random subsample of ``n'_h`` points
 with checked labels, the share of class ``k`` is
 

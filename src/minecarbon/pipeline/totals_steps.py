@@ -289,7 +289,7 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
                 est = check.estimate
                 method += (f", the interpreter's errors corrected from {check.checked} checked "
                            f"points ({check.disagreements} disagreed; two-phase difference "
-                           "estimator, Cochran 1977 §12.7)")
+                           "estimator, Cochran 1977, ch. 12)")
                 if check.uncorrected:
                     method += (f"; map categories {check.uncorrected} had no checked point "
                                "and are not corrected")
