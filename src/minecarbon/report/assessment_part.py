@@ -19,7 +19,8 @@ from minecarbon.assessment.trend import NODATA
 from minecarbon.errors import MinecarbonError
 from minecarbon.report.document import Figure, Lang, Paragraph, Section, Table
 from minecarbon.report.inputs import ReportInputs
-from minecarbon.report.suggestions import last_year, main_change
+from minecarbon.report.section_tools import last_year
+from minecarbon.report.suggestions import main_change
 from minecarbon.report.texts import DECIMALS, missing_reason, tr
 from minecarbon.report.totals import totals_part
 from minecarbon.scope.units import unit_names

@@ -20,10 +20,10 @@ from minecarbon.report.section_tools import damage_form_name as _form
 from minecarbon.report.section_tools import first_year as _first_year
 from minecarbon.report.section_tools import forest_type_name as _forest_type
 from minecarbon.report.section_tools import have as _have
+from minecarbon.report.section_tools import last_year
 from minecarbon.report.section_tools import rounded as _r
 from minecarbon.report.section_tools import rounding_note as _rounding
 from minecarbon.report.section_tools import unit_name as _unit_name
-from minecarbon.report.suggestions import last_year
 from minecarbon.report.texts import DECIMALS, missing_reason, tr
 from minecarbon.report.tls_part import tls_table
 from minecarbon.standard.species import model_key_label, model_keys

@@ -23,10 +23,10 @@ from minecarbon.report.section_tools import add_figure as _figure
 from minecarbon.report.section_tools import first_year as _first_year
 from minecarbon.report.section_tools import forest_type_name as _forest_type
 from minecarbon.report.section_tools import have as _have
+from minecarbon.report.section_tools import last_year
 from minecarbon.report.section_tools import rounded as _r
 from minecarbon.report.section_tools import rounding_note as _rounding
 from minecarbon.report.section_tools import unit_name as _unit_name
-from minecarbon.report.suggestions import last_year
 from minecarbon.report.texts import DECIMALS, METRIC_DECIMALS, TEXTS, tr
 
 __all__ = ["cv_table", "inversion_section", "level1_totals", "models_section"]

@@ -18,7 +18,7 @@ from minecarbon.scope.units import unit_names
 from minecarbon.types import DamageForm, ForestType
 
 __all__ = ["add_figure", "area_ha", "damage_form_name", "first_year", "forest_type_name",
-           "have", "rounded", "rounding_note", "unit_name"]
+           "have", "last_year", "rounded", "rounding_note", "unit_name"]
 
 
 def rounded(value: Any, d: int = DECIMALS) -> float:
@@ -26,15 +26,26 @@ def rounded(value: Any, d: int = DECIMALS) -> float:
     return round(float(value), d)
 
 
+def _year_bound(inputs: ReportInputs, key: str, last: bool) -> int | None:
+    if inputs.project.get(key) is not None:
+        return int(inputs.project[key])
+    if inputs.agc is not None and "year" in inputs.agc.coords:
+        years = inputs.agc["year"]
+        return int(years.max() if last else years.min())
+    if inputs.unit_areas is not None and len(inputs.unit_areas):
+        column = inputs.unit_areas["year"]
+        return int(column.max() if last else column.min())
+    return None
+
+
 def first_year(inputs: ReportInputs) -> int | None:
     """The first monitoring year: the project's, else the maps' or the unit areas' first."""
-    if inputs.project.get("first_year") is not None:
-        return int(inputs.project["first_year"])
-    if inputs.agc is not None and "year" in inputs.agc.coords:
-        return int(inputs.agc["year"].min())
-    if inputs.unit_areas is not None and len(inputs.unit_areas):
-        return int(inputs.unit_areas["year"].min())
-    return None
+    return _year_bound(inputs, "first_year", last=False)
+
+
+def last_year(inputs: ReportInputs) -> int | None:
+    """The project's last year (else the latest year of the AGC maps or of the unit areas)."""
+    return _year_bound(inputs, "last_year", last=True)
 
 
 def have(section: Section, inputs: ReportInputs, lang: Lang, *products: str) -> bool:

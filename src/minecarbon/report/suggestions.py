@@ -25,6 +25,7 @@ import xarray as xr
 from minecarbon.errors import InputDataError
 from minecarbon.report.document import Lang, Paragraph, Section, Table
 from minecarbon.report.inputs import ReportInputs
+from minecarbon.report.section_tools import last_year
 from minecarbon.report.texts import missing_reason, tr
 from minecarbon.scope.units import unit_names
 
@@ -141,17 +142,6 @@ def rule_statements(rules: Rules | None = None, lang: Lang = "zh") -> list[tuple
         "R6": {"e": r.r6_effect_min_t_per_ha, "v": r.r6_hot_share_pct, "b": r.r6_hot_bin},
     }
     return [(rid, _p(_S[rid], lang).format(**values[rid])) for rid in RULE_IDS]
-
-
-def last_year(inputs: ReportInputs) -> int | None:
-    """The project's last year (else the latest year of the AGC maps or of the unit areas)."""
-    if inputs.project.get("last_year") is not None:
-        return int(inputs.project["last_year"])
-    if inputs.agc is not None and "year" in inputs.agc.coords:
-        return int(inputs.agc["year"].max())
-    if inputs.unit_areas is not None and len(inputs.unit_areas):
-        return int(inputs.unit_areas["year"].max())
-    return None
 
 
 def main_change(inputs: ReportInputs) -> str | None:
