@@ -89,3 +89,20 @@ def test_leaf_off_forest_left_out_when_no_held_out_sample_can_assess_it() -> Non
             table, ["ndvi", "nbr"], ["leafoff_ndvi"], {}, cfg)
     assert [f for _, f in models] == [["ndvi", "nbr"]]
     assert summary["leaf_off_features"] is False and summary["n"] > 0
+
+
+def test_sparse_forest_trains_as_a_subclass_only_with_enough_samples_that_record_cover(
+        ) -> None:
+    from minecarbon.pipeline.landcover_series import SPARSE_SUBCLASS, training_labels
+
+    cfg = ClassifyConfig()  # forest below 0.20 canopy cover is sparse
+    landcover = [1] * 30 + [2] * 10
+    cover = [0.15] * 12 + [0.5] * 18 + [0.4] * 10  # shrubland's cover is not forest's
+    table = pd.DataFrame({"landcover": landcover, "cover": cover})
+    labels = training_labels(table, cfg)
+    assert labels.tolist() == [SPARSE_SUBCLASS] * 12 + [1] * 18 + [2] * 10
+    few = table.assign(cover=[0.15] * 9 + [0.5] * 21 + [0.4] * 10)  # 9 sparse: too few
+    assert training_labels(few, cfg).tolist() == landcover
+    assert training_labels(table.drop(columns="cover"), cfg).tolist() == landcover
+    blank = table.assign(cover=[np.nan] * 40)  # cover not recorded: no subclass
+    assert training_labels(blank, cfg).tolist() == landcover
