@@ -45,11 +45,15 @@ def informative_plots(ctx: StepContext, oof: pd.DataFrame) -> tuple[pd.DataFrame
     """The out-of-fold rows of the types whose models see AGC, and the names of the others.
 
     All rows (and no names) when ``mapping.synthetic_change`` is off or every judged type is
-    uninformative (then nothing is borrowed and ``b`` must come from somewhere).
+    uninformative (then nothing is borrowed and ``b`` must come from somewhere). A stratum
+    that is not a forest type of the maps (a user's own stratum label) cannot borrow either
+    (:func:`borrow_uninformative` finds no pixels of it): its change is rescaled by ``b`` like
+    the informative types', so its plots stay in ``b``.
     """
     if not ctx.config.mapping.synthetic_change:
         return oof, []
-    strata = sorted(uninformative_strata(oof))
+    found = uninformative_strata(oof)
+    strata = sorted(s for s in found if codes_of({s: found[s]}, FOREST_TYPE_LABELS))
     kept = oof[~oof["stratum"].astype(str).isin(strata)]
     if not strata or kept.empty:
         return oof, []
