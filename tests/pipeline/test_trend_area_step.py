@@ -92,6 +92,16 @@ def test_checked_points_correct_the_areas_and_the_method_says_so(tmp_path: Path)
     assert f"corrected from {int(t['present'].sum())} checked points" in method
     plain = trend_areas(t["at"], t["label"], t["mapped"]).areas
     assert not np.allclose(table["area_ha"], plain["area"].round(2), atol=0.01)
+    # the report's table note says so in both languages, from this method text
+    from minecarbon.report.totals import trend_area_table
+
+    n = int(t["present"].sum())
+    d = int((t["present"] & (t["label"] != t["truth"])).sum())
+    zh = trend_area_table(table.assign(layer="trend 2000–2024"), "zh")
+    en = trend_area_table(table.assign(layer="trend 2000–2024"), "en")
+    assert zh is not None and en is not None
+    assert f"其中 {n} 个随机样点经独立复判与仲裁（{d} 个与初判不一致）" in zh.note
+    assert f"{n} randomly chosen points were interpreted again" in en.note
 
 
 def test_too_few_checked_points_leave_the_labels_as_right_with_a_warning(
@@ -103,6 +113,10 @@ def test_too_few_checked_points_leave_the_labels_as_right_with_a_warning(
     assert len(table) == 4
     np.testing.assert_allclose(table["area_ha"], plain["area"].round(2), atol=0.006)
     assert "checked" not in table["method"].iloc[0]
+    from minecarbon.report.totals import trend_area_table
+
+    zh = trend_area_table(table.assign(layer="trend 2000–2024"), "zh")
+    assert zh is not None and "复判" not in zh.note
 
 
 def test_without_the_column_the_labels_alone(tmp_path: Path) -> None:

@@ -282,6 +282,12 @@ RESULT_TEXTS: dict[str, tuple[str, str]] = {
         "Categories: significant decrease is a clear decrease, significant increase a clear "
         "increase, the other classes no clear change; estimated areas from the error matrix of "
         "the interpreted reference points and the map ({method})."),
+    "tot.trend_checked": (
+        "其中 {n} 个随机样点经独立复判与仲裁（{d} 个与初判不一致），校正面积已按两阶段差分估计扣除"
+        "判读误差。",
+        "{n} randomly chosen points were interpreted again and adjudicated ({d} disagreed with "
+        "the first label); the estimated areas are corrected for the interpreter's errors "
+        "(two-phase difference estimator)."),
     "tot.kind": ("类型", "Kind"),
     "tot.change": ("变化量 (t C)", "change (t C)"),
     "tot.trend": ("线性趋势 (t C/a)", "linear trend (t C/yr)"),

@@ -14,6 +14,7 @@ Reads ``products/assessment/totals.csv`` and ``change_totals.csv`` (via
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +72,11 @@ def totals_interval_chart(totals: pd.DataFrame, *, lang: Lang = "zh",
     return figure_png(fig)
 
 
+#: How the assessment step's method states a checked subsample of the reference points
+#: (:func:`minecarbon.pipeline.totals_steps.trend_area_estimates`).
+_CHECKED = re.compile(r"corrected from (?P<n>\d+) checked points \((?P<d>\d+) disagreed")
+
+
 def _name(row: Any, lang: Lang) -> str:
     return str(row.zone_zh if lang == "zh" else row.zone_en)
 
@@ -91,11 +97,17 @@ def trend_area_table(areas: pd.DataFrame | None, lang: Lang,
              f"{float(r.area_ha_ci_low):.1f} – {float(r.area_ha_ci_high):.1f}"]
             for r in trend.itertuples()]
     period = str(trend["layer"].iloc[0]).split(" ", 1)[-1]
+    method = str(trend["method"].iloc[0])
+    note = tr(f"tot.{layer}_areas_note", lang, method=method)
+    checked = _CHECKED.search(method)
+    if checked:  # the interpreter's errors corrected from a checked subsample (decision 52)
+        note += ("" if lang == "zh" else " ") + tr("tot.trend_checked", lang, n=checked["n"],
+                                                    d=checked["d"])
     return Table(pd.DataFrame(rows, columns=[
         tr("tot.category", lang), tr("tot.mapped_area", lang), tr("tot.area_est", lang),
         tr("tot.ci_ha", lang)]), tr(f"tot.{layer}_areas", lang, period=period),
-        note=tr(f"tot.{layer}_areas_note", lang, method=str(trend["method"].iloc[0])),
-        source=f"{OUT}area_estimates.csv")
+        note=note, source=f"{OUT}area_estimates.csv")
+
 
 
 def totals_part(s: Section, totals: pd.DataFrame | None, changes: pd.DataFrame | None,
