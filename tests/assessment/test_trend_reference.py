@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from minecarbon.assessment.area_estimation import estimate_areas
@@ -62,6 +63,10 @@ def test_checked_labels_blank_where_not_checked_and_the_file_row_of_a_bad_one() 
     codes, present = checked_labels([None, "increase", "", float("nan"), " 稳定 "], "x.gpkg")
     assert present.tolist() == [False, True, False, False, True]
     assert codes[present].tolist() == [1, 0]
+    # a string column read with pandas' own missing value
+    column = pd.Series(["stable", None, "decrease"], dtype="string")
+    codes, present = checked_labels(column, "x.gpkg")
+    assert present.tolist() == [True, False, True] and codes[present].tolist() == [0, -1]
     with pytest.raises(InputDataError, match=r"x.gpkg: row 4 has trend_checked 'up'"):
         checked_labels([None, "stable", None, "up"], "x.gpkg")
 

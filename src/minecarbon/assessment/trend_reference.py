@@ -94,12 +94,19 @@ def trend_areas(mapped_at_points: npt.ArrayLike, reference: npt.ArrayLike,
                           classes=codes)
 
 
+def _missing(value: object) -> bool:
+    """None, NaN, pandas' NA or NaT (a missing cell however the table was read)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like cell is not missing
+        return False
+
+
 def checked_labels(values: Iterable[object], where: str
                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Codes of the checked labels and where there is one (blank, None or NaN: not checked)."""
     items = list(values)
-    present = np.array([v is not None and not (isinstance(v, float) and np.isnan(v))
-                        and str(v).strip() != "" for v in items], dtype=bool)
+    present = np.array([not _missing(v) and str(v).strip() != "" for v in items], dtype=bool)
     lookup = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
               for name in pair}
     codes = np.full(len(items), NONE, dtype=np.int64)
