@@ -50,8 +50,13 @@ class AreaEstimate:
     overall_se: float
 
 
-def _check(counts: npt.NDArray[np.float64], mapped: npt.NDArray[np.float64],
-           classes: Sequence[object]) -> None:
+def check_error_matrix(counts: npt.NDArray[np.float64], mapped: npt.NDArray[np.float64],
+                       classes: Sequence[object]) -> None:
+    """Refuse an error matrix that does not fit the classes or leaves a mapped class unsampled.
+
+    ``counts`` is (k, k), rows the map class; ``mapped`` the k mapped areas. Every class with a
+    mapped area needs at least two reference samples (its user's accuracy has a variance).
+    """
     k = len(classes)
     if counts.shape != (k, k) or mapped.shape != (k,):
         raise InputDataError(
@@ -94,7 +99,7 @@ def estimate_areas(counts: npt.ArrayLike, mapped_area: npt.ArrayLike,
     n = np.asarray(counts, dtype=np.float64)
     a_map = np.asarray(mapped_area, dtype=np.float64)
     labels = list(classes) if classes is not None else list(range(len(a_map)))
-    _check(n, a_map, labels)
+    check_error_matrix(n, a_map, labels)
     n_i = n.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n_i[:, None] > 0, n / n_i[:, None], 0.0)  # n_ij / n_i
@@ -212,7 +217,7 @@ def estimate_areas_by_reference(counts: npt.ArrayLike, mapped_area: npt.ArrayLik
     n = np.asarray(counts, dtype=np.float64)
     a_map = np.asarray(mapped_area, dtype=np.float64)
     labels = list(classes) if classes is not None else list(range(len(a_map)))
-    _check(n, a_map, labels)
+    check_error_matrix(n, a_map, labels)
     n_col = n.sum(axis=0)
     short = [str(c) for c, k in zip(labels, n_col, strict=True) if k < 2]
     if short:

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from minecarbon.assessment.area_estimation import (
     Z95,
     AreaEstimate,
+    check_error_matrix,
     estimate_areas_from_shares,
 )
 from minecarbon.errors import InputDataError
@@ -111,9 +112,6 @@ def two_phase_areas(stratum: npt.ArrayLike, label: npt.ArrayLike, checked: npt.A
         raise InputDataError(f"reference points: {h.shape} strata, {r.shape} labels, "
                              f"{c.shape} checked labels, {sub.shape} check flags",
                              fix="give one value of each per point")
-    if a_map.shape != (len(codes),):
-        raise InputDataError(f"{a_map.shape} mapped areas for {len(codes)} classes",
-                             fix="give one mapped area per class, in the classes' order")
     for what, values in (("map class", h), ("label", r), ("checked label", c[sub])):
         bad = ~np.isin(values, codes)
         if bad.any():
@@ -124,6 +122,7 @@ def two_phase_areas(stratum: npt.ArrayLike, label: npt.ArrayLike, checked: npt.A
                              fix="check a random subsample of the points, or estimate without "
                                  "a check (estimate_areas)")
     x = _indicator(r, codes)
+    check_error_matrix(_indicator(h, codes).T @ x, a_map, codes)  # mapped classes sampled twice
     d = _indicator(c, codes) - x
     d[~sub] = 0.0
     pooled = d[sub].var(axis=0, ddof=1) if sub.sum() > 1 else np.zeros(len(codes))
@@ -136,10 +135,6 @@ def two_phase_areas(stratum: npt.ArrayLike, label: npt.ArrayLike, checked: npt.A
         at = h == code
         n = int(at.sum())
         n_h[i] = n
-        if a_map[i] > 0 and n < 2:
-            raise InputDataError(
-                f"map class {code} has a mapped area but {n} reference points",
-                fix="sample every mapped class at least twice, or merge the class")
         if n == 0:
             continue
         in_sub = at & sub

@@ -17,6 +17,7 @@ estimator (:func:`checked_trend_areas`, :mod:`minecarbon.assessment.reference_ch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -44,18 +45,29 @@ CATEGORY_NAMES = {-1: ("碳储量明显减少", "clear decrease"), 0: ("无明�
                   1: ("碳储量明显增加", "clear increase"), NONE: ("非森林", "never forest")}
 
 
-def reference_labels(labels: Iterable[object], where: str) -> npt.NDArray[np.int64]:
-    """Codes −1 / 0 / 1 / 9 of interpreted labels (English or Chinese, any case)."""
-    lookup = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
-              for name in pair}
-    values = [str(v).strip().lower() for v in labels]
-    bad = [i for i, v in enumerate(values) if v not in lookup]
+#: Every accepted spelling of a label → its category code.
+_LOOKUP = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
+           for name in pair}
+_FIX = ", ".join(f"{en} or {zh}" for en, zh in TREND_REFERENCE)
+
+
+def _codes(values: list[object], rows: list[int], where: str, column: str,
+           fix: str) -> npt.NDArray[np.int64]:
+    """Category codes of labels; a bad one is named by its table row (``rows``, 0-based)."""
+    texts = [str(v).strip().lower() for v in values]
+    bad = [k for k, text in enumerate(texts) if text not in _LOOKUP]
     if bad:
         raise InputDataError(
-            f"reference sample {where}: row {bad[0] + 1} has trend {values[bad[0]]!r}"
-            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
-            fix="label every point " + ", ".join(f"{en} or {zh}" for en, zh in TREND_REFERENCE))
-    return np.array([lookup[v] for v in values], dtype=np.int64)
+            f"reference sample {where}: row {rows[bad[0]] + 1} has {column} {texts[bad[0]]!r}"
+            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""), fix=fix)
+    return np.array([_LOOKUP[text] for text in texts], dtype=np.int64)
+
+
+def reference_labels(labels: Iterable[object], where: str) -> npt.NDArray[np.int64]:
+    """Codes −1 / 0 / 1 / 9 of interpreted labels (English or Chinese, any case)."""
+    values = list(labels)
+    return _codes(values, list(range(len(values))), where, "trend",
+                  fix="label every point " + _FIX)
 
 
 def map_category(trend_class: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -107,25 +119,27 @@ def checked_labels(values: Iterable[object], where: str
     """Codes of the checked labels and where there is one (blank, None or NaN: not checked)."""
     items = list(values)
     present = np.array([not _missing(v) and str(v).strip() != "" for v in items], dtype=bool)
-    lookup = {name: code for code, pair in zip(CODES, TREND_REFERENCE, strict=True)
-              for name in pair}
     codes = np.full(len(items), NONE, dtype=np.int64)
-    bad = []
-    for i in np.flatnonzero(present):
-        text = str(items[i]).strip().lower()
-        if text in lookup:
-            codes[i] = lookup[text]
-        else:
-            bad.append(i)
-    if bad:
-        raise InputDataError(
-            f"reference sample {where}: row {bad[0] + 1} has {CHECKED_COLUMN} "
-            f"{str(items[bad[0]]).strip().lower()!r}"
-            + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""),
-            fix="give checked points one of " + ", ".join(f"{en} or {zh}"
-                                                         for en, zh in TREND_REFERENCE)
-                + ", and leave the others blank")
+    rows = [int(i) for i in np.flatnonzero(present)]
+    if rows:
+        codes[rows] = _codes([items[i] for i in rows], rows, where, CHECKED_COLUMN,
+                             fix=f"give checked points one of {_FIX}, and leave the others "
+                                 "blank")
     return codes, present
+
+
+#: How :func:`checked_method` states the check (read back by the report).
+CHECKED_METHOD = re.compile(r"corrected from (?P<n>\d+) checked points \((?P<d>\d+) disagreed")
+
+
+def checked_method(check: CheckedEstimate) -> str:
+    """The words the area table's ``method`` adds for a check (matched by CHECKED_METHOD)."""
+    text = (f", the interpreter's errors corrected from {check.checked} checked points "
+            f"({check.disagreements} disagreed; two-phase difference estimator, Cochran 1977, "
+            "ch. 12)")
+    if check.uncorrected:
+        text += f"; map categories {check.uncorrected} had no checked point and are not corrected"
+    return text
 
 
 def checked_trend_areas(mapped_at_points: npt.ArrayLike, reference: npt.ArrayLike,

@@ -72,12 +72,17 @@ def _checked_labels(truth: np.ndarray, forest: np.ndarray,
     Drawn from their own random stream, so the first interpretation is the same with or
     without the check.
     """
-    n = truth.size
-    chosen = rng.random(n) < CHECK_SHARE
-    wrong = forest & (rng.random(n) < CHECK_MISLABEL)
-    shift = np.where(truth == 0, 1, np.where(truth == 2, -1, rng.choice([-1, 1], n)))
-    labels = np.where(wrong, truth + shift, truth)
-    return np.where(chosen, labels, -1)
+    chosen = rng.random(truth.size) < CHECK_SHARE
+    return np.where(chosen, _mislabel(truth, forest, CHECK_MISLABEL, rng), -1)
+
+
+def _mislabel(labels: np.ndarray, forest: np.ndarray, share: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """``share`` of the forest labels moved one step (decrease ↔ stable ↔ increase)."""
+    n = labels.size
+    wrong = forest & (rng.random(n) < share)
+    shift = np.where(labels == 0, 1, np.where(labels == 2, -1, rng.choice([-1, 1], n)))
+    return np.where(wrong, labels + shift, labels)
 
 
 def draw_trend_reference(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> gpd.GeoDataFrame:
@@ -99,11 +104,8 @@ def draw_trend_reference(spec: SiteSpec, root: Path, in_extent: np.ndarray) -> g
     series = np.where(forest, values, np.where(seen_before & seen_after, np.nan, 0.0))
     labels = np.full(rows.size, 3)
     labels[ever] = interpret(series[ever])
-    wrong = ever & (rng.random(labels.size) < MISLABEL)
-    shift = np.where(labels == 0, 1, np.where(labels == 2, -1, rng.choice([-1, 1], labels.size)))
-    true_labels = labels
-    labels = np.where(wrong, labels + shift, labels)
-    checked = _checked_labels(true_labels, ever, np.random.default_rng([spec.seed, 5152]))
+    checked = _checked_labels(labels, ever, np.random.default_rng([spec.seed, 5152]))
+    labels = _mislabel(labels, ever, MISLABEL, rng)
     jitter = rng.uniform(-0.45, 0.45, (2, rows.size)) * grid.pixel_size_m
     x = grid.x_min_m + (cols + 0.5) * grid.pixel_size_m + jitter[0]
     y = grid.y_max_m - (rows + 0.5) * grid.pixel_size_m + jitter[1]

@@ -36,6 +36,7 @@ from minecarbon.assessment.trend_reference import (
     CODES,
     MIN_CHECKED,
     checked_labels,
+    checked_method,
     checked_trend_areas,
     map_category,
     reference_labels,
@@ -287,12 +288,7 @@ def trend_area_estimates(ctx: StepContext, grid: AnalysisGrid,
                 check = checked_trend_areas(at_points, reference, checked, present & in_extent,
                                             mapped)
                 est = check.estimate
-                method += (f", the interpreter's errors corrected from {check.checked} checked "
-                           f"points ({check.disagreements} disagreed; two-phase difference "
-                           "estimator, Cochran 1977, ch. 12)")
-                if check.uncorrected:
-                    method += (f"; map categories {check.uncorrected} had no checked point "
-                               "and are not corrected")
+                method += checked_method(check)
             else:
                 warn(f"{names}: {n_checked} points in the extent have a {CHECKED_COLUMN} label, "
                      f"fewer than {MIN_CHECKED}; the interpreted labels are taken as right",

@@ -14,7 +14,6 @@ Reads ``products/assessment/totals.csv`` and ``change_totals.csv`` (via
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from minecarbon.assessment.trend_reference import CHECKED_METHOD
 from minecarbon.errors import InputDataError, MinecarbonError
 from minecarbon.report.document import Figure, Lang, Paragraph, Section, Table
 from minecarbon.report.fonts import use_cjk_font
@@ -72,11 +72,6 @@ def totals_interval_chart(totals: pd.DataFrame, *, lang: Lang = "zh",
     return figure_png(fig)
 
 
-#: How the assessment step's method states a checked subsample of the reference points
-#: (:func:`minecarbon.pipeline.totals_steps.trend_area_estimates`).
-_CHECKED = re.compile(r"corrected from (?P<n>\d+) checked points \((?P<d>\d+) disagreed")
-
-
 def _name(row: Any, lang: Lang) -> str:
     return str(row.zone_zh if lang == "zh" else row.zone_en)
 
@@ -99,7 +94,7 @@ def trend_area_table(areas: pd.DataFrame | None, lang: Lang,
     period = str(trend["layer"].iloc[0]).split(" ", 1)[-1]
     method = str(trend["method"].iloc[0])
     note = tr(f"tot.{layer}_areas_note", lang, method=method)
-    checked = _CHECKED.search(method)
+    checked = CHECKED_METHOD.search(method)
     if checked:  # the interpreter's errors corrected from a checked subsample (decision 52)
         note += ("" if lang == "zh" else " ") + tr("tot.trend_checked", lang, n=checked["n"],
                                                     d=checked["d"])
