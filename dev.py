@@ -44,6 +44,16 @@ def setup(extras: str) -> None:
     stamp.write_text(key)
 
 
+def _workers(rest: list[str]) -> list[str]:
+    """Two pytest-xdist workers, the demo tests in two groups (tests/conftest.py).
+
+    Not when the caller chose (``-n``, ``-p no:xdist``) or runs a single process anyway.
+    """
+    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses")) or a == "no:xdist"
+                 for a in rest)
+    return [] if chosen or (os.cpu_count() or 1) < 2 else ["-n", "2", "--dist", "loadgroup"]
+
+
 def main(argv: list[str]) -> None:
     """Dispatch the command."""
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
@@ -55,7 +65,7 @@ def main(argv: list[str]) -> None:
         browser = ROOT / "tools" / "install_test_tools.sh"
         if sys.platform.startswith("linux") and browser.exists():
             subprocess.run(["sh", str(browser)], cwd=ROOT)  # chromium, LibreOffice, poppler
-        _run(PY, "-m", "pytest", *rest)
+        _run(PY, "-m", "pytest", *_workers(rest), *rest)
     elif command == "lint":
         setup("dev")
         _run(BIN / "ruff", "check", ".")

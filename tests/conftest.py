@@ -77,14 +77,26 @@ def cli(capsys: pytest.CaptureFixture[str]):
     return invoke
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses the demo site (``small_site``) ``slow``.
+#: Modules whose demo-site tests run on the second xdist worker; every other demo-site test
+#: runs on the first. Each of the two builds its own ``small_site`` once, so the two longest
+#: end-to-end tests (the distributed re-run, the README sequence: 5–6 min each) run side by
+#: side, each after its worker's build, and the cheap tests fill the time in between.
+SECOND_DEMO_WORKER = frozenset({"test_readme.py", "test_incremental.py", "test_score.py",
+                                "test_viewer.py", "test_report.py", "test_report_pages.py"})
 
-    ``pytest -m "not slow"`` then never builds it (see README, "Quick start").
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the demo site (``small_site``) ``slow`` and group it.
+
+    ``pytest -m "not slow"`` then never builds it (see README, "Quick start"). Under
+    pytest-xdist with ``--dist loadgroup`` (``dev.py test``) the demo tests go to two groups,
+    so at most two workers build the site.
     """
     for item in items:
         if "small_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            group = "demo-b" if item.path.name in SECOND_DEMO_WORKER else "demo-a"
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
