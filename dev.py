@@ -45,13 +45,12 @@ def setup(extras: str) -> None:
 
 
 def _workers(rest: list[str]) -> list[str]:
-    """Two pytest-xdist workers, the demo tests in two groups (tests/conftest.py).
+    """Two pytest-xdist workers (docs/decisions.md, 53).
 
-    Not when the caller chose (``-n``, ``-p no:xdist``) or runs a single process anyway.
+    Not when the caller chose (``-n``, ``-p no:xdist``) or the machine has one core.
     """
-    chosen = any(a == "-n" or a.startswith(("-n", "--numprocesses")) or a == "no:xdist"
-                 for a in rest)
-    return [] if chosen or (os.cpu_count() or 1) < 2 else ["-n", "2", "--dist", "loadgroup"]
+    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in rest)
+    return [] if chosen or (os.cpu_count() or 1) < 2 else ["-n", "2"]
 
 
 def main(argv: list[str]) -> None:

@@ -77,26 +77,14 @@ def cli(capsys: pytest.CaptureFixture[str]):
     return invoke
 
 
-#: Modules whose demo-site tests run on the second xdist worker; every other demo-site test
-#: runs on the first. Each of the two builds its own ``small_site`` once, so the two longest
-#: end-to-end tests (the distributed re-run, the README sequence: 5–6 min each) run side by
-#: side, each after its worker's build, and the cheap tests fill the time in between.
-SECOND_DEMO_WORKER = frozenset({"test_readme.py", "test_incremental.py", "test_score.py",
-                                "test_viewer.py", "test_report.py", "test_report_pages.py"})
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses the demo site (``small_site``) ``slow`` and group it.
+    """Mark every test that uses the demo site (``small_site``) ``slow``.
 
-    ``pytest -m "not slow"`` then never builds it (see README, "Quick start"). Under
-    pytest-xdist with ``--dist loadgroup`` (``dev.py test``) the demo tests go to two groups,
-    so at most two workers build the site.
+    ``pytest -m "not slow"`` then never builds it (see README, "Quick start").
     """
     for item in items:
         if "small_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-            group = "demo-b" if item.path.name in SECOND_DEMO_WORKER else "demo-a"
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +92,8 @@ def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A delivered small demo workspace with the whole pipeline run, built once per session.
 
     Shared by every test that needs the simulated site (tests/demo, the CLI's demo test), so
-    that the suite builds the demo once (≈ 3–4 min on 2 cores).
+    that the suite builds the demo once per process (≈ 4 min on 2 cores; under ``dev.py
+    test`` once in each of its two pytest-xdist workers).
     """
     from minecarbon.demo.deliver import deliver
     from minecarbon.demo.spec import SiteSpec
