@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -49,7 +50,9 @@ def _workers(rest: list[str]) -> list[str]:
 
     Not when the caller chose (``-n``, ``-p no:xdist``) or the machine has one core.
     """
-    chosen = any(a.startswith(("-n", "--numprocesses")) or a == "no:xdist" for a in rest)
+    chosen = any(a == "-n" or re.fullmatch(r"-n(\d+|auto|logical)", a)
+                 or a.startswith("--numprocesses") or a in ("no:xdist", "-pno:xdist")
+                 for a in rest)
     return [] if chosen or (os.cpu_count() or 1) < 2 else ["-n", "2"]
 
 
