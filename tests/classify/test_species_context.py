@@ -34,7 +34,7 @@ def test_probabilities_are_the_sub_models_and_zero_elsewhere(trained) -> None:  
     codes = list(proba["species"].values)
     for h, sub in model.models_.items():
         rows = np.flatnonzero(habit == h)
-        expected = sub.predict_proba(x_test.iloc[rows])
+        expected = sub.predict_proba(x_test.iloc[rows].to_numpy())  # fitted on arrays
         cols = [codes.index(int(c)) for c in sub.classes_]
         np.testing.assert_allclose(flat[np.ix_(cols, rows)].T, expected, rtol=1e-6)
         others = [i for i in range(len(codes)) if i not in cols]
