@@ -23,6 +23,7 @@ from minecarbon.assessment.trend_reference import (
 from minecarbon.config import Config
 from minecarbon.grid import AnalysisGrid
 from minecarbon.pipeline.totals_steps import trend_area_estimates
+from minecarbon.report.totals import trend_area_table
 
 CRS = "EPSG:4546"
 X0, Y1, N, PX = 500_000.0, 4_100_000.0, 40, 30.0
@@ -93,8 +94,6 @@ def test_checked_points_correct_the_areas_and_the_method_says_so(tmp_path: Path)
     plain = trend_areas(t["at"], t["label"], t["mapped"]).areas
     assert not np.allclose(table["area_ha"], plain["area"].round(2), atol=0.01)
     # the report's table note says so in both languages, from this method text
-    from minecarbon.report.totals import trend_area_table
-
     n = int(t["present"].sum())
     d = int((t["present"] & (t["label"] != t["truth"])).sum())
     zh = trend_area_table(table.assign(layer="trend 2000–2024"), "zh")
@@ -113,8 +112,6 @@ def test_too_few_checked_points_leave_the_labels_as_right_with_a_warning(
     assert len(table) == 4
     np.testing.assert_allclose(table["area_ha"], plain["area"].round(2), atol=0.006)
     assert "checked" not in table["method"].iloc[0]
-    from minecarbon.report.totals import trend_area_table
-
     zh = trend_area_table(table.assign(layer="trend 2000–2024"), "zh")
     assert zh is not None and "复判" not in zh.note
 

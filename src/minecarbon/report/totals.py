@@ -104,7 +104,6 @@ def trend_area_table(areas: pd.DataFrame | None, lang: Lang,
         note=note, source=f"{OUT}area_estimates.csv")
 
 
-
 def totals_part(s: Section, totals: pd.DataFrame | None, changes: pd.DataFrame | None,
                 info: dict[str, Any] | None, lang: Lang,
                 areas: pd.DataFrame | None = None) -> None:
