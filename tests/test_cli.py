@@ -143,6 +143,30 @@ def test_buffer_outside_guide_range_warns_on_stderr(cli, tmp_path: Path) -> None
     assert "warning:" in err and "100–500 m" in err
 
 
+def test_every_command_ignores_rasterios_spurious_warning_but_not_ours(
+        cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI command runs inside the warning guard (``minecarbon.errors.SPURIOUS_WARNINGS``)."""
+    import click
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from minecarbon.cli import main as cli_main
+
+    @click.command()
+    def command() -> None:
+        for module, text in (("rasterio.features", "Dataset has no geotransform, gcps, or rpcs"),
+                             ("minecarbon.scope", "plot P7 lies outside the grid")):
+            warnings.warn_explicit(text, NotGeoreferencedWarning if module.startswith("rasterio")
+                                   else UserWarning, "f.py", 1, module=module, registry={})
+
+    monkeypatch.setattr(cli_main.typer.main, "get_command", lambda app: command)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, _, err = cli()
+    assert code == 0
+    assert "warning:" in err and "P7 lies outside" in err
+    assert "geotransform" not in err
+
+
 def test_run_without_boundary_names_the_missing_import(cli, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     cli("init", ws)

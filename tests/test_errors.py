@@ -144,3 +144,33 @@ def test_warn_survives_filters_left_behind_by_worker_threads() -> None:
         warnings.simplefilter("ignore")  # outside a guard the user's filters win
         warn("dropped")
     assert caught == []
+
+
+def test_guard_ignores_rasterios_spurious_geotransform_warning_only_from_rasterize() -> None:
+    """rasterize's in-memory block warns "no geotransform" at random under dask threads."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from minecarbon.errors import warning_filters_guard
+
+    text = "Dataset has no geotransform, gcps, or rpcs. The identity matrix will be returned."
+
+    def emit(module: str) -> None:
+        warnings.warn_explicit(text, NotGeoreferencedWarning, f"{module.replace('.', '/')}.py",
+                               1, module=module, registry={})
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        with warning_filters_guard():
+            emit("rasterio.features")  # the spurious one: rasterize's MEM dataset
+            emit("rasterio")  # a user's file opened without a geotransform: still said
+            emit("rasterio.features_extra")  # the module pattern is exact
+            with warning_filters_guard():  # nested: the outer guard's filters hold
+                emit("rasterio.features")
+        assert warnings.filters == before  # the guard leaves the filters as it found them
+        emit("rasterio.features")  # outside a run a caller's own filters decide
+    assert [w.filename for w in caught] == ["rasterio.py", "rasterio/features_extra.py",
+                                            "rasterio/features.py"]
+    assert all(w.category is NotGeoreferencedWarning for w in caught)

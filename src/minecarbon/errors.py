@@ -91,19 +91,38 @@ class MissingDependencyError(MinecarbonError, ImportError):
 # before warning.
 _GUARDED_FILTERS: list[tuple[object, ...]] | None = None
 
+#: Warnings a library gives without cause, ignored inside :func:`warning_filters_guard` (every
+#: pipeline run and CLI command), as (message regex, module regex) of the warning's origin.
+#: ``rasterio.features.rasterize`` burns each block through an in-memory dataset that, now and
+#: then when dask threads rasterise at once, reads its geotransform before it is set and warns
+#: "Dataset has no geotransform" (rasterio 1.4; the same in odc-geo issue 131 and rio-tiler
+#: issue 627); the block is burnt with the transform given. Only warnings attributed to
+#: ``rasterio.features`` are ignored: a user's raster without a geotransform is opened through
+#: ``rasterio.open`` and still warns (and the import checks refuse it).
+SPURIOUS_WARNINGS: tuple[tuple[str, str], ...] = (
+    ("Dataset has no geotransform", r"rasterio\.features\Z"),
+)
+
 
 @contextmanager
 def warning_filters_guard() -> Iterator[None]:
-    """Keep the warning filters of this moment for :func:`warn` (nested guards keep the outer)."""
+    """Keep the warning filters of this moment for :func:`warn` (nested guards keep the outer).
+
+    The outermost guard also ignores :data:`SPURIOUS_WARNINGS` until it exits, when the filters
+    are those it found.
+    """
     global _GUARDED_FILTERS
     outer = _GUARDED_FILTERS
+    before = list(warnings.filters)
     if outer is None:
+        for message, module in SPURIOUS_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, module=module)
         _GUARDED_FILTERS = list(warnings.filters)
     try:
         yield
     finally:
-        if outer is None and _GUARDED_FILTERS is not None:
-            warnings.filters[:] = _GUARDED_FILTERS  # type: ignore[index]
+        if outer is None:
+            warnings.filters[:] = before  # type: ignore[index]
             warnings._filters_mutated()  # type: ignore[attr-defined]
         _GUARDED_FILTERS = outer
 

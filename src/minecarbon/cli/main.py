@@ -37,7 +37,7 @@ from minecarbon.cli._common import (
     open_workspace,
     say,
 )
-from minecarbon.errors import MinecarbonError
+from minecarbon.errors import MinecarbonError, warning_filters_guard
 
 if TYPE_CHECKING:
     from minecarbon.catalog import Workspace
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = show_warning  # type: ignore[assignment]
     try:
-        result = command.main(args=args, prog_name="minecarbon", standalone_mode=False)
+        with warning_filters_guard():
+            result = command.main(args=args, prog_name="minecarbon", standalone_mode=False)
     except MinecarbonError as error:
         if debug:
             raise
