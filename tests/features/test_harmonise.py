@@ -1,14 +1,17 @@
-"""Harmonisation of TM/ETM+ reflectance to OLI (issue 16): known answers, the simulator's
-surfaces, and a real Landsat 5/7 series (Harvard Forest) with its sensors told apart."""
+"""Harmonisation of TM/ETM+ and Sentinel-2 reflectance to OLI (issue 16): known answers, the
+simulator's surfaces, and a real Landsat 5/7 series (Harvard Forest) with its sensors told
+apart."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from minecarbon.demo import imagery
+from minecarbon.errors import InputDataError
 from minecarbon.features.preprocess import clear_reflectance, harmonise
 from minecarbon.standard.harmonisation import transforms
 from tests.conftest import shared_path
@@ -39,7 +42,7 @@ def test_harmonise_applies_the_table_per_band_and_renames_the_sensor() -> None:
 
 def test_harmonise_leaves_oli_unknown_sensors_and_off_alone() -> None:
     values = np.stack([np.full((2, 2), 0.2)] * 6)
-    for sensor, target in (("landsat8", "landsat8"), ("sentinel2", "landsat8"),
+    for sensor, target in (("landsat8", "landsat8"), ("gf6_wfv", "landsat8"),
                            ("landsat7", None)):
         out = harmonise(dataset(values, sensor), target)
         np.testing.assert_array_equal(out["nir"].values, 0.2)
@@ -83,6 +86,58 @@ def test_harmonised_etm_ndvi_of_simulated_forest_equals_oli_within_0_01() -> Non
     assert abs(after) <= 0.01
     assert abs(after) < abs(before) / 5
     assert np.isfinite(oli).all() and oli.shape == (6, n, n)
+
+
+def s2_dataset(values: np.ndarray, **attrs: str) -> xr.Dataset:
+    return xr.Dataset({r: (("y", "x"), values[i]) for i, r in enumerate(imagery.S2_BANDS)},
+                      attrs={"sensor": "sentinel2", **attrs})
+
+
+def test_sentinel2_nir_comes_from_b8a_and_the_other_bands_stay() -> None:
+    values = np.stack([np.full((2, 3), 0.05 * (i + 1)) for i in range(len(imagery.S2_BANDS))])
+    out = harmonise(s2_dataset(values), "landsat8")
+    table = transforms("sentinel2", "landsat8")
+    assert table is not None
+    b8a = 0.05 * (imagery.S2_BANDS.index("nir08") + 1)
+    np.testing.assert_allclose(out["nir"].values, table["nir"].intercept
+                               + table["nir"].slope * b8a, rtol=1e-6)  # not from B8 (0.35)
+    red = 0.05 * (imagery.S2_BANDS.index("red") + 1)
+    np.testing.assert_allclose(out["red"].values, 0.0009 + 0.9765 * red, rtol=1e-6)
+    for role in ("rededge1", "rededge2", "rededge3", "nir08"):  # no OLI band: as delivered
+        np.testing.assert_array_equal(out[role].values, values[imagery.S2_BANDS.index(role)])
+    assert out.attrs["sensor"] == "landsat8" and out.attrs["harmonised_from"] == "sentinel2"
+
+
+def test_sentinel2_without_b8a_is_refused_by_name() -> None:
+    values = np.stack([np.full((2, 2), 0.2)] * len(imagery.S2_BANDS))
+    ds = s2_dataset(values, scene_id="S2A_MSIL2A_20200710").drop_vars("nir08")
+    with pytest.raises(InputDataError, match="S2A_MSIL2A_20200710.*nir08.*harmonise_to"):
+        harmonise(ds, "landsat8")
+    assert harmonise(ds, None) is ds  # harmonisation off: nothing to refuse
+
+
+def test_harmonised_simulated_sentinel2_ndvi_equals_oli_within_0_01() -> None:
+    """The simulator's MSI is the inverse of the HLS adjustment; harmonisation undoes it."""
+    n = 60
+    rng = np.random.default_rng(4)
+    lc = np.ones((n, n), int)
+    cover = rng.uniform(0.3, 0.95, (n, n))
+    species = rng.choice([1, 3, 4, 5, 6], (n, n))
+    agc = rng.uniform(5, 90, (n, n))
+    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
+    args = (lc, cover, species, agc, np.ones((n, n)), 7, x, y, 0, 2010)
+    oli = imagery.surface_reflectance(*args)
+    s2 = imagery.surface_reflectance(*args, sensor="s2")
+    dn = imagery.to_sentinel2_l2a(imagery.to_sensor(s2, "s2"))  # as delivered
+    msi = (dn.astype("float64") + imagery.S2_BOA_ADD_OFFSET) / imagery.S2_QUANTIFICATION
+    back = harmonise(s2_dataset(msi), "landsat8")
+    b8, red = msi[imagery.S2_BANDS.index("nir")], msi[imagery.S2_BANDS.index("red")]
+    before = float(np.mean(ndvi(b8, red) - ndvi(oli[3], oli[2])))  # B8 as the NIR, unadjusted
+    after = float(np.mean(ndvi(back["nir"].values, back["red"].values) - ndvi(oli[3], oli[2])))
+    assert np.isfinite(msi).all() and msi.shape == (len(imagery.S2_BANDS), n, n)
+    assert abs(before) > 0.005
+    assert abs(after) <= 0.005
+    assert abs(after) < abs(before) / 5
 
 
 def _harvard_forest() -> tuple[np.ndarray, list[dt.date]]:

@@ -190,14 +190,27 @@ def test_tm_left_on_the_table_says_why() -> None:
 
 
 def test_oli2_is_stated_as_identity_and_an_untabled_sensor_is_warned_about() -> None:
-    q = pd.DataFrame({"year": [2022, 2023], "sensors": ["landsat8;landsat9", "sentinel2"],
+    q = pd.DataFrame({"year": [2022, 2023], "sensors": ["landsat8;landsat9", "gf1_wfv"],
                       "scenes": [4, 3], "harmonised": ["landsat9", ""],
                       "harmonised_to": ["landsat8", "landsat8"]})
     text = _text(_part(q, "en"))
     assert "Landsat 9 OLI-2/TIRS-2 shares OLI's bands and calibration" in text
     assert "(identity)" in text
     assert "Roy et al." not in text
-    assert "No function to Landsat 8 OLI/TIRS is tabled for Sentinel-2 MSI" in text
+    assert "No function to Landsat 8 OLI/TIRS is tabled for GF-1 WFV" in text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sentinel2_is_stated_as_adjusted_with_hls_not_as_identity(lang: str) -> None:
+    q = pd.DataFrame({"year": [2018, 2019], "sensors": ["landsat8;sentinel2", "sentinel2"],
+                      "scenes": [5, 3], "harmonised": ["sentinel2", "sentinel2"],
+                      "harmonised_to": ["landsat8", "landsat8"]})
+    text = _text(_part(q, lang))
+    assert "Claverie" in text and "B8A" in text and HARMONISATION_TABLE in text
+    assert ("Surface reflectance of Sentinel-2 MSI was adjusted band by band to Landsat 8 "
+            "OLI/TIRS" in text) == (lang == "en")
+    assert "identity" not in text and "恒等" not in text
+    assert "No function" not in text and "没有到" not in text
 
 
 def test_harmonisation_on_with_only_oli_scenes_needs_no_transformation() -> None:

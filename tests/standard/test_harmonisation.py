@@ -39,8 +39,32 @@ def test_oli2_is_oli_and_a_sensor_is_itself() -> None:
     assert transforms("landsat8", "landsat8") == {}
 
 
+#: HLS v2.0 bandpass adjustment, Sentinel-2A MSI → Landsat 8 OLI (Claverie, M. et al. 2018, The
+#: Harmonized Landsat and Sentinel-2 surface reflectance data set. Remote Sensing of
+#: Environment 219: 145–161; coefficients as published for HLS v2.0 on
+#: hls.gsfc.nasa.gov/algorithms/bandpass-adjustment): OLI = intercept + slope × MSI, OLI's NIR
+#: from MSI B8A.
+HLS_S2A = {
+    "coastal": (0.9959, -0.0002), "blue": (0.9778, -0.004), "green": (1.0053, -0.0009),
+    "red": (0.9765, 0.0009), "nir": (0.9983, -0.0001), "swir1": (0.9987, -0.0011),
+    "swir2": (1.003, -0.0012),
+}
+
+
+def test_sentinel2_to_oli_is_the_hls_bandpass_adjustment_with_nir_from_b8a() -> None:
+    table = transforms("sentinel2", "landsat8")
+    assert table is not None and set(table) == set(HLS_S2A)
+    for role, (slope, intercept) in HLS_S2A.items():
+        assert (table[role].slope, table[role].intercept) == (slope, intercept)
+        assert "Claverie et al. 2018" in table[role].source
+        assert table[role].source_role == ("nir08" if role == "nir" else role)
+    assert ("sentinel2", "landsat8") in harmonised_pairs()
+    # Roy et al.'s rows are computed from their own band
+    assert all(t.source_role == t.role for t in transforms("landsat7", "landsat8").values())  # type: ignore[union-attr]
+
+
 def test_unknown_pairs_and_targets() -> None:
-    assert transforms("sentinel2", "landsat8") is None
+    assert transforms("gf6_wfv", "landsat8") is None
     assert ("landsat7", "landsat8") in harmonised_pairs()
     assert target_sensor("oli") == "landsat8"
     with pytest.raises(InputDataError, match="harmonise_to"):

@@ -1,9 +1,10 @@
 """Sensor products of the simulated scenes: other Landsat sensors, digital numbers, quality layers.
 
-Landsat 7 ETM+ SLC-off gaps (:func:`slc_off_gaps`), OLI reflectance as ETM+ and TM record it
-(:func:`to_sensor`), Collection-2 Level-2 surface-reflectance numbers and the ``QA_PIXEL`` layer
-(:func:`to_landsat_c2_l2`, :func:`from_landsat_c2_l2`, :func:`qa_pixel`), and the Sentinel-2 L2A
-numbers and scene classification (:func:`to_sentinel2_l2a`, :func:`scene_classification`).
+Landsat 7 ETM+ SLC-off gaps (:func:`slc_off_gaps`), OLI reflectance as ETM+, TM and the
+Sentinel-2 MSI record it (:func:`to_sensor`), Collection-2 Level-2 surface-reflectance numbers
+and the ``QA_PIXEL`` layer (:func:`to_landsat_c2_l2`, :func:`from_landsat_c2_l2`,
+:func:`qa_pixel`), and the Sentinel-2 L2A numbers and scene classification
+(:func:`to_sentinel2_l2a`, :func:`scene_classification`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from minecarbon.demo._imagery_grid import _BLOCK_PIXELS, Bool, Float
-from minecarbon.demo._spectra import OLI_BANDS
+from minecarbon.demo._spectra import OLI_BANDS, S2_BANDS
 from minecarbon.demo.noise import hash_uniform
 
 C2_SCALE, C2_OFFSET = 2.75e-5, -0.2  # Landsat Collection-2 Level-2 SR: ρ = DN × scale + offset
@@ -69,16 +70,27 @@ ETM_PER_TM_GAIN = (0.99, 0.92, 0.78, 1.04, 1.01, 0.97)
 
 
 def to_sensor(reflectance: ArrayLike, sensor: str) -> NDArray[np.float32]:
-    """OLI-like reflectance (bands of :data:`OLI_BANDS`) as another Landsat sensor records it.
+    """OLI-like reflectance as another sensor records it.
 
     ETM+ surface reflectance is the inverse of the published ETM+ → OLI functions (Roy et al.
     2016, Table 2; ``standard/data/harmonisation.csv``); TM is ETM+'s divided by
     :data:`ETM_PER_TM_GAIN` (measured on real TM/ETM+ pairs): the simulator's own relations
-    between the sensors, which harmonisation must undo. OLI-2 equals OLI.
+    between the sensors, which harmonisation must undo. OLI-2 equals OLI. Landsat input has
+    the bands of :data:`OLI_BANDS`. ``s2``: the input has the bands of :data:`S2_BANDS`, its
+    blue, green, red, B8A and SWIR the OLI-like values, and the MSI's are the inverse of the
+    HLS bandpass adjustment (Claverie et al. 2018; B8A that of OLI's NIR); the red-edge bands
+    and B8 are the simulator's own.
     """
     from minecarbon.standard.harmonisation import transforms
 
     rho = np.asarray(reflectance, dtype=np.float64)
+    if sensor == "s2":
+        msi = rho.copy()
+        for t in (transforms("sentinel2", "landsat8") or {}).values():
+            if t.source_role in S2_BANDS:
+                i = S2_BANDS.index(t.source_role)
+                msi[i] = (rho[i] - t.intercept) / t.slope
+        return np.clip(msi, 0.0, 1.0).astype(np.float32)
     source = {"tm": "landsat5", "etm": "landsat7"}.get(sensor)
     if source is None:
         return rho.astype(np.float32)

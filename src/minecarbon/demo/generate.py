@@ -203,7 +203,8 @@ def _render(spec: SiteSpec, s: Scene, truth: dict[str, np.ndarray], illum: np.nd
                                sensor=optics)
     if s.sensor == "s2":
         scl = imagery.scene_classification(lc, cloud, shadow, dilated)
-        return np.concatenate([imagery.to_sentinel2_l2a(rho), scl[None].astype(np.uint16)])
+        msi = imagery.to_sensor(rho, "s2")
+        return np.concatenate([imagery.to_sentinel2_l2a(msi), scl[None].astype(np.uint16)])
     rho = imagery.to_sensor(rho, s.sensor)
     gap = None
     if s.slc_off:

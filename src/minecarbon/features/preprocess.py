@@ -152,12 +152,14 @@ def harmonise(refl: xr.Dataset, to_sensor: str | None,
     """Surface reflectance of one sensor expressed as another's (Roy et al. 2016 for ETM+/TM).
 
     Applied after scaling and before any index: ``to = intercept + slope × from`` per band role
-    (:mod:`minecarbon.standard.harmonisation`). The result's ``sensor`` attribute becomes
+    (:mod:`minecarbon.standard.harmonisation`), ``from`` the band the row names
+    (Sentinel-2's NIR from B8A) as delivered. The result's ``sensor`` attribute becomes
     ``to_sensor`` and ``harmonised_from`` names the original; a sensor the table has no
     functions for is returned unchanged with ``harmonised_from`` unset. ``to_sensor`` None:
     unchanged. ``fitted`` (sensor id → role → transform, e.g. a TM → OLI function fitted on
     the archive by :mod:`minecarbon.features.crosscal`) takes the place of the table's rows
-    for the sensors it names.
+    for the sensors it names. A scene that has a role but not the band it is computed from
+    (Sentinel-2 without B8A) is refused: its NIR would stay the other band's.
     """
     from minecarbon.standard.harmonisation import transforms
 
@@ -169,8 +171,15 @@ def harmonise(refl: xr.Dataset, to_sensor: str | None,
         return refl
     out = refl.copy()
     for role, t in table.items():
-        if role in out:
-            out[role] = (out[role] * t.slope + t.intercept).astype("float32")
+        if role in refl and t.source_role not in refl:
+            scene = refl.attrs.get("scene_id") or f"a {sensor_id} scene"
+            raise InputDataError(
+                f"{scene}: its {role} band is harmonised to {to_sensor} from its "
+                f"{t.source_role} band, which the scene does not have",
+                fix=f"import the scene with its {t.source_role} band (Sentinel-2: B8A), or set "
+                    "features.harmonise_to = \"off\"")
+        if role in refl:
+            out[role] = (refl[t.source_role] * t.slope + t.intercept).astype("float32")
     out.attrs["sensor"] = to_sensor
     if sensor_id != to_sensor:
         out.attrs["harmonised_from"] = sensor_id

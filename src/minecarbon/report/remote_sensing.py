@@ -8,8 +8,9 @@ to these composites). The part has
   growing-season scene (filled from neighbouring years);
 - the harmonisation applied (``harmonised``, ``harmonised_to``): to Landsat 8 OLI with the
   functions of Roy et al. (2016) for TM/ETM+ (TM first calibrated to ETM+ with the gains of
-  ``products/features/cross_calibration.json`` when they were fitted), identity for OLI-2,
-  or ``off`` with a warning naming the years where the sensors change;
+  ``products/features/cross_calibration.json`` when they were fitted), the HLS bandpass
+  adjustment (Claverie et al. 2018) for Sentinel-2, identity for OLI-2, or ``off`` with a
+  warning naming the years where the sensors change;
 - the SLC-off gaps of Landsat 7 ETM+ after 31 May 2003 (``slc_off_scenes``,
   ``slc_gap_share``, ``slc_gap_filled_share``) and how they were filled;
 - a table, one row per year: sensors, scenes, SLC-off scenes, mean gap share, share of the gaps
@@ -40,6 +41,8 @@ HARMONISATION_TABLE = "minecarbon/standard/data/harmonisation.csv"
 #: Sensors harmonised with Roy et al. (2016)'s ETM+ → OLI functions (TM after its own
 #: calibration to ETM+ when the features step fitted one: ``cross_calibration.json``).
 ROY_SENSORS = ("landsat4", "landsat5", "landsat7")
+#: Sensors harmonised with the HLS bandpass adjustment (Claverie et al. 2018).
+HLS_SENSORS = ("sentinel2",)
 
 
 def sensor_name(sensor_id: str) -> str:
@@ -201,10 +204,13 @@ def _harmonisation(quality: pd.DataFrame, lang: Lang,
         present = sorted({s for y, ss, t in zip(year_list, sensor_sets, to, strict=True)
                           if t == target for s in ss})
         roy = [s for s in harmonised if s in ROY_SENSORS]
-        identity = [s for s in harmonised if s not in ROY_SENSORS]
+        hls = [s for s in harmonised if s in HLS_SENSORS]
+        identity = [s for s in harmonised if s not in ROY_SENSORS + HLS_SENSORS]
         if roy:
             tm = _tm_text(calibration, lang) if set(roy) - {"landsat7"} else ""
             texts.append(tr("rs.harm_roy", lang, sensors=_names(roy, lang), target=name, tm=tm))
+        if hls:
+            texts.append(tr("rs.harm_hls", lang, sensors=_names(hls, lang), target=name))
         if identity:
             texts.append(tr("rs.harm_identity", lang, sensors=_names(identity, lang),
                             target=name))

@@ -36,6 +36,13 @@ RESULT_TEXTS: dict[str, tuple[str, str]] = {
         "errors in brackets)"),
     "rs.harm_tm_table": ("（TM 采用同一组函数：{reason}）",
                          "; TM uses the same functions ({reason})"),
+    "rs.harm_hls": ("{sensors} 的地表反射率按 HLS 的波段响应调整函数（Claverie 等，2018，"
+                    "Remote Sensing of Environment 219: 145–161；Sentinel-2A 系数）逐波段转换至 "
+                    "{target}，近红外取自 B8A 窄波段。",
+                    "Surface reflectance of {sensors} was adjusted band by band to {target} with "
+                    "the bandpass adjustment of HLS (Claverie et al. 2018, Remote Sensing of "
+                    "Environment 219: 145–161; the Sentinel-2A coefficients), its NIR from the "
+                    "narrow B8A."),
     "rs.harm_identity": ("{sensors} 与 OLI 波段和定标一致，按恒等变换视为 {target}。",
                          "{sensors} shares OLI's bands and calibration and was taken as {target} "
                          "(identity)."),
