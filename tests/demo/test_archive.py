@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from minecarbon.demo import imagery
-from minecarbon.demo.scenes import MISSIONS, SLC_FAILURE, acquisitions, scene_schedule
+from minecarbon.demo.scenes import (
+    MISSIONS,
+    S2_MISSIONS,
+    SLC_FAILURE,
+    acquisitions,
+    s2_acquisitions,
+    scene_schedule,
+)
 from minecarbon.demo.spec import SiteSpec
 from minecarbon.standard.sensors import detect_sensor
 
@@ -62,6 +69,36 @@ def test_file_names_carry_the_platform_the_readers_detect(schedule: list) -> Non
         assert detect_sensor(s.file_name) == expected[s.sensor], s.file_name
         seen.add(s.sensor)
     assert seen == set(expected)
+
+
+def test_landsat_plus_sentinel2_adds_msi_from_2016_beside_the_same_landsat_scenes(
+        schedule: list) -> None:  # type: ignore[type-arg]
+    mixed = scene_schedule(SiteSpec(sensor="landsat+s2"))
+    assert [s for s in mixed if s.sensor != "s2"] == schedule  # the Landsat part unchanged
+    msi = [s for s in mixed if s.sensor == "s2"]
+    assert {s.year for s in msi} == set(range(2016, 2025))
+    for s in msi:
+        start, end, _ = S2_MISSIONS[s.platform]
+        assert start <= date(s.year, s.month, s.day) <= end, s
+        assert detect_sensor(s.file_name) == "sentinel2"
+        assert s.file_name.startswith(f"SIM_{s.platform}_MSIL2A_")
+    assert {s.platform for s in msi if s.year == 2016} == {"S2A"}  # 2B from July 2017
+    assert {s.platform for s in msi} == {"S2A", "S2B"}
+    # every month of a role with a Landsat scene from 2016 has one Sentinel-2 scene too
+    landsat = {(s.year, s.month) for s in schedule if s.year >= 2016}
+    assert {(s.year, s.month) for s in msi} == landsat and len(msi) == len(landsat)
+
+
+def test_sentinel2_acquisitions_lie_on_10_day_repeats_5_days_apart() -> None:
+    days: dict[str, list[int]] = {}
+    for month in range(1, 13):
+        for platform, d in s2_acquisitions(2020, month):
+            days.setdefault(platform, []).append(d.toordinal())
+    for platform in ("S2A", "S2B"):
+        assert set(np.diff(sorted(days[platform])).tolist()) == {10}
+        assert 36 <= len(days[platform]) <= 37
+    assert {(b - a) % 10 for a in days["S2A"][:1] for b in days["S2B"][:1]} == {5}
+    assert s2_acquisitions(2015, 7) == []  # before the demo's Sentinel-2 years
 
 
 def test_slc_gap_geometry_is_22_percent_of_a_scene_and_more_off_nadir() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -188,6 +189,11 @@ def test_composite_drops_bands_missing_from_a_scene_with_a_warning() -> None:
     assert list(comp.data_vars) == ["red"]
     with pytest.raises(InputDataError, match="no scene"):
         composite([])
+    left_out: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # collected for the caller, not warned
+        comp, _ = composite([one, two], left_out=left_out)
+    assert left_out == ["nir"] and list(comp.data_vars) == ["red"]
 
 
 def test_season_scenes() -> None:

@@ -141,3 +141,23 @@ def test_plots_of_a_year_without_scenes_name_the_year_and_the_fix(tiny: Workspac
     assert "12 plots of plots.csv (P001, P002, P003, P004, P005 and 7 more)" in message
     assert "surveyed in 2021" in message and "P012" not in message
     assert "minecarbon import scene" in message
+
+
+def test_bands_left_out_of_mixed_composites_are_warned_once_by_years() -> None:
+    """Sentinel-2's red-edge bands beside Landsat: one warning for the years, not one each."""
+    import warnings
+
+    from minecarbon.pipeline.feature_steps import warn_left_out
+
+    msi = "nir08;rededge1;rededge2;rededge3"
+    rows = {y: {"year": y, "bands_left_out": msi} for y in (2016, 2017, 2018, 2020)}
+    rows.update({y: {"year": y, "bands_left_out": ""} for y in (2014, 2015, 2019)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_left_out(rows, "composites")
+        warn_left_out({2015: rows[2015]}, "composites")  # nothing left out: silent
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert text.startswith("composites of 2016, 2017, 2018, 2020: bands ['nir08', 'rededge1'")
+    with pytest.warns(UserWarning, match="leaf-off composites of 2016–2018: bands"):
+        warn_left_out({y: rows[y] for y in (2016, 2017, 2018)}, "leaf-off composites")

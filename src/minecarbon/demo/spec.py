@@ -25,9 +25,10 @@ class Size(StrEnum):
 
 
 class Sensor(StrEnum):
-    """Imagery the simulator can deliver: the Landsat archive, or one sensor every year."""
+    """Imagery the simulator can deliver: the Landsat archive (with Sentinel-2), or one sensor."""
 
     LANDSAT = "landsat"
+    LANDSAT_S2 = "landsat+s2"
     OLI = "oli"
     S2 = "s2"
 
@@ -60,9 +61,10 @@ class SiteSpec:
     sensor
         ``landsat`` (default): the Landsat archive as it exists — TM, ETM+ (SLC-off after
         May 2003), OLI and OLI-2 Collection-2 Level-2 scenes by their mission dates
-        (:func:`minecarbon.demo.scenes.scene_schedule`); ``oli``: Landsat 8-like scenes every
-        year; ``s2``: Sentinel-2 MSI Level-2A scenes (10 bands and SCL), simulated at the site's
-        pixel size.
+        (:func:`minecarbon.demo.scenes.scene_schedule`); ``landsat+s2``: the same archive
+        and, from 2016, Sentinel-2A/2B MSI Level-2A scenes beside it; ``oli``: Landsat 8-like
+        scenes every year; ``s2``: Sentinel-2 MSI Level-2A scenes (10 bands and SCL),
+        simulated at the site's pixel size.
     remeasure_years
         Years in which the field crew also measured the last year's plots (re-measured plots,
         issue 14 point 3): every plot gets one more record per year at the same centre, with
@@ -80,7 +82,7 @@ class SiteSpec:
     buffer_m: float = 500.0
     phenology_years: tuple[int, ...] = (2004, 2014, 2024)
     chunk_px: int = 512
-    sensor: str = "landsat"  # the Landsat 5/7/8/9 archive; "oli" or "s2": one sensor every year
+    sensor: str = "landsat"  # the Landsat 5/7/8/9 archive; "landsat+s2"; "oli", "s2": one sensor
     remeasure_years: tuple[int, ...] = ()
     monthly: tuple[int, ...] = field(default=(3, 4, 5, 6, 7, 8, 9, 10, 11))
 

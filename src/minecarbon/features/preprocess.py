@@ -249,19 +249,24 @@ def check_reflectance(ds: xr.Dataset, what: str, *, sample_px: int = 128) -> Non
 
 
 def composite(scenes: Sequence[xr.Dataset], *, what: str = "composite",
-              method: str = "median") -> tuple[xr.Dataset, xr.DataArray]:
+              method: str = "median", left_out: list[str] | None = None
+              ) -> tuple[xr.Dataset, xr.DataArray]:
     """Per-pixel median (or mean) of the clear observations of several scenes.
 
     Returns the composite (one variable per role present in every scene) and the number of
     clear observations per pixel (``clear_count``, uint8). Lazy: the scene axis is one chunk.
+    The bands not in every scene are left out with a warning, or, given ``left_out``, added
+    to it for the caller to report (once for many composites).
     """
     if not scenes:
         raise InputDataError(f"{what}: no scene to composite", fix="import scenes for it")
     roles = [r for r in scenes[0].data_vars if all(r in s for s in scenes)]
     dropped = sorted({str(r) for s in scenes for r in s.data_vars} - {str(r) for r in roles})
-    if dropped:
+    if dropped and left_out is not None:
+        left_out.extend(dropped)
+    elif dropped:
         warn(f"{what}: bands {dropped} are not in every scene and are left out",
-                      UserWarning, stacklevel=2)
+             UserWarning, stacklevel=2)
     if method not in ("median", "mean"):
         raise InputDataError(f"unknown composite method {method!r}", fix="use median or mean")
     stacked = xr.concat([s[roles] for s in scenes], dim="scene", join="exact",

@@ -51,6 +51,7 @@ from minecarbon.pipeline.feature_steps import (
     STACK,
     composite_year,
     own_observation,
+    warn_left_out,
     year_scenes,
 )
 from minecarbon.pipeline.forest_area import held_out_pixels, series_confusion
@@ -117,12 +118,14 @@ def _leaf_off_composites(ctx: StepContext, grid: AnalysisGrid, inside: xr.DataAr
     """The leaf-off (March) composite of every year that has a March scene."""
     cfg = ctx.config
     leaf_off: dict[int, Path] = {}
+    rows: dict[int, dict[str, Any]] = {}
     for year in years:
         chosen = year_scenes(scenes, year, LEAF_OFF_MONTHS, cfg.features.sensor)
         if chosen:
             rel = LEAF_OFF.format(year=year)
-            composite_year(ctx, grid, year, chosen, inside, rel=rel)
+            rows[year] = composite_year(ctx, grid, year, chosen, inside, rel=rel)
             leaf_off[year] = ctx.workspace.path(rel)
+    warn_left_out(rows, "leaf-off composites")
     return leaf_off
 
 

@@ -131,7 +131,9 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
                    rel: str | None = None) -> dict[str, Any]:
     """Composite ``scenes`` into ``rel`` (default the year's growing-season composite).
 
-    Returns the year's row of the quality table.
+    Returns the year's row of the quality table; ``bands_left_out`` lists the bands that not
+    every scene has (Sentinel-2's red-edge bands beside Landsat), which the composite leaves
+    out (:func:`warn_left_out` says so once for all years).
     """
     cfg = ctx.config
     chunk = cfg.compute.chunk_px
@@ -147,7 +149,9 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
         clear.append(refl)
         if is_slc_off(sf) and "qa" in raw:
             gaps.append(((raw["qa"] & 1) == 1) & inside)  # C2 QA_PIXEL bit 0: fill
-    comp, count = composite(clear, what=f"composite {year}", method=cfg.features.composite)
+    left_out: list[str] = []
+    comp, count = composite(clear, what=f"composite {year}", method=cfg.features.composite,
+                            left_out=left_out)
     comp = comp.where(inside)
     out = xr.Dataset({f"sr_{r}": comp[r] for r in comp.data_vars})
     out["clear_count"] = count.where(inside).astype("float32")
@@ -181,7 +185,22 @@ def composite_year(ctx: StepContext, grid: AnalysisGrid, year: int,
             "slc_off_scenes": len(gaps),
             "slc_gap_share": round(float(np.mean(gap_shares)) / int(n_inside), 4)
             if gaps and n_inside else 0.0,
-            "slc_gap_filled_share": round(int(n_gap_clear) / int(n_gap), 4) if n_gap else None}
+            "slc_gap_filled_share": round(int(n_gap_clear) / int(n_gap), 4) if n_gap else None,
+            "bands_left_out": ";".join(sorted(set(left_out)))}
+
+
+def warn_left_out(rows: dict[int, dict[str, Any]], what: str) -> None:
+    """One warning for the composites (``what``) that left bands out, by band set and years."""
+    years_by_set: dict[str, list[int]] = {}
+    for year, row in sorted(rows.items()):
+        if row.get("bands_left_out"):
+            years_by_set.setdefault(row["bands_left_out"], []).append(year)
+    for bands, years in years_by_set.items():
+        span = (f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1))
+                else ", ".join(map(str, years)))
+        warn(f"{what} of {span}: bands {bands.split(';')} are not in every scene of the year "
+             "(a sensor without them imaged it too) and are left out; the features use the "
+             "bands every scene has", stacklevel=3)
 
 
 #: The scan-line corrector of Landsat 7 ETM+ failed on this day; every later scene has gaps.
@@ -230,6 +249,7 @@ def _features(ctx: StepContext) -> None:
             warn(f"year {year}: only {row['clear_share']:.0%} of the extent has a "
                           f"clear observation in scenes {row['scene_ids']}", UserWarning,
                           stacklevel=2)
+    warn_left_out(quality, "composites")
     composites = {y: _read_composite(ws.path(COMPOSITE.format(year=y)), chunk)
                   for y, row in quality.items() if row["clear_share"] > 0}
     names: dict[str, dict[str, str]] = {}
