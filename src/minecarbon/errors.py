@@ -113,7 +113,7 @@ def warning_filters_guard() -> Iterator[None]:
     """
     global _GUARDED_FILTERS
     outer = _GUARDED_FILTERS
-    before = list(warnings.filters)
+    before = list(warnings.filters) if outer is None else []
     if outer is None:
         for message, module in SPURIOUS_WARNINGS:
             warnings.filterwarnings("ignore", message=message, module=module)

@@ -67,16 +67,21 @@ def test_fill_and_cloud_stay_missing_after_harmonisation() -> None:
     assert out.attrs["sensor"] == "landsat8"
 
 
-def test_harmonised_etm_ndvi_of_simulated_forest_equals_oli_within_0_01() -> None:
-    """The issue's criterion on the simulator's surfaces: mean NDVI difference ≤ 0.01."""
-    n = 60
+def simulated_forest(n: int = 60) -> tuple:  # type: ignore[type-arg]
+    """Arguments of ``imagery.surface_reflectance``: n × n forest of mixed species, July 2010."""
     rng = np.random.default_rng(4)
     lc = np.ones((n, n), int)
     cover = rng.uniform(0.3, 0.95, (n, n))
     species = rng.choice([1, 3, 4, 5, 6], (n, n))
     agc = rng.uniform(5, 90, (n, n))
     x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
-    oli = imagery.surface_reflectance(lc, cover, species, agc, np.ones((n, n)), 7, x, y, 0, 2010)
+    return lc, cover, species, agc, np.ones((n, n)), 7, x, y, 0, 2010
+
+
+def test_harmonised_etm_ndvi_of_simulated_forest_equals_oli_within_0_01() -> None:
+    """The issue's criterion on the simulator's surfaces: mean NDVI difference ≤ 0.01."""
+    n = 60
+    oli = imagery.surface_reflectance(*simulated_forest(n))
     # the delivered numbers: Collection-2 scaling and its rounding, as the pipeline reads them
     etm = imagery.from_landsat_c2_l2(imagery.to_landsat_c2_l2(imagery.to_sensor(oli, "etm")))
     back = harmonise(dataset(etm.astype("float64"), "landsat7"), "landsat8")
@@ -119,13 +124,7 @@ def test_sentinel2_without_b8a_is_refused_by_name() -> None:
 def test_harmonised_simulated_sentinel2_ndvi_equals_oli_within_0_01() -> None:
     """The simulator's MSI is the inverse of the HLS adjustment; harmonisation undoes it."""
     n = 60
-    rng = np.random.default_rng(4)
-    lc = np.ones((n, n), int)
-    cover = rng.uniform(0.3, 0.95, (n, n))
-    species = rng.choice([1, 3, 4, 5, 6], (n, n))
-    agc = rng.uniform(5, 90, (n, n))
-    x, y = np.meshgrid(587_000 + 30.0 * np.arange(n), 4_094_000 - 30.0 * np.arange(n))
-    args = (lc, cover, species, agc, np.ones((n, n)), 7, x, y, 0, 2010)
+    args = simulated_forest(n)
     oli = imagery.surface_reflectance(*args)
     s2 = imagery.surface_reflectance(*args, sensor="s2")
     dn = imagery.to_sentinel2_l2a(imagery.to_sensor(s2, "s2"))  # as delivered
