@@ -168,3 +168,75 @@ def test_a_tree_list_with_invalid_rows_is_admitted_only_on_request(
     assert code == 0, err
     assert "row 3" in err and "plots agc" in err
     assert (copy / "raw/trees/late.csv").exists()
+
+
+LANDSAT = "LC08_L2SP_125034_20200801_20200912_02_T1"
+
+
+def _landsat_bundle(tmp_path: Path, *, red_dn: float | None = None) -> Path:
+    """A Landsat C2 L2 .tar as USGS delivers it: one file per band, QA, MTL and extras."""
+    import tarfile
+
+    values = scene_values(seed=3)
+    if red_dn is not None:
+        values[2] = red_dn
+    folder = tmp_path / "bundle_members"
+    folder.mkdir()
+    for name, band in zip(SCENE_BANDS, values, strict=True):
+        write_raster(folder / f"{LANDSAT}_{name}.TIF", band, dtype="uint16",
+                     nodata=1 if name == "QA_PIXEL" else 0)
+    (folder / f"{LANDSAT}_MTL.txt").write_text("GROUP = LANDSAT_METADATA_FILE\n")
+    (folder / f"{LANDSAT}_ANG.txt").write_text("GROUP = FILE_HEADER\n")
+    write_raster(folder / f"{LANDSAT}_QA_RADSAT.TIF", values[0] * 0, dtype="uint16", nodata=None)
+    (folder / f"{LANDSAT}_thumb_small.jpeg").write_bytes(b"\xff\xd8\xff\xe0")
+    bundle = tmp_path / f"{LANDSAT}.tar"
+    with tarfile.open(bundle, "w") as tf:
+        for member in sorted(folder.iterdir()):
+            tf.add(member, arcname=member.name)
+    return bundle
+
+
+def test_a_landsat_bundle_is_imported_member_by_member_with_its_origin(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from minecarbon.io.files import sha256_file
+    from minecarbon.io.scenes import find_scenes
+
+    bundle = _landsat_bundle(tmp_path)
+    code, err = run_cli(capsys, "import", "scene", bundle, "-w", copy)
+    assert code == 0, err
+    assert f"{LANDSAT}.tar: 9 members imported; left out 2" in err
+    assert "QA_RADSAT.TIF" in err and "thumb_small.jpeg" in err
+    with Workspace.open(copy) as ws:
+        records = [r for r in ws.catalog.datasets(kind="raw:scene")
+                   if r.path.startswith(f"raw/scene/{LANDSAT}/")]
+    assert len(records) == 9  # six SR bands, QA_PIXEL, MTL, ANG
+    band4 = next(r for r in records if r.path.endswith("_SR_B4.TIF"))
+    assert band4.source.startswith(f"{bundle.resolve()}!{LANDSAT}_SR_B4.TIF (bundle sha256 ")
+    assert sha256_file(bundle) in band4.source
+    (scene,) = find_scenes([copy / r.path for r in records])
+    assert scene.scene_id == LANDSAT and len(scene.bands) == 6 and scene.qa is not None
+    assert not any((copy / "work" / "unpack").iterdir())  # the staging folder is gone
+    code, err = run_cli(capsys, "import", "scene", bundle, "-w", copy)  # again: a no-op
+    assert code == 0, err
+
+
+def test_a_bundle_with_a_bad_band_leaves_nothing_behind(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle = _landsat_bundle(tmp_path, red_dn=60_000.0)  # ρ = 1.45: a wrong scale
+    code, err = run_cli(capsys, "import", "scene", bundle, "-w", copy)
+    assert code == 2 and f"{LANDSAT}.tar!{LANDSAT}_SR_B4.TIF: band B4" in err, err
+    assert "work/unpack" not in err  # the member is named, not where it was staged
+    assert not (copy / "raw" / "scene" / LANDSAT).exists()
+    assert not any((copy / "work" / "unpack").iterdir())
+    code, err = run_cli(capsys, "import", "dem", bundle, "-w", copy)
+    assert code == 2 and "only scene bundles" in err
+
+
+def test_a_folder_of_unpacked_scenes_leaves_the_ancillaries_out(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _landsat_bundle(tmp_path)
+    code, err = run_cli(capsys, "import", "scene", tmp_path / "bundle_members", "-w", copy)
+    assert code == 0, err
+    assert "left out 2 files" in err and "QA_RADSAT.TIF" in err and "thumb_small" in err
+    got = sorted(p.name for p in (copy / "raw" / "scene").iterdir() if LANDSAT in p.name)
+    assert len(got) == 9 and f"{LANDSAT}_QA_PIXEL.TIF" in got and f"{LANDSAT}_MTL.txt" in got

@@ -161,3 +161,40 @@ def test_bands_left_out_of_mixed_composites_are_warned_once_by_years() -> None:
     assert text.startswith("composites of 2016, 2017, 2018, 2020: bands ['nir08', 'rededge1'")
     with pytest.warns(UserWarning, match="leaf-off composites of 2016–2018: bands"):
         warn_left_out({y: rows[y] for y in (2016, 2017, 2018)}, "leaf-off composites")
+
+
+def test_scenes_imported_as_landsat_bundles_give_the_same_features(tiny: Workspace,
+                                                                    tmp_path: Path) -> None:
+    """The same scenes as USGS delivers them (one .tar of per-band files) → the same stacks."""
+    import tarfile
+
+    from minecarbon.pipeline.admission import admit
+
+    with pytest.warns(UserWarning, match="year 2021"):
+        run_pipeline(tiny, default_steps(), until="features")
+    before = {y: read_stack(tiny.path(f"products/features/features_{y}.tif")).load()
+              for y in (2020, 2021, 2022)}
+    bundles = tmp_path / "downloads"
+    bundles.mkdir()
+    for rec in tiny.catalog.datasets(kind="raw:scene"):
+        stem = Path(rec.path).stem.removesuffix("_SR")
+        with rasterio.open(tiny.path(rec.path)) as src, \
+                tarfile.open(bundles / f"{stem}.tar", "w") as tf:
+            for i, band in enumerate(src.descriptions, start=1):
+                one = tmp_path / f"{stem}_{band}.TIF"
+                with rasterio.open(one, "w", **(src.profile | {"count": 1})) as dst:
+                    dst.write(src.read(i), 1)
+                tf.add(one, arcname=one.name)
+        tiny.withdraw(rec.path, reason="re-imported as the provider's bundle")
+    records = admit(tiny, "scene", bundles)
+    assert len(records) == 4 * 7 and all("!" in r.source for r in records)
+    with pytest.warns(UserWarning, match="year 2021"):
+        run_pipeline(tiny, default_steps(), until="features")
+    lineage = tiny.catalog.get("products/features/features_2020.tif").inputs
+    assert any(p.endswith("_SR_B4.TIF") for p, _ in lineage), lineage  # made from the bundles
+    for year, stack in before.items():
+        again = read_stack(tiny.path(f"products/features/features_{year}.tif"))
+        assert list(again.data_vars) == list(stack.data_vars) and len(stack.data_vars) > 20
+        for name in stack.data_vars:
+            assert int(np.isfinite(stack[name].values).sum()) > 0, name
+            np.testing.assert_array_equal(again[name].values, stack[name].values, err_msg=name)

@@ -10,7 +10,7 @@ RAW_KINDS: dict[str, tuple[str, str]] = {
     "plan": ("拟开采范围", "planned mining polygons (type, planned year)"),
     "reclamation": ("复垦范围", "reclamation polygons (year)"),
     "disturbance": ("其他扰动", "non-mining disturbance polygons (type, year)"),
-    "scene": ("遥感影像", "satellite scene (GeoTIFF)"),
+    "scene": ("遥感影像", "satellite scene (GeoTIFF; or the provider's .tar / .SAFE.zip)"),
     "dem": ("数字高程模型", "digital elevation model (GeoTIFF)"),
     "plots": ("样地", "plot table or polygons"),
     "trees": ("每木检尺", "tree list (CSV/XLSX)"),

@@ -7,6 +7,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,20 @@ LAYOUT = (
 )
 
 _SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A file to import.
+
+    Where it is, its name under ``raw/<kind>/``, the source to record (the file's own path
+    when None), and whether it is moved rather than copied.
+    """
+
+    path: Path
+    name: Path
+    source: str | None = None
+    move: bool = False
 
 
 def spatial_info(path: Path, *, check: bool = False) -> SpatialInfo:
@@ -256,13 +271,23 @@ class Workspace:
         base = source if source.is_dir() else source.parent
         if source.is_file() and source.suffix.lower() == ".shp":
             files += [s for ext in _SHAPEFILE_SIDECARS if (s := source.with_suffix(ext)).exists()]
+        entries = [RawFile(f, f.relative_to(base), source_note, move) for f in files]
+        return self.import_files(kind, entries, time=time, allow_geographic=allow_geographic)
+
+    def import_files(self, kind: str, files: list[RawFile], *, time: str | None = None,
+                     allow_geographic: bool = False) -> list[DatasetRecord]:
+        """Import files under the names given, ``raw/<kind>/<name>``; see :meth:`import_raw`.
+
+        Every raster's CRS is checked before anything is copied (or moved).
+        """
+        if kind not in RAW_KINDS:
+            raise InputDataError(
+                f"unknown import kind {kind!r}", fix=f"use one of {', '.join(RAW_KINDS)}"
+            )
         for f in files:  # check everything before copying anything
-            if is_raster(f):
-                check_raster_crs(f, allow_geographic=allow_geographic)
-        return [
-            self._import_one(kind, f, f.relative_to(base), time, move, source_note)
-            for f in files
-        ]
+            if is_raster(f.path):
+                check_raster_crs(f.path, allow_geographic=allow_geographic)
+        return [self._import_one(kind, f.path, f.name, time, f.move, f.source) for f in files]
 
     def _import_one(
         self, kind: str, src: Path, name: Path, time: str | None, move: bool = False,

@@ -103,7 +103,10 @@ def init(directory: Annotated[Path, typer.Argument(help="New workspace folder.")
 @app.command("import")
 def import_(
     kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(RAW_KINDS)}.")],
-    path: Annotated[Path, typer.Argument(help="File or folder to import.")],
+    path: Annotated[Path, typer.Argument(
+        help="File or folder to import. A scene may be the provider's bundle as downloaded "
+             "(Landsat Collection-2 .tar, Sentinel-2 .SAFE.zip): its bands, quality layer "
+             "and metadata are imported.")],
     workspace: WorkspaceOption = Path("."),
     year: Annotated[str | None, typer.Option(
         help="The time the data describe: a year 1900–2100 (2020), an ISO date YYYY-MM-DD "

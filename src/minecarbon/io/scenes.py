@@ -8,7 +8,11 @@ Three layouts are understood, mixed freely:
   ``LC08_L2SP_125034_20200715_20200912_02_T1_SR_B4.TIF`` and ``…_QA_PIXEL.TIF``;
 - one file per band, Sentinel-2 SAFE style: ``T49SFB_20220715T031541_B04_10m.jp2`` and
   ``…_SCL_20m.jp2`` (the level and processing baseline are read from the ``.SAFE`` folder name,
-  ``S2A_MSIL2A_20220715T031541_N0400_…``).
+  ``S2A_MSIL2A_20220715T031541_N0400_…``, however deep below it the files lie, as in
+  ``GRANULE/…/IMG_DATA/R10m/``; a band delivered at several resolutions is read at its finest).
+
+Providers' bundles (a Landsat ``.tar``, a ``.SAFE.zip``) are unpacked at import
+(:mod:`minecarbon.io.bundles`).
 
 The sensor comes from the name's prefix (``LC08`` → landsat8, ``S2A`` → sentinel2, ``GF6`` →
 gf6_wfv; a ``SENSOR_ID`` tag overrides), the date from an ``ACQUISITION_DATE`` tag or the first
@@ -110,7 +114,12 @@ def _float_tag(tags: dict[str, str], key: str) -> float | None:
         return None
 
 
-def _stem_and_band(path: Path) -> tuple[str, str] | None:
+def band_of_file(path: Path) -> tuple[str, str] | None:
+    """(scene stem, band as named) of a one-band file named the provider's way, else None.
+
+    ``LC08_L2SP_…_T1_SR_B4.TIF`` → (``LC08_L2SP_…_T1``, ``SR_B4``);
+    ``T49SFB_20220715T031541_B04_10m.jp2`` → (``T49SFB_20220715T031541``, ``B04``).
+    """
     stem = path.stem
     for pattern in (_S2_BAND, _LANDSAT_BAND):
         m = pattern.match(stem)
@@ -122,13 +131,19 @@ def _stem_and_band(path: Path) -> tuple[str, str] | None:
 def find_scenes(paths: list[Path]) -> list[SceneFiles]:
     """Group raster files into scenes, sorted by date; files that are not scenes are ignored.
 
+    A band (or quality layer) delivered at several resolutions, as a Sentinel-2 L2A product
+    delivers B04 at 10, 20 and 60 m, is read from its finest file.
+
     A file whose sensor or date cannot be told raises :class:`InputDataError` naming it.
     """
     scenes: dict[str, SceneFiles] = {}
+    finest: dict[tuple[str, str], float] = {}  # (scene, band) → pixel size read so far
     for path in sorted(p for p in paths if is_raster(p)):
         info = raster_bands(path)
-        per_band = _stem_and_band(path) if info.count == 1 else None
+        per_band = band_of_file(path) if info.count == 1 else None
         context = "/".join(p.name for p in path.parents[:3][::-1]) + "/" + path.name
+        safe = next((part for part in path.parts[::-1] if part.upper().endswith(".SAFE")), "")
+        context = f"{safe}/{context}" if safe and safe not in context else context
         scene_id = per_band[0] if per_band else path.stem
         sensor_id = info.tags.get("SENSOR_ID") or detect_sensor(scene_id) or next(
             (s for part in path.parts[::-1] if (s := detect_sensor(part))), None)
@@ -149,12 +164,15 @@ def find_scenes(paths: list[Path]) -> list[SceneFiles]:
         names = (per_band[1],) if per_band else info.descriptions
         for index, name in enumerate(names, start=1):
             upper = name.upper()
+            band = QA_NAMES.get(upper) or (b.band if name and (b := sen.band_by_id(name))
+                                           else None)
+            if band is None or finest.get((key, band), float("inf")) <= info.resolution[0]:
+                continue  # not a band of the sensor, or a coarser copy (Sentinel-2 R20m, R60m)
+            finest[(key, band)] = info.resolution[0]
             if upper in QA_NAMES:
-                scene.qa = (path, index, QA_NAMES[upper])
-                continue
-            band = sen.band_by_id(name) if name else None
-            if band is not None:
-                scene.bands[band.band] = (path, index)
+                scene.qa = (path, index, band)
+            else:
+                scene.bands[band] = (path, index)
     out = [sc for sc in scenes.values() if sc.bands]
     return sorted(out, key=lambda sc: (sc.date, sc.scene_id))
 

@@ -21,6 +21,7 @@ from minecarbon.catalog import DatasetRecord, Workspace
 from minecarbon.catalog.workspace import RAW_KINDS
 from minecarbon.errors import InputDataError, MinecarbonError, PathNotFoundError
 from minecarbon.io.timespec import parse_time
+from minecarbon.pipeline.admission.bundles import unpacked_bundles
 from minecarbon.pipeline.admission.clouds import check_cloud
 from minecarbon.pipeline.admission.context import Project, files_of, year_of_import
 from minecarbon.pipeline.admission.rasters import check_raster
@@ -33,12 +34,13 @@ _Checker = Callable[[Project, str, Path, str | None], None]
 
 
 def _checker(kind: str, path: Path) -> _Checker | None:
+    from minecarbon.io.bundles import is_scene_metadata
     from minecarbon.io.pointcloud import is_pointcloud
     from minecarbon.io.raster import is_raster
     from minecarbon.io.vector import is_vector
 
-    if kind == "other":
-        return None
+    if kind == "other" or (kind == "scene" and is_scene_metadata(path)):
+        return None  # the provider's metadata beside the bands (…_MTL.txt, MTD_MSIL2A.xml)
     if is_raster(path):
         return check_raster
     if is_vector(path):
@@ -50,8 +52,11 @@ def _checker(kind: str, path: Path) -> _Checker | None:
 
 def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *,
                 replace: bool = False, allow_geographic: bool = False,
-                skip_invalid: bool = False) -> list[DatasetRecord]:
+                skip_invalid: bool = False,
+                names: list[Path] | None = None) -> list[DatasetRecord]:
     """Check every file of one import; return the datasets that ``replace`` would withdraw.
+
+    ``names`` are the files' names under ``raw/<kind>/`` (default: their file names).
 
     Raises
     ------
@@ -64,7 +69,7 @@ def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *
     project = Project(ws, allow_geographic=allow_geographic, skip_invalid=skip_invalid)
     with warnings.catch_warnings(record=True) as caught:  # said only if the files are admitted
         warnings.simplefilter("always")
-        replaced = project.replaced(kind, files, time, replace=replace)
+        replaced = project.replaced(kind, files, time, replace=replace, names=names)
         for path in files:
             _check_one(project, kind, path, time)
     for w in caught:
@@ -104,7 +109,9 @@ def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
     kind
         One of :data:`~minecarbon.catalog.workspace.RAW_KINDS`.
     source
-        A file, or a folder whose files are all of ``kind``.
+        A file, or a folder whose files are all of ``kind``. Scene bundles (a Landsat
+        ``.tar``, a Sentinel-2 ``.SAFE.zip``) are unpacked: the bands, quality layer and
+        metadata enter ``raw/scene/``, each recording the bundle it came from.
     time
         The year (or date, or period) the data describe.
     allow_geographic
@@ -133,9 +140,12 @@ def admit(ws: Workspace, kind: str, source: Path, *, time: str | None = None,
     files = files_of(source)
     if not files:
         raise InputDataError(f"{source} holds no files", fix="give a file or a folder of files")
-    year_of_import(kind, files, time)
-    replaced = check_files(ws, kind, files, time, replace=replace,
-                           allow_geographic=allow_geographic, skip_invalid=skip_invalid)
-    for rec in replaced:
-        ws.withdraw(rec.path, reason=reason or f"replaced by {source.name}")
-    return ws.import_raw(kind, source, time=time, allow_geographic=allow_geographic)
+    with unpacked_bundles(ws, kind, source, files) as entries:
+        paths = [e.path for e in entries]
+        year_of_import(kind, paths, time)
+        replaced = check_files(ws, kind, paths, time, replace=replace,
+                               allow_geographic=allow_geographic, skip_invalid=skip_invalid,
+                               names=[e.name for e in entries])
+        for rec in replaced:
+            ws.withdraw(rec.path, reason=reason or f"replaced by {source.name}")
+        return ws.import_files(kind, entries, time=time, allow_geographic=allow_geographic)

@@ -113,16 +113,16 @@ class Project:
                  "extent and is not used")
 
     def replaced(self, kind: str, files: list[Path], time: str | None, *,
-                 replace: bool) -> list[DatasetRecord]:
+                 replace: bool, names: list[Path] | None = None) -> list[DatasetRecord]:
         """The datasets this import replaces; refused unless ``replace``.
 
         A file under a name already in ``raw/<kind>/`` with other content, and for land cover
-        the map of a year that has one, are replaced only on request.
+        the map of a year that has one, are replaced only on request. ``names`` are the
+        files' names under ``raw/<kind>/`` (default: their file names).
         """
         out: dict[str, DatasetRecord] = {}
-        base = files[0].parent
-        for path in files:
-            rel = f"raw/{kind}/{path.relative_to(base).as_posix()}"
+        for path, name in zip(files, names or [Path(f.name) for f in files], strict=True):
+            rel = f"raw/{kind}/{name.as_posix()}"
             target = self.ws.path(rel)
             if target.exists() and sha256_file(target) != sha256_file(path):
                 if rel in self._paths(kind):

@@ -101,10 +101,13 @@ def check_raster(project: Project, kind: str, path: Path, time: str | None) -> N
 def _scene(project: Project, path: Path, stats: list[_BandStats],
            descriptions: tuple[str, ...], dtypes: tuple[str, ...]) -> None:
     from minecarbon.features.preprocess import REFLECTANCE_RANGE
-    from minecarbon.io.scenes import find_scenes
+    from minecarbon.io.scenes import QA_NAMES, band_of_file, find_scenes
     from minecarbon.standard.sensors import sensor
 
     scenes = find_scenes([path])
+    per_band = band_of_file(path) if len(descriptions) == 1 else None
+    if not scenes and per_band is not None and per_band[1] in QA_NAMES:
+        return  # a quality layer delivered as its own file (…_QA_PIXEL.TIF, …_SCL_20m.jp2)
     if not scenes:
         raise InputDataError(
             f"{path}: no band of a known sensor (band names: "
