@@ -61,6 +61,7 @@ BAD = [
     (["demo", "-w", "{tmp}/demo", "--remeasure", "2024"], ["--remeasure 2024", "2000–2023"]),
     (["demo", "-w", "{tmp}/demo", "--remeasure", "1990"], ["--remeasure 1990"]),
     (["demo", "-w", "{tmp}/demo", "--remeasure", "x"], ["--remeasure"]),
+    (["demo", "-w", "{tmp}/demo", "--sensors", "gf6"], ["--sensor", "gf6", "landsat+s2"]),
     (["plots", "plan", "-w", "{ws}", "--year", "3000"], ["--year"]),
     (["plots", "plan", "-w", "{ws}", "--total", "0"], ["--total"]),
     (["plots", "plan", "-w", "{ws}", "--seed", "-5"], ["--seed"]),
