@@ -306,7 +306,7 @@ class Workspace:
             )
         info = spatial_info(src)
         origin = source_note or str(src.resolve())
-        transfer = os.replace if move else shutil.copyfile
+        transfer = shutil.move if move else shutil.copyfile  # move: a copy across disks
         self.publish(
             rel, lambda tmp: transfer(src, tmp), kind=f"raw:{kind}", time=time,
             source=origin, spatial=info,
