@@ -36,7 +36,8 @@ def demo(
         min=0, help="Seed of the simulated site, ≥ 0 [default: the workspace's site, else 0]."
     )] = None,
     sensor: Annotated[Sensor | None, typer.Option(
-        "--sensor", "--sensors", help="landsat (the Landsat 5/7/8/9 archive as it exists, SLC-off gaps included), "
+        "--sensor", "--sensors",
+        help="landsat (the Landsat 5/7/8/9 archive as it exists, SLC-off gaps included), "
              "landsat+s2 (the same with Sentinel-2A/2B from 2016), oli (Landsat 8-like every "
              "year) or s2 (Sentinel-2 every year) [default: the workspace's, else landsat].")
     ] = None,
