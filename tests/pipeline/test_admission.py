@@ -240,3 +240,60 @@ def test_a_folder_of_unpacked_scenes_leaves_the_ancillaries_out(
     assert "left out 2 files" in err and "QA_RADSAT.TIF" in err and "thumb_small" in err
     got = sorted(p.name for p in (copy / "raw" / "scene").iterdir() if LANDSAT in p.name)
     assert len(got) == 9 and f"{LANDSAT}_QA_PIXEL.TIF" in got and f"{LANDSAT}_MTL.txt" in got
+
+
+def test_a_sentinel2_safe_zip_of_jp2_bands_is_imported_and_read_with_its_offset(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The Copernicus Data Space's download: .SAFE.zip, JPEG 2000 bands at 10, 20 and 60 m."""
+    import zipfile
+
+    import rasterio
+    from affine import Affine
+
+    from minecarbon.features.preprocess import clear_reflectance
+    from minecarbon.grid import AnalysisGrid
+    from minecarbon.io.scenes import find_scenes, read_scene
+    from tests.pipeline._inputs import CRS, R_N, R_X0, R_Y1
+
+    safe = "S2B_MSIL2A_20200810T031539_N0400_R118_T49SFB_20200810T062755.SAFE"
+    stem = "T49SFB_20200810T031539"
+    img = f"{safe}/GRANULE/L2A_T49SFB_A018000_20200810T032220/IMG_DATA"
+    reflectance = {"B02": 0.04, "B03": 0.07, "B04": 0.05, "B08": 0.30, "B8A": 0.32, "B11": 0.18,
+                   "B12": 0.09}
+    folder = tmp_path / "safe"
+    members: dict[str, Path] = {}
+    for res, bands in ((10, ("B02", "B03", "B04", "B08")),
+                       (20, (*(b for b in reflectance if b != "B08"), "SCL")),
+                       (60, ("B04", "B8A", "SCL"))):
+        n = R_N * 30 // res
+        for band in bands:
+            coarse = 0.02 if res == 60 else 0.0  # a coarser copy differs: reading it shows
+            value = 4 if band == "SCL" else 1000 + (reflectance[band] + coarse) * 1e4
+            path = folder / f"R{res}m" / f"{stem}_{band}_{res}m.jp2"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with rasterio.open(path, "w", driver="JP2OpenJPEG", width=n, height=n, count=1,
+                               dtype="uint8" if band == "SCL" else "uint16", crs=CRS,
+                               transform=Affine(res, 0, R_X0, 0, -res, R_Y1), nodata=0,
+                               QUALITY=100, REVERSIBLE="YES") as dst:
+                dst.write(np.full((1, n, n), value, "uint8" if band == "SCL" else "uint16"))
+            members[f"{img}/R{res}m/{path.name}"] = path
+    bundle = tmp_path / f"{safe}.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr(f"{safe}/MTD_MSIL2A.xml", "<n1:Level-2A_User_Product/>")
+        zf.writestr(f"{safe}/manifest.safe", "<xfdu/>")
+        for name, path in members.items():
+            zf.write(path, name)
+    code, err = run_cli(capsys, "import", "scene", bundle, "-w", copy)
+    assert code == 0, err
+    # left out: B02–B04 at 20 m, B04, B8A and SCL at 60 m (held finer), manifest.safe
+    assert "9 members imported; left out 7" in err and "_B04_20m.jp2" in err
+    raw = sorted((copy / "raw" / "scene" / safe).rglob("*.jp2"))
+    assert len(raw) == 4 + 4  # B02–B04, B08 at 10 m; B8A, B11, B12, SCL at 20 m
+    (scene,) = find_scenes(raw)
+    assert (scene.sensor, scene.processing_baseline) == ("sentinel2", 4.0)
+    grid = AnalysisGrid(CRS, 30.0, R_X0 + 300.0, R_Y1 - 300.0, 20, 20)
+    refl = clear_reflectance(read_scene(scene, grid))
+    for role, band in (("red", "B04"), ("nir", "B08"), ("nir08", "B8A"), ("swir2", "B12")):
+        values = refl[role].values
+        assert values.size == 20 * 20 and np.isfinite(values).all(), role
+        np.testing.assert_allclose(values, reflectance[band], atol=1e-4, err_msg=role)
