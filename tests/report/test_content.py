@@ -457,6 +457,15 @@ def test_file_pattern_folds_years_and_dates_only() -> None:
     assert file_pattern("products/assessment/change_2000_2024.tif") == (
         "products/assessment/change_{year}_{year}.tif")
     assert file_pattern("raw/dem/dem_cgcs2000_gk111.tif") == "raw/dem/dem_cgcs{year}_gk111.tif"
+    stem = "LC08_L2SP_125034_20200715_20200912_02_T1"  # a USGS bundle's members, one per band
+    folded = {file_pattern(f"raw/scene/{stem}/{stem}_{b}") for b in (
+        "SR_B2.TIF", "SR_B7.TIF", "ST_B10.TIF")}
+    assert folded == {"raw/scene/LC08_L2SP_125034_{date}_{date}_02_T1/"
+                      "LC08_L2SP_125034_{date}_{date}_02_T1_{band}.TIF"}
+    assert file_pattern(f"raw/scene/{stem}/{stem}_QA_PIXEL.TIF").endswith("_QA_PIXEL.TIF")
+    assert file_pattern("x/T49SFB_20220715T031541_B8A_20m.jp2") == (
+        "x/T49SFB_{date}T031541_{band}_20m.jp2")
+    assert file_pattern("raw/dem/B12_dem.tif") == "raw/dem/B12_dem.tif"  # not a band file
 
 
 def test_real_figures_have_every_chinese_glyph() -> None:

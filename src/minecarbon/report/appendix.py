@@ -136,9 +136,19 @@ def _text(value: object) -> str:
 _DATE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?:[01]\d[0-3]\d)?(?!\d)")
 
 
+#: A band in a provider's one-file-per-band name (``…_SR_B4.TIF``, ``…_B8A_20m.jp2``).
+_BAND = re.compile(r"(?<=_)(?:SR_|ST_|TOA_)?B(?:[0-9]{1,2}|8A)(?=(?:_[0-9]+m)?\.[A-Za-z0-9]+$)",
+                   re.IGNORECASE)
+
+
 def file_pattern(path: str) -> str:
-    """The path with its years and dates as ``{year}`` / ``{date}`` (files of one series)."""
-    return _DATE.sub(lambda m: "{date}" if len(m.group()) == 8 else "{year}", path)
+    """The path with its years, dates and bands as ``{year}``, ``{date}``, ``{band}``.
+
+    Files of one series share a pattern: the annual maps, the scenes of an archive, and the
+    bands of scenes delivered one file per band (``…_SR_B4.TIF`` → ``…_{band}.TIF``).
+    """
+    folded = _BAND.sub("{band}", path)
+    return _DATE.sub(lambda m: "{date}" if len(m.group()) == 8 else "{year}", folded)
 
 
 def _time_range(times: list[str]) -> str:
