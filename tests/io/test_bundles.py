@@ -185,3 +185,17 @@ def test_a_bundle_without_bands_is_refused(tmp_path: Path) -> None:
                                                 f"{LANDSAT}_ANG.txt": b"x"})
     with pytest.raises(InputDataError, match="no band the pipeline reads"):
         unpack(bundle, tmp_path / "out")
+
+
+def test_a_damaged_member_names_the_bundle(tmp_path: Path) -> None:
+    """A zip whose member's bytes were damaged in transfer: the CRC check catches it."""
+    bundle = tmp_path / f"{SAFE}.zip"
+    data = _tif(1500, "uint16", pixel=10.0)
+    with zipfile.ZipFile(bundle, "w") as zf:  # stored: the damage reaches the bytes unchanged
+        zf.writestr(f"{SAFE}/GRANULE/g/IMG_DATA/R10m/{S2_STEM}_B04_10m.tif", data)
+    raw = bytearray(bundle.read_bytes())
+    at = raw.index(data[200:240])
+    raw[at:at + 40] = bytes(40)
+    bundle.write_bytes(bytes(raw))
+    with pytest.raises(InputDataError, match=rf"{SAFE}\.zip.*download it again"):
+        unpack(bundle, tmp_path / "out")

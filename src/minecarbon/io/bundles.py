@@ -19,9 +19,9 @@ folder (an absolute path, ``..``) or that is not a plain file refuses the bundle
 from __future__ import annotations
 
 import re
-import shutil
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ _LANDSAT_EXTRA = re.compile(
     r"|ST_(QA|ATRAN|CDIST|DRAD|EMIS|EMSD|TRAD|URAD)|[SV][AZ]A|thumb_(small|large))\.[a-z0-9]+$",
     re.IGNORECASE)
 _RESOLUTION = re.compile(r"_([0-9]+)m$", re.IGNORECASE)
+_CHUNK = 4 * 2**20
 
 
 def is_scene_metadata(path: Path | PurePosixPath) -> bool:
@@ -106,41 +107,77 @@ def _safe_name(bundle: Path, raw: str) -> PurePosixPath:
     return name
 
 
-@contextmanager
-def _members(bundle: Path) -> Iterator[tuple[list[_Member], object]]:
-    try:
-        if bundle.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(bundle) as zf:
-                yield [_Member(_safe_name(bundle, i.filename), i.file_size, i)
-                       for i in zf.infolist() if not i.is_dir()], zf
-        else:
-            with tarfile.open(bundle, "r:*") as tf:
-                members = []
-                for m in tf.getmembers():
-                    if m.isdir():
-                        continue
-                    if not m.isfile():
-                        raise InputDataError(
-                            f"bundle {bundle.name} holds {m.name!r}, which is a link or a "
-                            "device, not a plain file",
-                            fix="download the bundle again from the provider",
-                        )
-                    members.append(_Member(_safe_name(bundle, m.name), m.size, m))
-                yield members, tf
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
-        raise InputDataError(
-            f"bundle {bundle.name} cannot be read as a tar or zip archive "
-            f"({type(error).__name__}: {error})",
-            fix="the download is probably incomplete: download it again",
-        ) from None
+#: What reading a damaged or truncated archive raises (``zlib.error`` from a bad deflate stream).
+_READ_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError)
 
 
-def _open_member(archive: object, member: _Member) -> IO[bytes]:
+def _unreadable(bundle: Path, error: BaseException) -> InputDataError:
+    return InputDataError(
+        f"bundle {bundle.name} cannot be read as a tar or zip archive "
+        f"({type(error).__name__}: {error})",
+        fix="the download is probably incomplete: download it again",
+    )
+
+
+def _listing(bundle: Path, archive: zipfile.ZipFile | tarfile.TarFile) -> list[_Member]:
     if isinstance(archive, zipfile.ZipFile):
-        return archive.open(member.handle)  # type: ignore[arg-type]
-    assert isinstance(archive, tarfile.TarFile)
-    handle = archive.extractfile(member.handle)  # type: ignore[arg-type]
-    assert handle is not None  # plain files only (checked in _members)
+        return [_Member(_safe_name(bundle, i.filename), i.file_size, i)
+                for i in archive.infolist() if not i.is_dir()]
+    members = []
+    for m in archive.getmembers():
+        if m.isdir():
+            continue
+        if not m.isfile():
+            raise InputDataError(
+                f"bundle {bundle.name} holds {m.name!r}, which is a link or a device, not a "
+                "plain file",
+                fix="download the bundle again from the provider",
+            )
+        members.append(_Member(_safe_name(bundle, m.name), m.size, m))
+    return members
+
+
+@contextmanager
+def _members(bundle: Path) -> Iterator[tuple[list[_Member], zipfile.ZipFile | tarfile.TarFile]]:
+    """The bundle's plain-file members and the open archive; reading errors name the bundle.
+
+    Only reading is guarded: an error writing a member (a full disk) is not a bad download.
+    """
+    try:
+        archive: zipfile.ZipFile | tarfile.TarFile = (
+            zipfile.ZipFile(bundle) if bundle.name.lower().endswith(".zip")
+            else tarfile.open(bundle, "r:*"))  # noqa: SIM115 (closed by the with below)
+    except _READ_ERRORS as error:
+        raise _unreadable(bundle, error) from None
+    with archive:
+        try:
+            members = _listing(bundle, archive)
+        except _READ_ERRORS as error:
+            raise _unreadable(bundle, error) from None
+        yield members, archive
+
+
+def _copy(bundle: Path, src: IO[bytes], target: Path) -> None:
+    with open(target, "wb") as dst:
+        while True:
+            try:
+                chunk = src.read(_CHUNK)
+            except _READ_ERRORS as error:
+                raise _unreadable(bundle, error) from None
+            if not chunk:
+                return
+            dst.write(chunk)
+
+
+def _open_member(bundle: Path, archive: zipfile.ZipFile | tarfile.TarFile,
+                 member: _Member) -> IO[bytes]:
+    try:
+        if isinstance(archive, zipfile.ZipFile):
+            return archive.open(member.handle)  # type: ignore[arg-type]
+        handle = archive.extractfile(member.handle)  # type: ignore[arg-type]
+    except _READ_ERRORS as error:
+        raise _unreadable(bundle, error) from None
+    assert handle is not None  # plain files only (checked in _listing)
     return handle
 
 
@@ -235,8 +272,8 @@ def unpack(bundle: Path, into: Path) -> Unpacked:
             name = prefix / m.name
             target = into.joinpath(*name.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with _open_member(archive, m) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, length=4 * 2**20)
+            with _open_member(bundle, archive, m) as src:
+                _copy(bundle, src, target)
             out.files.append((target, Path(*name.parts), str(m.name)))
     out.left_out.sort()
     return out
