@@ -297,3 +297,35 @@ def test_a_sentinel2_safe_zip_of_jp2_bands_is_imported_and_read_with_its_offset(
         values = refl[role].values
         assert values.size == 20 * 20 and np.isfinite(values).all(), role
         np.testing.assert_allclose(values, reflectance[band], atol=1e-4, err_msg=role)
+
+
+def test_scenes_of_a_folder_are_read_ahead_and_a_truncated_one_is_still_named(
+        copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import minecarbon.pipeline.admission as admission
+
+    monkeypatch.setattr(admission, "READ_AHEAD", 2)
+    read: list[str] = []
+    real = admission.read_stats
+
+    def spy(path: Path, kind: str) -> object:
+        read.append(path.name)
+        return real(path, kind)
+
+    monkeypatch.setattr(admission, "read_stats", spy)
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    names = [f"LC08_L2SP_125034_2020{md}_20200912_02_T1_SR.tif" for md in ("0617", "0703", "0719")]
+    for seed, name in enumerate(names):
+        write_raster(folder / name, scene_values(seed), dtype="uint16", nodata=0,
+                     descriptions=SCENE_BANDS)
+    whole = (folder / names[1]).read_bytes()
+    (folder / names[1]).write_bytes(whole[: len(whole) * 2 // 3])
+    with Workspace.open(copy) as ws, pytest.raises(InputDataError, match=names[1]):
+        admit(ws, "scene", folder)
+    assert read[:2] == names[:2]  # read ahead, in order; the truncated one gave None
+    assert not (copy / "raw" / "scene" / names[0]).exists()  # nothing imported
+    (folder / names[1]).unlink()
+    read.clear()
+    with Workspace.open(copy) as ws:
+        records = admit(ws, "scene", folder)
+    assert sorted(read) == sorted([names[0], names[2]]) and len(records) == 2

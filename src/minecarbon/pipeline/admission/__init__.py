@@ -14,8 +14,12 @@ naming the file, so an import never ends in a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from minecarbon.catalog import DatasetRecord, Workspace
 from minecarbon.catalog.workspace import RAW_KINDS
@@ -24,7 +28,7 @@ from minecarbon.io.timespec import parse_time
 from minecarbon.pipeline.admission.bundles import unpacked_bundles
 from minecarbon.pipeline.admission.clouds import check_cloud
 from minecarbon.pipeline.admission.context import Project, files_of, year_of_import
-from minecarbon.pipeline.admission.rasters import check_raster
+from minecarbon.pipeline.admission.rasters import RASTER_KINDS, check_raster, read_stats
 from minecarbon.pipeline.admission.tables import check_table
 from minecarbon.pipeline.admission.vectors import check_vector
 
@@ -70,11 +74,46 @@ def check_files(ws: Workspace, kind: str, files: list[Path], time: str | None, *
     with warnings.catch_warnings(record=True) as caught:  # said only if the files are admitted
         warnings.simplefilter("always")
         replaced = project.replaced(kind, files, time, replace=replace, names=names)
-        for path in files:
-            _check_one(project, kind, path, time)
+        with _reading_ahead(project, kind, files) as ahead:
+            for path in files:
+                ahead(path)
+                _check_one(project, kind, path, time)
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return replaced
+
+
+#: Rasters read at once ahead of the checks (each holds its block statistics until checked).
+READ_AHEAD = min(os.cpu_count() or 1, 8)
+
+
+@contextmanager
+def _reading_ahead(project: Project, kind: str,
+                   files: list[Path]) -> Iterator[Callable[[Path], None]]:
+    """``ahead(path)`` before checking ``path``: its rasters and the next few are read on threads.
+
+    Memory stays bounded: at most :data:`READ_AHEAD` files' statistics are held at a time.
+    """
+    from minecarbon.io.raster import is_raster
+
+    rasters = [p for p in files if kind in RASTER_KINDS and is_raster(p)]
+    if len(rasters) < 2 or READ_AHEAD < 2:
+        yield lambda path: None
+        return
+    pending: dict[Path, Future[Any]] = {}
+    queue = iter(rasters)
+    with ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="minecarbon-admit") as pool:
+        def ahead(path: Path) -> None:
+            while len(pending) < READ_AHEAD and (nxt := next(queue, None)) is not None:
+                pending[nxt] = pool.submit(read_stats, nxt, kind)
+            if path in pending:
+                project.read_ahead[path] = pending.pop(path).result()
+
+        try:
+            yield ahead
+        finally:
+            for future in pending.values():
+                future.cancel()
 
 
 def _check_one(project: Project, kind: str, path: Path, time: str | None) -> None:

@@ -56,6 +56,8 @@ class Project:
         self.ws = ws
         self.allow_geographic = allow_geographic
         self.skip_invalid = skip_invalid
+        #: Rasters' block statistics read ahead on other threads (``rasters.read_stats``).
+        self.read_ahead: dict[Path, Any] = {}
 
     @property
     def crs(self) -> str:

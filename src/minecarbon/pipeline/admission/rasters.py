@@ -63,6 +63,24 @@ def _read_all(src: Any, path: Path, want_codes: bool) -> list[_BandStats]:
     return stats
 
 
+def read_stats(path: Path, kind: str) -> list[_BandStats] | None:
+    """Every block of every band read, with the statistics the checks use; None if unreadable.
+
+    Run ahead of the checks on other threads (GDAL reads and decompresses without the GIL), so
+    that an import of many scenes reads several at once; an unreadable file gives None and is
+    read again by :func:`check_raster`, which names the fault.
+    """
+    import rasterio
+
+    if kind not in RASTER_KINDS:
+        return None
+    try:
+        with rasterio.open(path) as src:
+            return _read_all(src, path, want_codes=kind == "landcover")
+    except Exception:  # check_raster reads it again and says why
+        return None
+
+
 def _footprint(project: Project, src: Any) -> Any:
     from rasterio.warp import transform_bounds
     from shapely.geometry import box
@@ -85,8 +103,9 @@ def check_raster(project: Project, kind: str, path: Path, time: str | None) -> N
                "point cloud" if kind in ("tls", "als") else "vector file"),
             fix="check the kind (`minecarbon import --help` lists them) or the file")
     check_raster_crs(path, allow_geographic=project.allow_geographic)
+    read_ahead = project.read_ahead.pop(path, None)
     with rasterio.open(path) as src:
-        stats = _read_all(src, path, want_codes=kind == "landcover")
+        stats = read_ahead or _read_all(src, path, want_codes=kind == "landcover")
         footprint = _footprint(project, src)
         descriptions = tuple(d or "" for d in src.descriptions)
         dtypes = src.dtypes
