@@ -192,7 +192,7 @@ def test_demo_builds_the_site_and_runs_the_pipeline(cli, small_site: Path,
     assert steps["units"] == "ran"
     assert (tmp_path / "demo/products/units/units_l2_2024.tif").exists()
     assert (tmp_path / "demo/truth/site.json").exists()
-    assert len(list((tmp_path / "demo/raw/scene").glob("*.tif"))) > 50
+    assert len(list((tmp_path / "demo/raw/scene").glob("*/*_QA_PIXEL.TIF"))) > 50
     code, out, _ = cli("demo", "--workspace", tmp_path / "demo")
     assert code == 0 and "already" in out
     code, _, _err = cli("demo", "--workspace", tmp_path / "demo", "--size", "huge")

@@ -162,16 +162,26 @@ def test_scenes_schedule_clouds_and_spectra(small_site: Path) -> None:
     assert (scenes[scenes["role"] == "leaf-off"].groupby("year").size() == 1).all()
     monthly_years = set(scenes[scenes["role"] == "monthly"]["year"])
     assert monthly_years == set(SPEC.phenology_years)
-    files = sorted((small_site / "raw/scene").glob("*.tif"))
-    assert len(files) == len(scenes)
+    # Landsat as USGS delivers it, unpacked: a folder per product, a GeoTIFF per band, MTL
+    folders = sorted(p for p in (small_site / "raw/scene").iterdir() if p.is_dir())
+    assert len(folders) == len(scenes)
     summer = scenes[(scenes["role"] == "summer") & (scenes["year"] >= 2015)]
     s = summer.sort_values("cloud_fraction").iloc[-1]
-    path = next(p for p in files if f"{s.year}{s.month:02d}{s.day:02d}" in p.name)
-    with rasterio.open(path) as src:
-        assert src.count == 7 and src.descriptions[-1] == "QA_PIXEL"
-        qa = src.read(7)
-        red = src.read(3) * 2.75e-5 - 0.2
-        nir = src.read(4) * 2.75e-5 - 0.2
+    folder = next(p for p in folders if f"_{s.year}{s.month:02d}{s.day:02d}_" in p.name)
+    assert folder.name.endswith("_02_T1") and folder.name.startswith("SIM_LC0")
+    assert sorted(p.name.removeprefix(folder.name) for p in folder.iterdir()) == [
+        *(f"_SR_B{b}.TIF" for b in range(2, 8)), "_MTL.txt", "_QA_PIXEL.TIF"]
+    assert f'LANDSAT_PRODUCT_ID = "{folder.name}"' in (
+        folder / f"{folder.name}_MTL.txt").read_text()
+
+    def band(name: str) -> np.ndarray:
+        with rasterio.open(folder / f"{folder.name}_{name}.TIF") as src:
+            assert src.count == 1
+            return np.asarray(src.read(1))
+
+    qa = band("QA_PIXEL")
+    red = band("SR_B4") * 2.75e-5 - 0.2
+    nir = band("SR_B5") * 2.75e-5 - 0.2
     cloud = (qa >> 3) & 1
     assert abs(cloud.mean() - s.cloud_fraction) < 0.12
     lc = _read(small_site / f"raw/landcover/landcover_{s.year}.tif")

@@ -6,11 +6,15 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from minecarbon.catalog import Workspace
+from minecarbon.catalog.workspace import RawFile
 from minecarbon.config import CONFIG_FILE, render_config
+from minecarbon.demo._usgs import is_landsat_scene, landsat_bundle
 from minecarbon.demo.generate import generate_site
 from minecarbon.demo.spec import SiteSpec
+from minecarbon.io.bundles import unpack
 from minecarbon.io.files import atomic_path
 
 SOURCE_NOTE = "minecarbon demo: simulated provider delivery"
@@ -41,6 +45,21 @@ def already_delivered(ws: Workspace, spec: SiteSpec) -> bool:
     return bool(recorded == json.loads(json.dumps(_spec_record(spec))))
 
 
+def _deliver_bundle(ws: Workspace, scene: Path, folder: Path, time: str | None) -> int:
+    """A Landsat scene as USGS delivers it (a ``.tar``), unpacked into ``raw/scene/``.
+
+    As an import of the download would (:func:`minecarbon.io.bundles.unpack`).
+    """
+    bundle = landsat_bundle(scene, folder)
+    scene.unlink()
+    got = unpack(bundle, folder / "unpacked")
+    entries = [RawFile(path, name, f"{SOURCE_NOTE}: {bundle.name}!{member}", move=True)
+               for path, name, member in got.files]
+    count = len(ws.import_files("scene", entries, time=time))
+    bundle.unlink()
+    return count
+
+
 def deliver(ws: Workspace, spec: SiteSpec,
             progress: Callable[[str, float], None] | None = None) -> int:
     """Generate the site in ``work/delivery``, import it into ``raw/``, publish ``truth/``.
@@ -55,6 +74,9 @@ def deliver(ws: Workspace, spec: SiteSpec,
     delivery = generate_site(spec, staging, progress)
     count = 0
     for kind, path, time in delivery.raw:
+        if kind == "scene" and is_landsat_scene(path):
+            count += _deliver_bundle(ws, path, staging / "bundles", time)
+            continue
         count += len(ws.import_raw(kind, path, time=time, move=True, source_note=SOURCE_NOTE))
     for path, kind, time in delivery.truth:
         rel = "truth/" + path.relative_to(staging / "truth").as_posix()
