@@ -169,8 +169,8 @@ def test_scenes_schedule_clouds_and_spectra(small_site: Path) -> None:
     s = summer.sort_values("cloud_fraction").iloc[-1]
     folder = next(p for p in folders if f"_{s.year}{s.month:02d}{s.day:02d}_" in p.name)
     assert folder.name.endswith("_02_T1") and folder.name.startswith("SIM_LC0")
-    assert sorted(p.name.removeprefix(folder.name) for p in folder.iterdir()) == [
-        *(f"_SR_B{b}.TIF" for b in range(2, 8)), "_MTL.txt", "_QA_PIXEL.TIF"]
+    assert sorted(p.name.removeprefix(folder.name) for p in folder.iterdir()) == sorted([
+        *(f"_SR_B{b}.TIF" for b in range(2, 8)), "_MTL.txt", "_QA_PIXEL.TIF"])
     assert f'LANDSAT_PRODUCT_ID = "{folder.name}"' in (
         folder / f"{folder.name}_MTL.txt").read_text()
 
