@@ -43,7 +43,7 @@ import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
-from minecarbon.report.truth_reading import read_layer, truth_and_maps
+from minecarbon.report.truth_reading import truth_and_maps
 
 Array = npt.NDArray[Any]
 
