@@ -252,6 +252,16 @@ class MappingConfig(_Section):
     # intervals only
     space_for_time_pooling: bool = True
     space_for_time_alpha: float = Field(0.05, gt=0.0, lt=0.5)
+    # stable forest's change since the plots' year averaged over this window of stable forest
+    # of the same forest type and unit (decision 56); 1: each pixel keeps its own change
+    change_window_px: int = Field(3, ge=1, le=15)
+
+    @field_validator("change_window_px")
+    @classmethod
+    def _odd_window(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("the change window must be an odd number of pixels (1, 3, 5, …)")
+        return value
 
     @field_validator("change_calibration")
     @classmethod

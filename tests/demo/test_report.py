@@ -82,6 +82,11 @@ def test_the_docx_has_every_section_figure_and_the_product_numbers(small_site: P
     said = [p.text for p in doc.paragraphs if "样地的实测与制图值之比" in p.text]
     ratio = calibration["unit_ratios"]["units"]["1"]["ratio"]
     assert len(said) == 1 and f"持续森林 ×{ratio:.3f}" in said[0]
+    # … and that stable forest took its stand's change (decision 56)
+    smoothing = calibration["change_smoothing"]
+    said = [p.text for p in doc.paragraphs if "按林分估计变化" in p.text]
+    assert smoothing["applied"] and smoothing["stable_forest_pixels"] > 1000
+    assert len(said) == 1 and f"（{smoothing['stable_forest_pixels']} 个" in said[0]
     # … and which forest types borrowed the others' change (decision 45)
     borrowed = calibration["synthetic_change"]
     said = [p.text for p in doc.paragraphs if "合成估计" in p.text]

@@ -807,3 +807,26 @@ def test_the_features_check_of_space_for_time_is_stated_with_its_ratio(
             else "地图的变化量保持不变" in texts[0])
     assert ("intervals do not include it" not in texts[0] if lang == "en"
             else "未计入置信区间" not in texts[0])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_stands_change_of_stable_forest_is_stated(lang: str,
+                                                      stub_figures: list[str]) -> None:
+    """Decision 56: the report says which pixels took their stand's change, and how."""
+    inputs = _with_calibration("out-of-fold predictions of the plots")
+    key = "the stand's change" if lang == "en" else "按林分估计变化"
+
+    def said() -> list[str]:
+        report = build_report(inputs, lang, today="2025-06-30")
+        inversion = next(s for s in report.sections if s.key == "inversion")
+        return [b.text for b in inversion.blocks if isinstance(b, Paragraph) and key in b.text]
+
+    assert said() == []  # older records, or the stage off
+    inputs.agc_calibration["change_smoothing"] = {
+        "window_px": 5, "reference_year": 2020, "applied": True, "stable_forest_pixels": 14146,
+        "stable_share_of_last_year_forest": 0.8372}
+    (text,) = said()
+    assert "14146" in text and "84" in text and ("5 × 5" in text or "5×5" in text)
+    assert "2020" in text
+    inputs.agc_calibration["change_smoothing"].update(applied=False, reason="off")
+    assert said() == []

@@ -58,6 +58,7 @@ from minecarbon.modeling.persistence import (
     model_payload,
 )
 from minecarbon.modeling.stratified import StratifiedModel, fit_stratified
+from minecarbon.pipeline.change_smoothing_steps import change_smoothing_stage
 from minecarbon.pipeline.classify_steps import FOREST_TYPE, LANDCOVER
 from minecarbon.pipeline.feature_steps import STACK, own_observation
 from minecarbon.pipeline.landcover_series import WINDOW_GROUPS, free_transitions
@@ -378,6 +379,8 @@ def _mapping(ctx: StepContext) -> None:
     if cfg.mapping.temporal_fit:
         staged["agc"], calibration["space_for_time"] = space_for_time_stage(
             ctx, grid, staged["agc"], model_inputs(model), plots, oof, calibration)
+        staged["agc"], calibration["change_smoothing"] = change_smoothing_stage(
+            ctx, grid, staged["agc"], int(calibration["reference_year"]))
     text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
                       ensure_ascii=False)
     ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),

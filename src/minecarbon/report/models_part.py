@@ -218,6 +218,12 @@ def inversion_section(inputs: ReportInputs, lang: Lang) -> Section:
                           for k, v in units["units"].items())
         s.blocks.append(Paragraph(tr("inv.unit_ratios", lang, y=units["reference_year"],
                                      ratios=ratios, pooled=f"{float(units['pooled_ratio']):.3f}")))
+    smoothing = (calibration or {}).get("change_smoothing") or {}
+    if smoothing.get("applied"):
+        s.blocks.append(Paragraph(tr(
+            "inv.change_smoothing", lang, w=smoothing["window_px"],
+            y=smoothing["reference_year"], n=smoothing["stable_forest_pixels"],
+            share=f"{100 * float(smoothing['stable_share_of_last_year_forest']):.0f}")))
     if _have(s, inputs, lang, "agc_totals"):
         from minecarbon.report import charts
 

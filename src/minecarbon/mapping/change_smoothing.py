@@ -1,0 +1,128 @@
+"""The change of stable forest as its stand's: a window mean of the change, within a zone.
+
+A pixel's mapped AGC in a year is its level in the plots' (reference) year plus its change
+since then. The level comes straight from the model at the plots' year; the change comes from
+the pixel's own spectral series, rescaled by ``1/b`` (decision 34), and is noisier than the
+stand's real growth: the composites' noise and the trajectory's drift differ from one pixel to
+the next, while stands grow together. For pixels that are mapped forest in every year, the
+change relative to the reference year is replaced by its mean over the pixel's window of such
+pixels of the same zone (the reference year's forest type and the last year's level-1
+assessment unit), as object-based change estimation takes a stand's change rather than a
+pixel's (Desclée, Bogaert & Defourny 2006, *Remote Sensing of Environment* 102: 1–11). The
+level of every pixel in the reference year is kept as it is; pixels with a gap, a clearing,
+a reclamation or another change of class in the series are left out of every mean and keep
+their own series, so that disturbances stay abrupt and local (decision 56).
+
+:func:`zone_window_mean` is the NumPy kernel (``scipy.ndimage.uniform_filter`` per zone);
+:func:`smooth_change` applies it lazily to a (year, y, x) dask cube with ``map_overlap``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from scipy import ndimage
+
+__all__ = ["smooth_change", "stable_forest", "zone_window_mean"]
+
+Array = npt.NDArray[Any]
+
+
+def zone_window_mean(values: Array, zone: Array, valid: Array, size: int) -> Array:
+    """Mean of ``values`` over each pixel's ``size`` × ``size`` window, within its zone.
+
+    Parameters
+    ----------
+    values
+        (..., y, x) floats; only pixels where ``valid`` enter a mean.
+    zone
+        (y, x) integer zone of every pixel.
+    valid
+        (y, x) bool: the pixels that take and give a mean.
+    size
+        Odd window width in pixels (1 returns ``values`` where valid).
+
+    Returns
+    -------
+    ndarray
+        Floating like ``values`` (float32 stays float32, others float64): at a valid pixel the mean of ``values`` over the valid pixels
+        of its zone in its window (the window clipped at the array's edge; the pixel itself
+        always counts, so the mean is defined), NaN elsewhere.
+
+    """
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"the window must be an odd number of pixels, not {size}")
+    values = np.asarray(values)
+    values = values.astype(np.result_type(values.dtype, np.float32), copy=False)
+    zone, valid = np.asarray(zone), np.asarray(valid, bool)
+    if values.shape[-2:] != zone.shape or zone.shape != valid.shape:
+        raise ValueError(f"values {values.shape}, zone {zone.shape} and valid "
+                         f"{valid.shape} must share their last two dimensions")
+    out = np.full(values.shape, np.nan, values.dtype)
+    window = (1,) * (values.ndim - 2) + (size, size)
+    for z in np.unique(zone[valid]):
+        member = valid & (zone == z)
+        weight = member.astype(float)
+        count = ndimage.uniform_filter(weight, size, mode="constant")
+        total = ndimage.uniform_filter(np.where(member, values, 0.0), window, mode="constant")
+        out[..., member] = total[..., member] / count[member]
+    return out
+
+
+def stable_forest(agc: xr.DataArray) -> xr.DataArray:
+    """(y, x) bool: mapped (finite AGC) in every year of ``agc`` (year, y, x)."""
+    return agc.notnull().all("year")
+
+
+def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
+                  size: int) -> xr.DataArray:
+    """``agc`` with stable forest's change since ``reference_year`` averaged in its zone.
+
+    Parameters
+    ----------
+    agc
+        (year, y, x) t C/ha, NaN where unmapped; dask-backed or in memory, one chunk in
+        ``year``.
+    reference_year
+        The plots' year, whose levels stay as they are.
+    zone
+        (y, x) integer zones on the same grid (forest type × level-1 unit).
+    size
+        Odd window width in pixels; 1 returns ``agc`` unchanged.
+
+    Returns
+    -------
+    xarray.DataArray
+        Like ``agc``: at pixels mapped in every year, ``agc(reference_year)`` plus the window
+        mean (:func:`zone_window_mean`) of ``agc − agc(reference_year)``; elsewhere ``agc``.
+
+    """
+    if size == 1:
+        return agc
+    if reference_year not in agc["year"].values:
+        raise ValueError(f"the reference year {reference_year} is not one of the maps' years")
+    valid = stable_forest(agc)
+    level = agc.sel(year=reference_year, drop=True)
+    change = (agc - level).fillna(0.0)
+    half = size // 2
+    data, zones, mask = (_dask(a) for a in (change.data, zone.data, valid.data))
+    if data.chunks[0] != (data.shape[0],):
+        data = data.rechunk({0: -1})
+    zones = zones.rechunk(data.chunks[1:])
+    mask = mask.rechunk(data.chunks[1:])
+    smoothed = da.map_overlap(  # type: ignore[no-untyped-call, unused-ignore]
+        lambda v, z, m: zone_window_mean(v, z[0], m[0], size),
+        data, zones[None], mask[None], depth={0: 0, 1: half, 2: half},
+        boundary="none", dtype=data.dtype, meta=np.array((), data.dtype))
+    out = xr.DataArray(smoothed, coords=agc.coords, dims=agc.dims)
+    return (level + out).where(valid, agc).transpose(*agc.dims).astype(agc.dtype)
+
+
+def _dask(array: Any) -> Any:
+    if isinstance(array, da.Array):
+        return array
+    return da.from_array(np.asarray(array))  # type: ignore[no-untyped-call, unused-ignore]
