@@ -37,6 +37,37 @@ def _brute_force(values: np.ndarray, zone: np.ndarray, valid: np.ndarray,
     return out
 
 
+def _scipy_per_zone(values: np.ndarray, zone: np.ndarray, valid: np.ndarray,
+                    size: int) -> np.ndarray:
+    """The peer: a ``scipy.ndimage.uniform_filter`` of values and of counts for each zone."""
+    from scipy import ndimage
+
+    out = np.full(values.shape, np.nan)
+    window = (1,) * (values.ndim - 2) + (size, size)
+    for z in np.unique(zone[valid]):
+        member = valid & (zone == z)
+        count = ndimage.uniform_filter(member.astype(float), size, mode="constant")
+        total = ndimage.uniform_filter(np.where(member, values, 0.0), window, mode="constant")
+        out[..., member] = total[..., member] / count[member]
+    return out
+
+
+def test_window_mean_equals_scipy_per_zone() -> None:
+    rng = np.random.default_rng(11)
+    values = rng.normal(30, 10, (6, 64, 48))
+    zone = rng.integers(0, 7, (64, 48))
+    valid = rng.random((64, 48)) > 0.1
+    for size in (3, 7):
+        out = zone_window_mean(values, zone, valid, size)
+        assert np.count_nonzero(np.isfinite(out)) == 6 * valid.sum() > 10_000
+        np.testing.assert_allclose(out, _scipy_per_zone(values, zone, valid, size),
+                                   rtol=1e-9, equal_nan=True)
+    single = zone_window_mean(values.astype(np.float32), zone, valid, 3)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, zone_window_mean(values, zone, valid, 3), rtol=1e-5,
+                               equal_nan=True)
+
+
 def test_window_mean_known_answers() -> None:
     values = np.arange(9.0).reshape(3, 3)
     one_zone = np.zeros((3, 3), int)

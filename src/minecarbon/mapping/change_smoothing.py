@@ -13,8 +13,9 @@ level of every pixel in the reference year is kept as it is; pixels with a gap, 
 a reclamation or another change of class in the series are left out of every mean and keep
 their own series, so that disturbances stay abrupt and local (decision 56).
 
-:func:`zone_window_mean` is the NumPy kernel (``scipy.ndimage.uniform_filter`` per zone);
-:func:`smooth_change` applies it lazily to a (year, y, x) dask cube with ``map_overlap``.
+:func:`zone_window_mean` is the kernel (numba; ``scipy.ndimage.uniform_filter`` per zone is
+its oracle in the tests); :func:`smooth_change` applies it lazily to a (year, y, x) dask cube
+with ``map_overlap``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import dask.array as da
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from scipy import ndimage
+from numba import njit
 
 __all__ = ["smooth_change", "stable_forest", "zone_window_mean"]
 
@@ -49,9 +50,15 @@ def zone_window_mean(values: Array, zone: Array, valid: Array, size: int) -> Arr
     Returns
     -------
     ndarray
-        Floating like ``values`` (float32 stays float32, others float64): at a valid pixel the mean of ``values`` over the valid pixels
-        of its zone in its window (the window clipped at the array's edge; the pixel itself
-        always counts, so the mean is defined), NaN elsewhere.
+        Floating like ``values`` (float32 stays float32, others float64): at a valid pixel
+        the mean of ``values`` over the valid pixels of its zone in its window (the window
+        clipped at the array's edge; the pixel itself always counts, so the mean is defined),
+        NaN elsewhere. Sums are accumulated in float64.
+
+    Notes
+    -----
+    A numba loop over the window's offsets, whatever the number of zones (one
+    ``scipy.ndimage.uniform_filter`` per zone, the tests' oracle, costs a full pass per zone).
 
     """
     if size < 1 or size % 2 == 0:
@@ -62,14 +69,37 @@ def zone_window_mean(values: Array, zone: Array, valid: Array, size: int) -> Arr
     if values.shape[-2:] != zone.shape or zone.shape != valid.shape:
         raise ValueError(f"values {values.shape}, zone {zone.shape} and valid "
                          f"{valid.shape} must share their last two dimensions")
+    flat = np.ascontiguousarray(values.reshape(-1, *zone.shape))
+    out = _zone_window_mean(flat, np.ascontiguousarray(zone, np.int64),
+                            np.ascontiguousarray(valid), size // 2)
+    return out.reshape(values.shape)
+
+
+@njit(cache=True, nogil=True)
+def _zone_window_mean(values: Array, zone: Array, valid: Array, half: int) -> Array:
+    n_t, ny, nx = values.shape
     out = np.full(values.shape, np.nan, values.dtype)
-    window = (1,) * (values.ndim - 2) + (size, size)
-    for z in np.unique(zone[valid]):
-        member = valid & (zone == z)
-        weight = member.astype(float)
-        count = ndimage.uniform_filter(weight, size, mode="constant")
-        total = ndimage.uniform_filter(np.where(member, values, 0.0), window, mode="constant")
-        out[..., member] = total[..., member] / count[member]
+    count = np.zeros((ny, nx), np.int64)
+    for i in range(ny):
+        for j in range(nx):
+            if valid[i, j]:
+                z = zone[i, j]
+                for a in range(max(i - half, 0), min(i + half + 1, ny)):
+                    for b in range(max(j - half, 0), min(j + half + 1, nx)):
+                        if valid[a, b] and zone[a, b] == z:
+                            count[i, j] += 1
+    for t in range(n_t):
+        for i in range(ny):
+            for j in range(nx):
+                if count[i, j] == 0:
+                    continue
+                z = zone[i, j]
+                total = 0.0
+                for a in range(max(i - half, 0), min(i + half + 1, ny)):
+                    for b in range(max(j - half, 0), min(j + half + 1, nx)):
+                        if valid[a, b] and zone[a, b] == z:
+                            total += values[t, a, b]
+                out[t, i, j] = total / count[i, j]
     return out
 
 

@@ -1,0 +1,136 @@
+"""A stable stand's change (decision 56): the zoned window mean over a (year, y, x) cube.
+
+    .venv/bin/python benchmarks/bench_change_smoothing.py [--size 4000] [--years 25] [--window 3]
+
+The cube is generated block by block (float32 AGC, 12 zones, 10 % of the pixels unmapped in
+some year), as the mapping step reads its staged maps in 1024-px chunks, and
+:func:`minecarbon.mapping.change_smoothing.smooth_change` is reduced to a sum on the threaded
+scheduler, so that the cube is never whole in memory. Each run is a process of its own, so
+that its peak RSS is its own:
+
+* ``chunked``: ``smooth_change`` on the dask cube at ``--size``² (4000² × 25 years: 1.6 GB
+  of float32 if it were held);
+* ``generate``: the same cube reduced without the smoothing (the cost of making the data);
+* ``whole``: the kernel (:func:`zone_window_mean`) on the whole cube in memory at
+  ``--peer-size``² (1000), the plain NumPy way with ``scipy.ndimage.uniform_filter``, beside
+  ``chunked`` at the same size: the per-pixel cost of the halo and the blocks, as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import peak_rss_mb, save
+
+from minecarbon.mapping.change_smoothing import smooth_change, zone_window_mean
+
+CHUNK = 1024
+ZONES = 12
+
+
+def _agc_block(block_id: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(block_id[1] * 1000 + block_id[2])
+    level = rng.uniform(10, 90, shape[1:]).astype(np.float32)
+    growth = rng.uniform(0, 2, shape[1:]).astype(np.float32)
+    years = np.arange(shape[0], dtype=np.float32)[:, None, None]
+    out = level + growth * years + rng.normal(0, 4, shape).astype(np.float32)
+    gone = rng.random(shape[1:]) < 0.10
+    out[rng.integers(0, shape[0]), gone] = np.nan
+    return out
+
+
+def _zone_block(block_id: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(10_000 + block_id[0] * 1000 + block_id[1])
+    return rng.integers(0, ZONES, shape).astype(np.int64)
+
+
+def cubes(size: int, n_years: int) -> tuple[xr.DataArray, xr.DataArray]:
+    """The lazily generated AGC cube and zone layer."""
+    yx = tuple([CHUNK] * (size // CHUNK) + ([size % CHUNK] if size % CHUNK else []))
+    agc = da.map_blocks(lambda block_id=None: _agc_block(  # type: ignore[no-untyped-call]
+        block_id, (n_years, *_extent(block_id, yx))), chunks=((n_years,), yx, yx),
+        dtype=np.float32, meta=np.array((), np.float32))
+    zone = da.map_blocks(lambda block_id=None: _zone_block(  # type: ignore[no-untyped-call]
+        block_id, _extent((0, *block_id), yx)), chunks=(yx, yx), dtype=np.int64,
+        meta=np.array((), np.int64))
+    years = np.arange(2000, 2000 + n_years)
+    return (xr.DataArray(agc, dims=("year", "y", "x"), coords={"year": years}),
+            xr.DataArray(zone, dims=("y", "x")))
+
+
+def _extent(block_id: tuple[int, ...], yx: tuple[int, ...]) -> tuple[int, int]:
+    return yx[block_id[1]], yx[block_id[2]]
+
+
+def run_one(mode: str, size: int, n_years: int, window: int) -> dict[str, Any]:
+    """One measurement in this process: seconds, peak RSS and a checksum of the result."""
+    agc, zone = cubes(size, n_years)
+    reference = int(agc["year"].values[-1])
+    start = time.perf_counter()
+    with dask.config.set(scheduler="threads"):
+        if mode == "generate":
+            total = float(agc.sum().compute())
+        elif mode == "chunked":
+            total = float(smooth_change(agc, reference, zone, window).sum().compute())
+        else:  # whole: the kernel on the whole cube in memory
+            values = agc.values
+            level = values[-1]
+            stable = np.isfinite(values).all(axis=0)
+            change = np.where(stable, values - level, 0.0).astype(np.float32)
+            mean = zone_window_mean(change, zone.values, stable, window)
+            out = np.where(stable, level + mean, values)
+            total = float(np.nansum(out, dtype=np.float64))
+    return {"mode": mode, "size": size, "years": n_years, "seconds":
+            round(time.perf_counter() - start, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "sum": total}
+
+
+def _subprocess(mode: str, size: int, n_years: int, window: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--one", mode, "--size", str(size),
+                          "--years", str(n_years), "--window", str(window)],
+                         capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=4000)
+    parser.add_argument("--peer-size", type=int, default=1000)
+    parser.add_argument("--years", type=int, default=25)
+    parser.add_argument("--window", type=int, default=3)
+    parser.add_argument("--one", choices=["generate", "chunked", "whole"])
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.size, args.years, args.window)))
+        return
+    runs = {
+        "generate": _subprocess("generate", args.size, args.years, args.window),
+        "chunked": _subprocess("chunked", args.size, args.years, args.window),
+        "peer_chunked": _subprocess("chunked", args.peer_size, args.years, args.window),
+        "peer_whole": _subprocess("whole", args.peer_size, args.years, args.window),
+    }
+    mpx_years = args.size**2 * args.years / 1e6
+    smoothing = runs["chunked"]["seconds"] - runs["generate"]["seconds"]
+    same = np.isclose(runs["peer_chunked"]["sum"], runs["peer_whole"]["sum"], rtol=1e-6)
+    save(f"change_smoothing_{args.size}x{args.years}", {
+        "window_px": args.window, "runs": runs,
+        "smoothing_seconds_per_megapixel_year": round(smoothing / mpx_years, 4),
+        "chunked_over_whole_at_peer_size": round(
+            runs["peer_chunked"]["seconds"] / max(runs["peer_whole"]["seconds"], 1e-9), 2),
+        "chunked_equals_whole": bool(same)})
+
+
+if __name__ == "__main__":
+    main()
