@@ -3,13 +3,16 @@
     .venv/bin/python benchmarks/bench_change_smoothing.py [--size 4000] [--years 25] [--window 3]
 
 The cube is generated block by block (float32 AGC, 12 zones, 10 % of the pixels unmapped in
-some year), as the mapping step reads its staged maps in 1024-px chunks, and
-:func:`minecarbon.mapping.change_smoothing.smooth_change` is reduced to a sum on the threaded
-scheduler, so that the cube is never whole in memory. Each run is a process of its own, so
-that its peak RSS is its own:
+some year), 1024-px chunks as the mapping step reads its staged maps, and reduced to a sum on
+the threaded scheduler. Each run is a process of its own, so that its peak RSS is its own:
 
-* ``chunked``: ``smooth_change`` on the dask cube at ``--size``² (4000² × 25 years: 1.6 GB
-  of float32 if it were held);
+* ``files``: the mapping stage's path — the cube written first as one GeoTIFF per year with a
+  forest-type and a unit layer (not timed), then every block reading its own window and halo
+  from them (``minecarbon.pipeline.change_smoothing_steps._windowed``): tasks independent of
+  each other, so memory is that of a few blocks whatever the area;
+* ``chunked``: :func:`~minecarbon.mapping.change_smoothing.smooth_change` (dask
+  ``map_overlap``) on the generated cube, the in-memory API's path, whose peak grows with the
+  area (dask holds neighbouring blocks for their halos);
 * ``generate``: the same cube reduced without the smoothing (the cost of making the data);
 * ``whole``: the kernel (:func:`zone_window_mean`) on the whole cube in memory at
   ``--peer-size``² (1000), the plain NumPy way with ``scipy.ndimage.uniform_filter``, beside
@@ -74,8 +77,14 @@ def _extent(block_id: tuple[int, ...], yx: tuple[int, ...]) -> tuple[int, int]:
     return yx[block_id[1]], yx[block_id[2]]
 
 
-def run_one(mode: str, size: int, n_years: int, window: int) -> dict[str, Any]:
+def run_one(mode: str, size: int, n_years: int, window: int, folder: str = ""
+            ) -> dict[str, Any]:
     """One measurement in this process: seconds, peak RSS and a checksum of the result."""
+    if mode == "files":
+        return _files_run(Path(folder), size, n_years, window)
+    if mode == "write":
+        write_files(Path(folder), size, n_years)
+        return {"mode": "write"}
     agc, zone = cubes(size, n_years)
     reference = int(agc["year"].values[-1])
     start = time.perf_counter()
@@ -97,9 +106,64 @@ def run_one(mode: str, size: int, n_years: int, window: int) -> dict[str, Any]:
             "sum": total}
 
 
-def _subprocess(mode: str, size: int, n_years: int, window: int) -> dict[str, Any]:
+def _grid(size: int) -> Any:
+    from minecarbon.grid import AnalysisGrid
+
+    return AnalysisGrid("EPSG:4546", 30.0, 500_000.0, 4_100_000.0, size, size)
+
+
+def _paths(folder: Path, n_years: int) -> tuple[list[Path], list[Path]]:
+    return ([folder / f"agc_{i}.tif" for i in range(n_years)],
+            [folder / "ftype.tif", folder / "unit.tif"])
+
+
+def write_files(folder: Path, size: int, n_years: int) -> None:
+    """The generated cube as a GeoTIFF per year and two zone layers, block by block."""
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    grid = _grid(size)
+    profile = {"driver": "GTiff", "height": size, "width": size, "count": 1, "crs": grid.crs,
+               "transform": Affine(*grid.transform), "tiled": True, "blockxsize": 512,
+               "blockysize": 512}
+    paths, zone_paths = _paths(folder, n_years)
+    dsts = [rasterio.open(p, "w", dtype="float32", nodata=np.nan, **profile) for p in paths]
+    zdsts = [rasterio.open(p, "w", dtype="uint8", nodata=0, **profile) for p in zone_paths]
+    yx = [min(CHUNK, size - i) for i in range(0, size, CHUNK)]
+    offsets = np.concatenate([[0], np.cumsum(yx)])
+    for bi, h in enumerate(yx):
+        for bj, w in enumerate(yx):
+            window = Window(int(offsets[bj]), int(offsets[bi]), w, h)
+            block = _agc_block((0, bi, bj), (n_years, h, w))
+            for i, dst in enumerate(dsts):
+                dst.write(block[i][None], window=window)
+            z = _zone_block((bi, bj), (h, w))
+            for dst, layer in zip(zdsts, (z // 3, z % 3), strict=True):
+                dst.write(layer.astype("uint8")[None], window=window)
+    for dst in [*dsts, *zdsts]:
+        dst.close()
+
+
+def _files_run(folder: Path, size: int, n_years: int, window: int) -> dict[str, Any]:
+    from minecarbon.pipeline.change_smoothing_steps import _windowed
+
+    paths, zone_paths = _paths(folder, n_years)
+    start = time.perf_counter()
+    with dask.config.set(scheduler="threads"):
+        cube = _windowed(paths, zone_paths, _grid(size), CHUNK, n_years - 1, window,
+                         list(range(n_years)))
+        total = float(cube.sum().compute())
+    return {"mode": "files", "size": size, "years": n_years,
+            "seconds": round(time.perf_counter() - start, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "sum": total}
+
+
+def _subprocess(mode: str, size: int, n_years: int, window: int, folder: str = ""
+                ) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, "--one", mode, "--size", str(size),
-                          "--years", str(n_years), "--window", str(window)],
+                          "--years", str(n_years), "--window", str(window),
+                          "--folder", folder],
                          capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -110,12 +174,19 @@ def main() -> None:
     parser.add_argument("--peer-size", type=int, default=1000)
     parser.add_argument("--years", type=int, default=25)
     parser.add_argument("--window", type=int, default=3)
-    parser.add_argument("--one", choices=["generate", "chunked", "whole"])
+    parser.add_argument("--one", choices=["generate", "chunked", "whole", "files", "write"])
+    parser.add_argument("--folder", default="")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.size, args.years, args.window)))
+        print(json.dumps(run_one(args.one, args.size, args.years, args.window, args.folder)))
         return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        _subprocess("write", args.size, args.years, args.window, tmp)
+        files = _subprocess("files", args.size, args.years, args.window, tmp)
     runs = {
+        "files": files,
         "generate": _subprocess("generate", args.size, args.years, args.window),
         "chunked": _subprocess("chunked", args.size, args.years, args.window),
         "peer_chunked": _subprocess("chunked", args.peer_size, args.years, args.window),
@@ -127,6 +198,9 @@ def main() -> None:
     save(f"change_smoothing_{args.size}x{args.years}", {
         "window_px": args.window, "runs": runs,
         "smoothing_seconds_per_megapixel_year": round(smoothing / mpx_years, 4),
+        "files_seconds_per_megapixel_year": round(runs["files"]["seconds"] / mpx_years, 4),
+        "files_equal_chunked": bool(np.isclose(runs["files"]["sum"], runs["chunked"]["sum"],
+                                               rtol=1e-9)),
         "chunked_over_whole_at_peer_size": round(
             runs["peer_chunked"]["seconds"] / max(runs["peer_whole"]["seconds"], 1e-9), 2),
         "chunked_equals_whole": bool(same)})

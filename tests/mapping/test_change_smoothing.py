@@ -213,6 +213,34 @@ def test_the_mapping_stage_writes_smoothed_maps_and_records_it(tmp_path: Path) -
         np.testing.assert_allclose(src.read(1)[stable], noisy[-1][stable], atol=1e-5)
 
 
+def test_the_stage_reads_layers_off_the_grid_through_read_on_grid(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import minecarbon.pipeline.change_smoothing_steps as steps
+
+    grid = AnalysisGrid(CRS, PX, X0, Y1, N, N)
+    written = {}
+    for on_grid in (True, False):
+        monkeypatch.setattr(steps, "_on_grid", lambda path, grid, v=on_grid: v)
+        ctx, staged, _, _ = _stage_workspace(tmp_path / str(on_grid), 3)
+        new, record = change_smoothing_stage(ctx, grid, staged, REF)
+        assert record["applied"] is True
+        with rasterio.open(new[2001]) as src:
+            written[on_grid] = src.read(1)
+    assert np.count_nonzero(np.isfinite(written[True])) == N * N - 1
+    np.testing.assert_array_equal(written[True], written[False])
+    assert steps._on_grid.__name__ == "<lambda>"  # the real check is tested below
+
+
+def test_on_grid_compares_shape_crs_and_transform(tmp_path: Path) -> None:
+    from minecarbon.pipeline.change_smoothing_steps import _on_grid
+
+    path = _tif(tmp_path / "a.tif", np.zeros((N, N)), "float32", np.nan)
+    assert _on_grid(path, AnalysisGrid(CRS, PX, X0, Y1, N, N))
+    assert not _on_grid(path, AnalysisGrid(CRS, PX, X0 + PX, Y1, N, N))
+    assert not _on_grid(path, AnalysisGrid(CRS, PX, X0, Y1, N + 1, N))
+    assert not _on_grid(path, AnalysisGrid("EPSG:32650", PX, X0, Y1, N, N))
+
+
 def test_the_mapping_stage_off_or_without_zones_returns_the_maps(tmp_path: Path) -> None:
     ctx, staged, _, _ = _stage_workspace(tmp_path, 1)
     grid = AnalysisGrid(CRS, PX, X0, Y1, N, N)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import xarray as xr
 from numba import njit
 
-__all__ = ["smooth_change", "stable_forest", "zone_window_mean"]
+__all__ = ["smooth_block", "smooth_change", "stable_forest", "zone_window_mean"]
 
 Array = npt.NDArray[Any]
 
@@ -135,21 +135,27 @@ def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
         return agc
     if reference_year not in agc["year"].values:
         raise ValueError(f"the reference year {reference_year} is not one of the maps' years")
-    valid = stable_forest(agc)
-    level = agc.sel(year=reference_year, drop=True)
-    change = (agc - level).fillna(0.0)
-    half = size // 2
-    data, zones, mask = (_dask(a) for a in (change.data, zone.data, valid.data))
+    index = int(np.flatnonzero(agc["year"].values == reference_year)[0])
+    data, zones = _dask(agc.data), _dask(zone.data)
     if data.chunks[0] != (data.shape[0],):
         data = data.rechunk({0: -1})
     zones = zones.rechunk(data.chunks[1:])
-    mask = mask.rechunk(data.chunks[1:])
+    # one task per block (with its halo): the cube is read once and never held whole
     smoothed = da.map_overlap(  # type: ignore[no-untyped-call, unused-ignore]
-        lambda v, z, m: zone_window_mean(v, z[0], m[0], size),
-        data, zones[None], mask[None], depth={0: 0, 1: half, 2: half},
+        lambda v, z: smooth_block(v, z[0], index, size),
+        data, zones[None], depth={0: 0, 1: size // 2, 2: size // 2},
         boundary="none", dtype=data.dtype, meta=np.array((), data.dtype))
-    out = xr.DataArray(smoothed, coords=agc.coords, dims=agc.dims)
-    return (level + out).where(valid, agc).transpose(*agc.dims).astype(agc.dtype)
+    return xr.DataArray(smoothed, coords=agc.coords, dims=agc.dims, name=agc.name,
+                        attrs=agc.attrs)
+
+
+def smooth_block(values: Array, zone: Array, index: int, size: int) -> Array:
+    """:func:`smooth_change` on one in-memory (year, y, x) block; ``index``: the reference."""
+    valid = np.asarray(np.isfinite(values).all(axis=0))
+    level = values[index]
+    change = np.where(valid, values - level, 0.0).astype(values.dtype, copy=False)
+    mean = zone_window_mean(change, zone, valid, size)
+    return np.where(valid, level + mean, values).astype(values.dtype, copy=False)
 
 
 def _dask(array: Any) -> Any:

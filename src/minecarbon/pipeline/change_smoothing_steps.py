@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -19,7 +20,7 @@ from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
 from minecarbon.io.files import temporary_sibling
 from minecarbon.io.raster import read_on_grid, write_cubes
-from minecarbon.mapping.change_smoothing import smooth_change, stable_forest
+from minecarbon.mapping.change_smoothing import smooth_block, smooth_change, stable_forest
 from minecarbon.pipeline.classify_steps import FOREST_TYPE
 from minecarbon.pipeline.step import StepContext
 from minecarbon.pipeline.unit_ratio_steps import UNITS_L1
@@ -52,20 +53,83 @@ def change_smoothing_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[in
         warn(f"stable forest's change not averaged over its stand: {why}", stacklevel=2)
         return staged, {**record, "applied": False, "reason": why}
     chunk = cfg.compute.chunk_px
-    agc = xr.concat([read_on_grid(staged[y], grid, chunks=chunk) for y in years],
-                    dim=pd.Index(years, name="year")).chunk({"year": -1})
-    ftype, unit = (read_on_grid(p, grid, chunks=chunk, masked=False) for p in needed)
-    zone = (ftype.fillna(0).astype("int64") * ZONE_BASE
-            + unit.fillna(0).astype("int64")).assign_coords(y=agc["y"], x=agc["x"])
-    out = smooth_change(agc, reference_year, zone, size)
+    paths = [staged[y] for y in years]
+    if all(_on_grid(p, grid) for p in [*paths, *needed]):
+        out = _windowed(paths, needed, grid, chunk, years.index(reference_year), size, years)
+    else:  # a layer off the grid: read everything through read_on_grid (reprojected lazily)
+        agc = xr.concat([read_on_grid(p, grid, chunks=chunk) for p in paths],
+                        dim=pd.Index(years, name="year")).chunk({"year": -1})
+        ftype, unit = (read_on_grid(p, grid, chunks=chunk, masked=False) for p in needed)
+        zone = (ftype.fillna(0).astype("int64") * ZONE_BASE
+                + unit.fillna(0).astype("int64")).assign_coords(y=agc["y"], x=agc["x"])
+        out = smooth_change(agc, reference_year, zone, size)
     new = {y: temporary_sibling(p) for y, p in staged.items()}
     write_cubes({"agc": out.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha")},
                 {"agc": new}, nodata={"agc": float("nan")})
     for path in staged.values():
         path.unlink(missing_ok=True)
-    stable = int(stable_forest(agc).sum().compute())
+    stable = int(stable_forest(xr.concat(
+        [read_on_grid(p, grid, chunks=chunk) for p in new.values()], dim="year")).sum().compute())
     forest_last = int(read_on_grid(new[last], grid, chunks=chunk).notnull().sum().compute())
     return new, {**record, "applied": True,
                  "zone": f"forest type of {reference_year} × level-1 unit of {last}",
                  "stable_forest_pixels": stable,
                  "stable_share_of_last_year_forest": round(stable / max(forest_last, 1), 4)}
+
+
+def _on_grid(path: Path, grid: AnalysisGrid) -> bool:
+    """Whether a raster lies exactly on the grid (so that windows can be read from it)."""
+    import rasterio
+    from rasterio.crs import CRS
+
+    with rasterio.open(path) as src:
+        tol = grid.pixel_size_m * 1e-3
+        return bool(src.shape == grid.shape and src.crs is not None
+                    and CRS.from_user_input(src.crs) == CRS.from_user_input(grid.crs)
+                    and np.allclose(tuple(src.transform)[:6], grid.transform, rtol=0.0,
+                                    atol=tol))
+
+
+def _windowed(paths: list[Path], zone_paths: list[Path], grid: AnalysisGrid, chunk: int,
+              index: int, size: int, years: list[int]) -> xr.DataArray:
+    """The smoothed cube as a dask array whose every block reads its own window and halo.
+
+    Each task reads its block plus ``size // 2`` pixels around it from every year's staged
+    map and the two zone layers, smooths it (:func:`~minecarbon.mapping.change_smoothing.
+    smooth_block`) and keeps the block: no task depends on another, so memory stays that of
+    a few blocks whatever the area (dask's ``map_overlap`` held neighbouring blocks, and the
+    peak grew with the area).
+    """
+    import dask.array as da
+    import rasterio
+    from rasterio.windows import Window
+
+    half = size // 2
+    ny, nx = grid.shape
+
+    def read(path: Path, window: Window, masked: bool) -> np.ndarray:
+        with rasterio.open(path) as src:
+            if masked:
+                return np.asarray(src.read(1, window=window, masked=True)
+                                  .astype("float32").filled(np.nan))
+            return np.asarray(src.read(1, window=window))
+
+    def block(block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        (_, _), (y0, y1), (x0, x1) = block_info[None]["array-location"]
+        r0, r1, c0, c1 = max(y0 - half, 0), min(y1 + half, ny), max(x0 - half, 0), min(
+            x1 + half, nx)
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        values = np.stack([read(p, window, True) for p in paths])
+        ftype, unit = (read(p, window, False).astype(np.int64) for p in zone_paths)
+        out = smooth_block(values, ftype * ZONE_BASE + unit, index, size)
+        return out[:, y0 - r0:y1 - r0, x0 - c0:x1 - c0]
+
+    def split(n: int) -> tuple[int, ...]:
+        return tuple(min(chunk, n - i) for i in range(0, n, chunk))
+
+    chunks = ((len(paths),), split(ny), split(nx))
+    data = da.map_blocks(  # type: ignore[no-untyped-call, unused-ignore]
+        block, chunks=chunks, dtype=np.float32, meta=np.array((), np.float32))
+    return xr.DataArray(data, dims=("year", "y", "x"),
+                        coords={"year": years, "y": grid.y_coords(), "x": grid.x_coords()})
