@@ -14,8 +14,8 @@ a reclamation or another change of class in the series are left out of every mea
 their own series, so that disturbances stay abrupt and local (decision 56).
 
 :func:`zone_window_mean` is the kernel (numba; ``scipy.ndimage.uniform_filter`` per zone is
-its oracle in the tests); :func:`smooth_change` applies it lazily to a (year, y, x) dask cube
-with ``map_overlap``.
+its oracle in the tests); :func:`smooth_block` applies it to one (year, y, x) block, and
+:func:`smooth_change` to an xarray cube lazily with ``map_overlap``.
 """
 
 from __future__ import annotations
@@ -140,7 +140,9 @@ def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
     if data.chunks[0] != (data.shape[0],):
         data = data.rechunk({0: -1})
     zones = zones.rechunk(data.chunks[1:])
-    # one task per block (with its halo): the cube is read once and never held whole
+    # each block with a halo from its neighbours; dask may hold neighbouring blocks for their
+    # halos, so the peak grows with the area: the mapping stage has every block read its own
+    # window and halo from the staged files instead (pipeline.change_smoothing_steps)
     smoothed = da.map_overlap(  # type: ignore[no-untyped-call, unused-ignore]
         lambda v, z: smooth_block(v, z[0], index, size),
         data, zones[None], depth={0: 0, 1: size // 2, 2: size // 2},

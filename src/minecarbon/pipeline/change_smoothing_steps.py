@@ -2,9 +2,11 @@
 
 Reads the staged annual maps once, replaces the change since the plots' year of every pixel
 mapped as forest in every year by its window mean among such pixels of the same zone
-(:func:`minecarbon.mapping.change_smoothing.smooth_change`; the zone is the plots' year's
-forest type × the last year's level-1 assessment unit), writes new staged maps and records what
-it did in ``calibration.json`` → ``change_smoothing``.
+(:mod:`minecarbon.mapping.change_smoothing`; the zone is the plots' year's forest type × the
+last year's level-1 assessment unit), writes new staged maps and records what it did in
+``calibration.json`` → ``change_smoothing``. Every block reads its own window and halo from
+the staged files (independent tasks, bounded memory); layers off the grid go through
+:func:`~minecarbon.mapping.change_smoothing.smooth_change` instead.
 """
 
 from __future__ import annotations
