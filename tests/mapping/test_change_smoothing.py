@@ -154,6 +154,21 @@ def test_disturbed_and_gap_pixels_keep_their_series_and_stay_out_of_the_means() 
     assert stable.sum() == 12 * 12 - 3
 
 
+def test_excluded_pixels_keep_their_series_and_give_nothing() -> None:
+    _, noisy, zone = _series((12, 12), seed=5)
+    exclude = np.zeros((12, 12), bool)
+    exclude[4:7, 4:7] = True  # e.g. a stand whose change was borrowed (decision 45)
+    out = smooth_change(_cube(noisy), REF, _zone(zone), 3,
+                        xr.DataArray(exclude, dims=("y", "x"))).values
+    np.testing.assert_array_equal(out[:, exclude], noisy[:, exclude])
+    taking = ~exclude
+    expected = noisy[-1] + _brute_force(noisy - noisy[-1], zone, taking, 3)
+    np.testing.assert_allclose(out[:, taking], expected[:, taking], atol=1e-9)
+    # without the exclusion, the same pixels would have changed
+    plain = smooth_change(_cube(noisy), REF, _zone(zone), 3).values
+    assert np.abs(plain[:-1, exclude] - noisy[:-1, exclude]).min() > 0
+
+
 def test_chunked_equals_in_memory_and_size_one_is_identity() -> None:
     _, noisy, zone = _series((23, 19), seed=7)
     noisy[:, 3, 4] = np.nan
@@ -199,15 +214,21 @@ def _stage_workspace(root: Path, window: int) -> tuple[Any, dict[int, Path], np.
 def test_the_mapping_stage_writes_smoothed_maps_and_records_it(tmp_path: Path) -> None:
     ctx, staged, noisy, zone = _stage_workspace(tmp_path, 3)
     grid = AnalysisGrid(CRS, PX, X0, Y1, N, N)
-    new, record = change_smoothing_stage(ctx, grid, staged, REF)
+    borrowed = np.zeros((N, N), bool)
+    borrowed[10:13, 2:5] = True  # quality 3 in one year: change borrowed (decision 45)
+    quality = {y: _tif(tmp_path / f"work/quality_{y}.tif",
+                       np.where(borrowed & (y == 2001), 3, 1), "uint8", 0) for y in YEARS}
+    new, record = change_smoothing_stage(ctx, grid, staged, REF, quality)
     assert record["applied"] is True and record["window_px"] == 3
-    assert record["stable_forest_pixels"] == N * N - 1
+    assert record["stable_forest_pixels"] == N * N - 1 - 9
+    assert record["borrowed_change_pixels_kept"] == 9
     assert not any(p.exists() for p in staged.values())  # the old staged files are gone
     with rasterio.open(new[2000]) as src:
         written = src.read(1)
-    stable = np.isfinite(noisy).all(axis=0)
+    stable = np.isfinite(noisy).all(axis=0) & ~borrowed
     expected = noisy[-1] + _brute_force(noisy - noisy[-1], zone, stable, 3)[0]
     np.testing.assert_allclose(written[stable], expected[stable], atol=1e-4)
+    np.testing.assert_allclose(written[borrowed], noisy[0][borrowed], atol=1e-5)
     assert np.isnan(written[0, 0])
     with rasterio.open(new[REF]) as src:
         np.testing.assert_allclose(src.read(1)[stable], noisy[-1][stable], atol=1e-5)
@@ -221,8 +242,12 @@ def test_the_stage_reads_layers_off_the_grid_through_read_on_grid(
     written = {}
     for on_grid in (True, False):
         monkeypatch.setattr(steps, "_on_grid", lambda path, grid, v=on_grid: v)
-        ctx, staged, _, _ = _stage_workspace(tmp_path / str(on_grid), 3)
-        new, record = change_smoothing_stage(ctx, grid, staged, REF)
+        root = tmp_path / str(on_grid)
+        ctx, staged, _, _ = _stage_workspace(root, 3)
+        quality = {y: _tif(root / f"work/quality_{y}.tif", np.where(
+            np.arange(N)[:, None] + np.zeros(N, int) == 7, 3, 1), "uint8", 0) for y in YEARS}
+        new, record = change_smoothing_stage(ctx, grid, staged, REF, quality)
+        assert record["borrowed_change_pixels_kept"] == N
         assert record["applied"] is True
         with rasterio.open(new[2001]) as src:
             written[on_grid] = src.read(1)

@@ -109,7 +109,7 @@ def stable_forest(agc: xr.DataArray) -> xr.DataArray:
 
 
 def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
-                  size: int) -> xr.DataArray:
+                  size: int, exclude: xr.DataArray | None = None) -> xr.DataArray:
     """``agc`` with stable forest's change since ``reference_year`` averaged in its zone.
 
     Parameters
@@ -123,12 +123,16 @@ def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
         (y, x) integer zones on the same grid (forest type × level-1 unit).
     size
         Odd window width in pixels; 1 returns ``agc`` unchanged.
+    exclude
+        Optional (y, x) bool: pixels that keep their own series and give no change to others
+        (the mapping step's pixels whose change was borrowed, decision 45).
 
     Returns
     -------
     xarray.DataArray
-        Like ``agc``: at pixels mapped in every year, ``agc(reference_year)`` plus the window
-        mean (:func:`zone_window_mean`) of ``agc − agc(reference_year)``; elsewhere ``agc``.
+        Like ``agc``: at pixels mapped in every year and not excluded, ``agc(reference_year)``
+        plus the window mean (:func:`zone_window_mean`) of ``agc − agc(reference_year)``;
+        elsewhere ``agc``.
 
     """
     if size == 1:
@@ -140,20 +144,26 @@ def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
     if data.chunks[0] != (data.shape[0],):
         data = data.rechunk({0: -1})
     zones = zones.rechunk(data.chunks[1:])
+    excluded = (_dask(exclude.data) if exclude is not None
+                else da.zeros(zones.shape, bool, chunks=zones.chunks))
+    excluded = excluded.rechunk(zones.chunks)
     # each block with a halo from its neighbours; dask may hold neighbouring blocks for their
     # halos, so the peak grows with the area: the mapping stage has every block read its own
     # window and halo from the staged files instead (pipeline.change_smoothing_steps)
     smoothed = da.map_overlap(  # type: ignore[no-untyped-call, unused-ignore]
-        lambda v, z: smooth_block(v, z[0], index, size),
-        data, zones[None], depth={0: 0, 1: size // 2, 2: size // 2},
+        lambda v, z, e: smooth_block(v, z[0], index, size, e[0]),
+        data, zones[None], excluded[None], depth={0: 0, 1: size // 2, 2: size // 2},
         boundary="none", dtype=data.dtype, meta=np.array((), data.dtype))
     return xr.DataArray(smoothed, coords=agc.coords, dims=agc.dims, name=agc.name,
                         attrs=agc.attrs)
 
 
-def smooth_block(values: Array, zone: Array, index: int, size: int) -> Array:
+def smooth_block(values: Array, zone: Array, index: int, size: int,
+                 exclude: Array | None = None) -> Array:
     """:func:`smooth_change` on one in-memory (year, y, x) block; ``index``: the reference."""
     valid = np.asarray(np.isfinite(values).all(axis=0))
+    if exclude is not None:
+        valid &= ~np.asarray(exclude, bool)
     level = values[index]
     change = np.where(valid, values - level, 0.0).astype(values.dtype, copy=False)
     mean = zone_window_mean(change, zone, valid, size)

@@ -29,14 +29,20 @@ from minecarbon.pipeline.unit_ratio_steps import UNITS_L1
 
 #: Zone codes: forest type × ZONE_BASE + level-1 unit (both small non-negative integers).
 ZONE_BASE = 1000
+#: ``agc_quality`` of a pixel-year whose change was borrowed (decision 45).
+BORROWED = 3
 
 
 def change_smoothing_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[int, Path],
-                           reference_year: int) -> tuple[dict[int, Path], dict[str, Any]]:
+                           reference_year: int, quality: dict[int, Path] | None = None
+                           ) -> tuple[dict[int, Path], dict[str, Any]]:
     """Smooth the staged maps' stable-forest change; returns the staged paths and the record.
 
-    Off (``mapping.change_window_px = 1``), or without a map of the plots' year or the zone
-    layers, the staged maps are returned as they are and the record says why.
+    ``quality`` are the staged quality layers: a pixel whose change was borrowed in any year
+    (quality 3, decision 45) keeps its own series and gives no change to others — its change
+    is already its forest's, without a pixel's noise. Off (``mapping.change_window_px = 1``),
+    or without a map of the plots' year or the zone layers, the staged maps are returned as
+    they are and the record says why.
     """
     ws, cfg = ctx.workspace, ctx.config
     size = cfg.mapping.change_window_px
@@ -56,27 +62,42 @@ def change_smoothing_stage(ctx: StepContext, grid: AnalysisGrid, staged: dict[in
         return staged, {**record, "applied": False, "reason": why}
     chunk = cfg.compute.chunk_px
     paths = [staged[y] for y in years]
-    if all(_on_grid(p, grid) for p in [*paths, *needed]):
-        out = _windowed(paths, needed, grid, chunk, years.index(reference_year), size, years)
+    flags = [quality[y] for y in years if y in quality] if quality else []
+    if all(_on_grid(p, grid) for p in [*paths, *needed, *flags]):
+        out = _windowed(paths, needed, flags, grid, chunk, years.index(reference_year), size,
+                        years)
     else:  # a layer off the grid: read everything through read_on_grid (reprojected lazily)
         agc = xr.concat([read_on_grid(p, grid, chunks=chunk) for p in paths],
                         dim=pd.Index(years, name="year")).chunk({"year": -1})
         ftype, unit = (read_on_grid(p, grid, chunks=chunk, masked=False) for p in needed)
         zone = (ftype.fillna(0).astype("int64") * ZONE_BASE
                 + unit.fillna(0).astype("int64")).assign_coords(y=agc["y"], x=agc["x"])
-        out = smooth_change(agc, reference_year, zone, size)
+        out = smooth_change(agc, reference_year, zone, size,
+                            _borrowed(flags, grid, chunk).assign_coords(y=agc["y"], x=agc["x"])
+                            if flags else None)
     new = {y: temporary_sibling(p) for y, p in staged.items()}
     write_cubes({"agc": out.astype("float32").rio.write_crs(grid.crs).rename("agc_t_per_ha")},
                 {"agc": new}, nodata={"agc": float("nan")})
     for path in staged.values():
         path.unlink(missing_ok=True)
-    stable = int(stable_forest(xr.concat(
-        [read_on_grid(p, grid, chunks=chunk) for p in new.values()], dim="year")).sum().compute())
+    stable = stable_forest(xr.concat([read_on_grid(p, grid, chunks=chunk)
+                                      for p in new.values()], dim="year"))
+    borrowed = (_borrowed(flags, grid, chunk) if flags
+                else xr.zeros_like(stable)).assign_coords(y=stable["y"], x=stable["x"])
+    took = int((stable & ~borrowed).sum().compute())
+    kept = int((stable & borrowed).sum().compute())
     forest_last = int(read_on_grid(new[last], grid, chunks=chunk).notnull().sum().compute())
     return new, {**record, "applied": True,
                  "zone": f"forest type of {reference_year} × level-1 unit of {last}",
-                 "stable_forest_pixels": stable,
-                 "stable_share_of_last_year_forest": round(stable / max(forest_last, 1), 4)}
+                 "stable_forest_pixels": took,
+                 "stable_share_of_last_year_forest": round(took / max(forest_last, 1), 4),
+                 "borrowed_change_pixels_kept": kept}
+
+
+def _borrowed(flags: list[Path], grid: AnalysisGrid, chunk: int) -> xr.DataArray:
+    """(y, x) bool: quality 3 (change borrowed, decision 45) in any year."""
+    return xr.concat([read_on_grid(p, grid, chunks=chunk, masked=False) == BORROWED
+                      for p in flags], dim="year").any("year")
 
 
 def _on_grid(path: Path, grid: AnalysisGrid) -> bool:
@@ -92,15 +113,16 @@ def _on_grid(path: Path, grid: AnalysisGrid) -> bool:
                                     atol=tol))
 
 
-def _windowed(paths: list[Path], zone_paths: list[Path], grid: AnalysisGrid, chunk: int,
-              index: int, size: int, years: list[int]) -> xr.DataArray:
+def _windowed(paths: list[Path], zone_paths: list[Path], flags: list[Path],
+              grid: AnalysisGrid, chunk: int, index: int, size: int, years: list[int]
+              ) -> xr.DataArray:
     """The smoothed cube as a dask array whose every block reads its own window and halo.
 
     Each task reads its block plus ``size // 2`` pixels around it from every year's staged
-    map and the two zone layers, smooths it (:func:`~minecarbon.mapping.change_smoothing.
-    smooth_block`) and keeps the block: no task depends on another, so memory stays that of
-    a few blocks whatever the area (dask's ``map_overlap`` held neighbouring blocks, and the
-    peak grew with the area).
+    map, the two zone layers and the quality layers (``flags``), smooths it
+    (:func:`~minecarbon.mapping.change_smoothing.smooth_block`) and keeps the block: no task
+    depends on another, so memory stays that of a few blocks whatever the area (dask's
+    ``map_overlap`` held neighbouring blocks, and the peak grew with the area).
     """
     import dask.array as da
     import rasterio
@@ -124,7 +146,10 @@ def _windowed(paths: list[Path], zone_paths: list[Path], grid: AnalysisGrid, chu
         window = Window(c0, r0, c1 - c0, r1 - r0)
         values = np.stack([read(p, window, True) for p in paths])
         ftype, unit = (read(p, window, False).astype(np.int64) for p in zone_paths)
-        out = smooth_block(values, ftype * ZONE_BASE + unit, index, size)
+        borrowed = np.zeros(ftype.shape, bool)
+        for path in flags:
+            borrowed |= read(path, window, False) == BORROWED
+        out = smooth_block(values, ftype * ZONE_BASE + unit, index, size, borrowed)
         return out[:, y0 - r0:y1 - r0, x0 - c0:x1 - c0]
 
     def split(n: int) -> tuple[int, ...]:

@@ -380,7 +380,7 @@ def _mapping(ctx: StepContext) -> None:
         staged["agc"], calibration["space_for_time"] = space_for_time_stage(
             ctx, grid, staged["agc"], model_inputs(model), plots, oof, calibration)
         staged["agc"], calibration["change_smoothing"] = change_smoothing_stage(
-            ctx, grid, staged["agc"], int(calibration["reference_year"]))
+            ctx, grid, staged["agc"], int(calibration["reference_year"]), staged["quality"])
     text = json.dumps({"temporal_fit": cfg.mapping.temporal_fit, **calibration}, indent=1,
                       ensure_ascii=False)
     ctx.publish(CALIBRATION, lambda tmp: tmp.write_text(text, encoding="utf-8"),
