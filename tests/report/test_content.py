@@ -824,9 +824,10 @@ def test_the_stands_change_of_stable_forest_is_stated(lang: str,
     assert said() == []  # older records, or the stage off
     inputs.agc_calibration["change_smoothing"] = {
         "window_px": 5, "reference_year": 2020, "applied": True, "stable_forest_pixels": 14146,
-        "stable_share_of_last_year_forest": 0.8372}
+        "stable_share_of_last_year_forest": 0.8372, "borrowed_change_pixels_kept": 1381}
     (text,) = said()
     assert "14146" in text and "84" in text and ("5 × 5" in text or "5×5" in text)
+    assert "1381" in text
     assert "2020" in text
     inputs.agc_calibration["change_smoothing"].update(applied=False, reason="off")
     assert said() == []

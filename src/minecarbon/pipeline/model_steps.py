@@ -14,8 +14,9 @@ type's mean out-of-fold residual added; the established stands of types whose mo
 AGC borrow the other forest's relative change, and every pixel-year takes its level-1 unit's
 plot ratio (docs/time-series.md) → ``products/agc/agc_<year>.tif``
 (t C/ha, NaN outside forest), ``agc_quality_<year>.tif``, ``calibration.json`` (with the
-space-for-time check of the maps' change against the features' own, decision 47), optionally
-the conformal bounds, and the totals per assessment unit and year → ``agc_totals.csv``.
+space-for-time check of the maps' change against the features' own, decision 47; stable
+forest's change taken as its stand's, decision 56), optionally the conformal bounds, and the
+totals per assessment unit and year → ``agc_totals.csv``.
 """
 
 from __future__ import annotations

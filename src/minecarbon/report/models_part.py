@@ -223,6 +223,7 @@ def inversion_section(inputs: ReportInputs, lang: Lang) -> Section:
         s.blocks.append(Paragraph(tr(
             "inv.change_smoothing", lang, w=smoothing["window_px"],
             y=smoothing["reference_year"], n=smoothing["stable_forest_pixels"],
+            k=smoothing.get("borrowed_change_pixels_kept", 0),
             share=f"{100 * float(smoothing['stable_share_of_last_year_forest']):.0f}")))
     if _have(s, inputs, lang, "agc_totals"):
         from minecarbon.report import charts

@@ -210,13 +210,14 @@ RESULT_TEXTS: dict[str, tuple[str, str]] = {
     "inv.change_smoothing": (
         "各年均为森林的像元（{n} 个，占末年森林的 {share}%）自 {y} 年起的碳储量变化取其 {w}×{w} "
         "像元窗口内同一森林类型、同一一级评估单元的此类像元的平均变化（按林分估计变化，如面向对象"
-        "的变化估计）；{y} 年各像元的碳储量，以及地类发生过变化的像元（采矿、复垦等），"
-        "保留自身的值。",
+        "的变化估计）；{y} 年各像元的碳储量、地类发生过变化的像元（采矿、复垦等）以及变化取自"
+        "其余森林的像元（{k} 个），保留自身的值。",
         "For the pixels that are forest in every year ({n}, {share} % of the last year's "
         "forest), the change in carbon since {y} is the mean change of such pixels of the same "
         "forest type and level-1 unit in a {w} × {w}-pixel window (the stand's change, as "
-        "object-based change estimation takes it); every pixel's level in {y}, and every "
-        "pixel whose class changed (mining, reclamation), keep their own values."),
+        "object-based change estimation takes it); every pixel's level in {y}, every pixel "
+        "whose class changed (mining, reclamation) and the {k} pixels whose change was "
+        "borrowed from the other forest keep their own values."),
     # ------------------------------------------------------------------ 7 assessment
     "as.change_map": ("{y0}—{y1} 年地上碳储量变化量", "AGC change {y0}–{y1}"),
     "as.trend_map": ("地上碳储量变化趋势（Sen+MK）", "AGC trend class (Sen + Mann–Kendall)"),
