@@ -154,6 +154,18 @@ def test_disturbed_and_gap_pixels_keep_their_series_and_stay_out_of_the_means() 
     assert stable.sum() == 12 * 12 - 3
 
 
+def test_a_low_stand_among_growing_ones_does_not_go_below_zero() -> None:
+    values = np.full((4, 5, 5), 60.0)
+    values[:, :, :] -= 10.0 * (REF - np.array(YEARS))[:, None, None]  # 30 → 60 by REF
+    values[:, 2, 2] = 5.0  # a thinned pixel, flat at 5 t C/ha
+    out = smooth_change(_cube(values), REF, _zone(np.zeros((5, 5), int)), 3).values
+    # its neighbours' mean change back to 2000: (8 × −30 + 0) / 9
+    assert out[0, 2, 2] == 0.0 and out[-1, 2, 2] == 5.0
+    assert out[0, 1, 1] == pytest.approx(60.0 - 30.0 * 8 / 9)  # its window holds the flat one
+    assert out[0, 0, 0] == pytest.approx(30.0)  # the corner's window does not
+    assert (out >= 0).all()
+
+
 def test_excluded_pixels_keep_their_series_and_give_nothing() -> None:
     _, noisy, zone = _series((12, 12), seed=5)
     exclude = np.zeros((12, 12), bool)

@@ -131,8 +131,8 @@ def smooth_change(agc: xr.DataArray, reference_year: int, zone: xr.DataArray,
     -------
     xarray.DataArray
         Like ``agc``: at pixels mapped in every year and not excluded, ``agc(reference_year)``
-        plus the window mean (:func:`zone_window_mean`) of ``agc − agc(reference_year)``;
-        elsewhere ``agc``.
+        plus the window mean (:func:`zone_window_mean`) of ``agc − agc(reference_year)``,
+        at least 0; elsewhere ``agc``.
 
     """
     if size == 1:
@@ -167,7 +167,10 @@ def smooth_block(values: Array, zone: Array, index: int, size: int,
     level = values[index]
     change = np.where(valid, values - level, 0.0).astype(values.dtype, copy=False)
     mean = zone_window_mean(change, zone, valid, size)
-    return np.where(valid, level + mean, values).astype(values.dtype, copy=False)
+    # a pixel whose own level is far below its neighbours' can take more loss going back in
+    # time than it holds: carbon is not negative (as after the residual offsets)
+    return np.where(valid, np.maximum(level + mean, 0.0), values).astype(values.dtype,
+                                                                          copy=False)
 
 
 def _dask(array: Any) -> Any:
