@@ -14,9 +14,9 @@ the threaded scheduler. Each run is a process of its own, so that its peak RSS i
   ``map_overlap``) on the generated cube, the in-memory API's path, whose peak grows with the
   area (dask holds neighbouring blocks for their halos);
 * ``generate``: the same cube reduced without the smoothing (the cost of making the data);
-* ``whole``: the kernel (:func:`zone_window_mean`) on the whole cube in memory at
-  ``--peer-size``² (1000), the plain NumPy way with ``scipy.ndimage.uniform_filter``, beside
-  ``chunked`` at the same size: the per-pixel cost of the halo and the blocks, as a ratio.
+* ``whole``: the kernel (:func:`~minecarbon.mapping.change_smoothing.smooth_block`) on the
+  whole cube in memory at ``--peer-size``² (1000), beside ``chunked`` at the same size: the
+  per-pixel cost of the halo and the blocks, as a ratio (the sums must be equal).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import peak_rss_mb, save
 
-from minecarbon.mapping.change_smoothing import smooth_change, zone_window_mean
+from minecarbon.mapping.change_smoothing import smooth_block, smooth_change
 
 CHUNK = 1024
 ZONES = 12
@@ -94,12 +94,7 @@ def run_one(mode: str, size: int, n_years: int, window: int, folder: str = ""
         elif mode == "chunked":
             total = float(smooth_change(agc, reference, zone, window).sum().compute())
         else:  # whole: the kernel on the whole cube in memory
-            values = agc.values
-            level = values[-1]
-            stable = np.isfinite(values).all(axis=0)
-            change = np.where(stable, values - level, 0.0).astype(np.float32)
-            mean = zone_window_mean(change, zone.values, stable, window)
-            out = np.where(stable, level + mean, values)
+            out = smooth_block(agc.values, zone.values, n_years - 1, window)
             total = float(np.nansum(out, dtype=np.float64))
     return {"mode": mode, "size": size, "years": n_years, "seconds":
             round(time.perf_counter() - start, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -151,7 +146,7 @@ def _files_run(folder: Path, size: int, n_years: int, window: int) -> dict[str, 
     paths, zone_paths = _paths(folder, n_years)
     start = time.perf_counter()
     with dask.config.set(scheduler="threads"):
-        cube = _windowed(paths, zone_paths, _grid(size), CHUNK, n_years - 1, window,
+        cube = _windowed(paths, zone_paths, [], _grid(size), CHUNK, n_years - 1, window,
                          list(range(n_years)))
         total = float(cube.sum().compute())
     return {"mode": "files", "size": size, "years": n_years,
