@@ -127,15 +127,11 @@ def trained_on_sample(x: Array, y: Array, n: int) -> Ceiling:
 
 def stack(root: Path, year: int, grid: Any) -> Array:
     """The year's feature stack on the truth grid, (feature, y, x)."""
-    import rasterio
-
-    from minecarbon.io.raster import read_on_grid
+    from minecarbon.io.raster import on_grid, read_raster
 
     path = root / "products" / "features" / f"features_{year}.tif"
-    with rasterio.open(path) as src:
-        count = src.count
-    return np.stack([np.asarray(read_on_grid(path, grid, band=b).values, np.float32)
-                     for b in range(1, count + 1)])
+    bands = on_grid(read_raster(path, chunks=None, band=None), grid, str(path))
+    return np.asarray(bands.values, np.float32)
 
 
 def plot_count(root: Path) -> int:

@@ -13,12 +13,27 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from minecarbon.errors import ConfigError, PathNotFoundError, warn
 from minecarbon.types import ModelKind
 
 CONFIG_FILE = "minecarbon.toml"
+
+
+def _odd(value: int, info: ValidationInfo) -> int:
+    """A window width: odd, so that the window has a centre pixel."""
+    if value % 2 == 0:
+        raise ValueError(f"{info.field_name} must be odd (1, 3, 5, …), not {value}")
+    return value
 
 
 class _Section(BaseModel):
@@ -194,12 +209,7 @@ class ClassifyConfig(_Section):
     reclamation_years: int = Field(3, ge=0, le=10)
     seed: int = 0
 
-    @field_validator("species_window")
-    @classmethod
-    def _odd_window(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError("species_window must be odd (1, 3, 5, …)")
-        return value
+    _odd_window = field_validator("species_window")(_odd)
 
     @model_validator(mode="after")
     def _cover_order(self) -> ClassifyConfig:
@@ -256,12 +266,7 @@ class MappingConfig(_Section):
     # of the same forest type and unit (decision 56); 1: each pixel keeps its own change
     change_window_px: int = Field(3, ge=1, le=15)
 
-    @field_validator("change_window_px")
-    @classmethod
-    def _odd_window(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError("the change window must be an odd number of pixels (1, 3, 5, …)")
-        return value
+    _odd_window = field_validator("change_window_px")(_odd)
 
     @field_validator("change_calibration")
     @classmethod
