@@ -146,6 +146,18 @@ def test_one_unmapped_pixel(tmp_path: Path) -> None:
     assert score["targets"]["coverage_min"]["pass"] is True
     assert score["targets"]["site_total_worst_deviation_pct"]["value"] == pytest.approx(
         100 * 10 / 550)
+    # the error budget: all of the bias and the squared error is the unmapped pixel's
+    np.testing.assert_array_equal(per_year(score, "omitted_px"), [1] * 5)
+    np.testing.assert_allclose(per_year(score, "omission_bias_pct"), per_year(score, "bias_pct"),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(per_year(score, "mapped_bias_pct"), [0.0] * 5)
+    np.testing.assert_array_equal(per_year(score, "rmse_mapped_pct"), [0.0] * 5)
+    np.testing.assert_array_equal(per_year(score, "omission_mse_share"), [1.0] * 5)
+    budget = score["error_budget"]
+    assert budget["worst_bias_year"]["year"] == score["targets"]["bias_worst_abs_pct"]["year"]
+    assert budget["worst_bias_year"]["omitted_px"] == 1
+    assert budget["rmse_mapped_worst_pct"] == 0.0
+    assert budget["omission_mse_share_min"] == budget["omission_mse_share_max"] == 1.0
 
 
 def test_half_map(tmp_path: Path) -> None:
@@ -167,6 +179,42 @@ def test_half_map(tmp_path: Path) -> None:
     assert [targets[n]["pass"] for n in ("coverage_min", "change_worst_diff_points",
                                          "sen_slope_r", "trend_class_agreement")] == [True] * 4
     assert score["all_pass"] is False
+    # nothing unmapped: the whole error is the mapped pixels'
+    np.testing.assert_array_equal(per_year(score, "omitted_px"), [0] * 5)
+    np.testing.assert_array_equal(per_year(score, "omission_bias_pct"), [0.0] * 5)
+    np.testing.assert_allclose(per_year(score, "mapped_bias_pct"), [-50.0] * 5, rtol=1e-9)
+    np.testing.assert_allclose(per_year(score, "rmse_mapped_pct"), per_year(score, "rmse_pct"),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(per_year(score, "omission_mse_share"), [0.0] * 5)
+    assert score["error_budget"]["mapped_bias_worst_abs_pct"] == pytest.approx(50.0)
+
+
+def test_error_budget_adds_up() -> None:
+    """Bias = omission part + mapped part; MSE = the two parts' squared errors, by hand."""
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(10.0, 90.0, (len(YEARS), 400)).astype(np.float32)  # (year, pixel)
+    mapped = (truth * rng.normal(1.0, 0.3, truth.shape)).astype(np.float32)
+    gone = rng.random(truth.shape) < 0.1
+    mapped[gone] = np.nan
+    score = score_series(truth, mapped, YEARS, 1.0)
+    assert per_year(score, "omitted_px").tolist() == gone.sum(axis=1).tolist()
+    assert gone.sum() > 100  # the split is exercised
+    np.testing.assert_allclose(per_year(score, "omission_bias_pct")
+                               + per_year(score, "mapped_bias_pct"), per_year(score, "bias_pct"),
+                               rtol=1e-9)
+    t, m = truth.astype(np.float64), mapped.astype(np.float64)
+    mean = t.mean(axis=1)
+    share = 100 * np.where(gone, t, 0).sum(axis=1) / t.sum(axis=1)  # carbon left off, %
+    np.testing.assert_allclose(per_year(score, "omission_bias_pct"), -share, rtol=1e-9)
+    sq_m = np.where(gone, 0.0, (m - t) ** 2)
+    rmse_m = np.sqrt(sq_m.sum(axis=1) / (~gone).sum(axis=1)) / mean * 100
+    np.testing.assert_allclose(per_year(score, "rmse_mapped_pct"), rmse_m, rtol=1e-9)
+    sq_o = np.where(gone, t ** 2, 0.0).sum(axis=1)
+    np.testing.assert_allclose(per_year(score, "omission_mse_share"),
+                               sq_o / (sq_o + sq_m.sum(axis=1)), rtol=1e-9)
+    rmse = per_year(score, "rmse_t_ha")
+    np.testing.assert_allclose(rmse ** 2, (sq_o + sq_m.sum(axis=1)) / t.shape[1], rtol=1e-9)
+    assert np.all(per_year(score, "rmse_mapped_pct") < per_year(score, "rmse_pct"))
 
 
 def test_unit_bias_by_hand() -> None:
@@ -223,6 +271,12 @@ def test_extent_units_and_commission(tmp_path: Path) -> None:
     assert score["sen_slope"]["pixels"] == 22
     # the pixel cleared in 2004 is not truth forest that year: no bias from its commission
     np.testing.assert_allclose(per_year(score, "bias_t_ha"), [0.0] * 5, atol=1e-12)
+    # commission: the never-forest pixel every year, the cleared one too in 2004
+    np.testing.assert_array_equal(per_year(score, "commission_px"), [1] * 4 + [2])
+    np.testing.assert_allclose(per_year(score, "commission_mapped_t"),
+                               [7.0 * AREA_HA] * 4 + [(7.0 + TRUTH[4, 2, 2]) * AREA_HA],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(per_year(score, "omitted_px"), [0] * 5)
 
 
 def test_missing_year_reads_as_unmapped(tmp_path: Path) -> None:
@@ -249,6 +303,10 @@ def test_no_products_at_all(tmp_path: Path) -> None:
     assert score["sen_slope"]["mapped_classes"]["stable"] == 1.0
     assert math.isnan(score["sen_slope"]["r"])  # no variance in the mapped slopes
     assert score["targets"]["sen_slope_r"]["pass"] is False
+    np.testing.assert_array_equal(per_year(score, "omitted_px"), [25] * 5)
+    np.testing.assert_array_equal(per_year(score, "omission_mse_share"), [1.0] * 5)
+    assert np.isnan(per_year(score, "rmse_mapped_pct")).all()  # nothing mapped to score
+    assert math.isnan(score["error_budget"]["rmse_mapped_worst_pct"])
 
 
 def test_trend_class_against_the_kernel() -> None:
@@ -316,8 +374,17 @@ def test_small_site_score(small_site: Path) -> None:
             r["truth_mean_t_ha"] * r["truth_forest_px"] * AREA_HA, rel=1e-9)
         assert r["forest_area_truth_ha"] == pytest.approx(r["truth_forest_px"] * AREA_HA)
         assert r["forest_area_mapped_ha"] <= score["extent_pixels"] * AREA_HA + 1e-9
-        for key in ("site_total_ratio", "rmse_pct", "bias_pct", "r"):
+        for key in ("site_total_ratio", "rmse_pct", "bias_pct", "r", "rmse_mapped_pct",
+                    "omission_mse_share"):
             assert math.isfinite(r[key]), (r["year"], key)
+        # the error budget: unmapped pixels are the coverage's complement, the bias adds up
+        assert r["omitted_px"] == round((1.0 - r["coverage"]) * r["truth_forest_px"])
+        assert r["omission_bias_pct"] + r["mapped_bias_pct"] == pytest.approx(r["bias_pct"])
+        assert r["omission_bias_pct"] <= 0.0 and 0.0 <= r["omission_mse_share"] <= 1.0
+        assert r["rmse_mapped_pct"] <= r["rmse_pct"] or r["omitted_px"] == 0
+        assert r["commission_px"] >= 0 and r["commission_mapped_t"] >= 0.0
+        assert r["forest_area_mapped_ha"] == pytest.approx(
+            (r["truth_forest_px"] - r["omitted_px"] + r["commission_px"]) * AREA_HA)
     for r in rows[1:]:
         assert math.isfinite(r["change_diff_points"])
     assert score["coverage"]["worst"] == min(r["coverage"] for r in rows)
@@ -381,3 +448,5 @@ def test_cli_demo_score_on_a_delivered_workspace(cli, small_site: Path, tmp_path
     assert code == 0
     assert "already" in out and "truth comparison:" in out
     assert "targets not met" in out or "all targets met" in out  # the table's caption
+    worst = doc["truth_comparison"]["error_budget"]["worst_bias_year"]
+    assert f"bias in {worst['year']}:" in out and "unmapped truth-forest pixels" in out

@@ -107,7 +107,22 @@ def demo(
             say(f"report: {path}")
         if result is not None and not OUT.quiet:
             console.print(_score_table(result))
+            if (budget := _budget_line(result)) is not None:
+                say(budget)
             say(f"truth comparison: {scored}")
+
+
+def _budget_line(result: dict[str, Any]) -> str | None:
+    """Where the worst year's bias comes from: unmapped truth forest or the mapped pixels."""
+    budget = result["error_budget"]
+    worst = budget["worst_bias_year"]
+    if worst is None or math.isnan(worst["omission_bias_pct"]):
+        return None
+    return (f"bias in {worst['year']}: {worst['omission_bias_pct']:+.1f} points from "
+            f"{worst['omitted_px']} unmapped truth-forest pixels, "
+            f"{worst['mapped_bias_pct']:+.1f} from the mapped ones; RMSE of the mapped pixels "
+            f"alone {budget['rmse_mapped_worst_pct']:.1f} % at worst "
+            f"({budget['rmse_mapped_worst_year']})")
 
 
 def _score_table(result: dict[str, Any]) -> Table:

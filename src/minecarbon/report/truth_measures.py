@@ -96,6 +96,67 @@ def _targets(summary: dict[str, float], worst_years: dict[str, int | None]
     return out
 
 
+#: The per-year keys of :func:`_error_budget`, in the order they are reported.
+BUDGET_KEYS = ("omitted_px", "omission_bias_pct", "mapped_bias_pct", "rmse_mapped_pct",
+               "omission_mse_share")
+
+
+def _error_budget(t: Array, err: Array, mapped: Array, truth_mean: float) -> dict[str, Any]:
+    """One year's RMSE and bias split into the unmapped truth forest and the mapped rest.
+
+    ``t`` and ``err`` (mapped − truth, an unmapped pixel read as 0 so its error is −t) are
+    over the year's truth-forest pixels, ``mapped`` says which of them have a value. The bias
+    is the sum of its two parts exactly (both divided by all truth-forest pixels):
+    ``omission_bias_pct`` = −100 · Σ t(unmapped) / Σ t, the share of the truth's carbon left
+    off the map, and ``mapped_bias_pct``, the mapped pixels' error. ``omission_mse_share`` is
+    the unmapped pixels' share of the squared error; ``rmse_mapped_pct`` the RMSE of the
+    mapped pixels alone, in % of the mean of all truth-forest pixels (what the RMSE would be
+    if the classification missed nothing and the model did as it does).
+    """
+    n = t.size
+    omitted = ~mapped
+    if not n:
+        return {"omitted_px": 0, **dict.fromkeys(BUDGET_KEYS[1:], math.nan)}
+    sq = err * err
+    return {
+        "omitted_px": int(np.count_nonzero(omitted)),
+        "omission_bias_pct": 100.0 * _ratio(float(np.sum(err[omitted])) / n, truth_mean),
+        "mapped_bias_pct": 100.0 * _ratio(float(np.sum(err[mapped])) / n, truth_mean),
+        "rmse_mapped_pct": 100.0 * _ratio(math.sqrt(_mean(sq[mapped])), truth_mean)
+        if mapped.any() else math.nan,
+        "omission_mse_share": _ratio(float(np.sum(sq[omitted])), float(np.sum(sq))),
+    }
+
+
+def _budget_summary(rows: list[dict[str, Any]], rmse_year: int | None,
+                    bias_year: int | None) -> dict[str, Any]:
+    """The error budget in the worst-RMSE and worst-bias years, and the mapped pixels' worst.
+
+    ``rmse_mapped_worst_pct`` and ``mapped_bias_worst_abs_pct`` are what the RMSE and bias
+    targets would read without the unmapped truth forest (no target of their own).
+    """
+    by_year = {r["year"]: r for r in rows}
+
+    def at(year: int | None) -> dict[str, Any] | None:
+        return None if year is None else {"year": year, **{k: by_year[year][k]
+                                                           for k in BUDGET_KEYS}}
+    rmse_m, k_rmse = _nanmax_abs([r["rmse_mapped_pct"] for r in rows])
+    bias_m, k_bias = _nanmax_abs([r["mapped_bias_pct"] for r in rows])
+    shares = [r["omission_mse_share"] for r in rows]
+    return {
+        "worst_rmse_year": at(rmse_year),
+        "worst_bias_year": at(bias_year),
+        "rmse_mapped_worst_pct": rmse_m,
+        "rmse_mapped_worst_year": None if k_rmse is None else rows[k_rmse]["year"],
+        "mapped_bias_worst_abs_pct": bias_m,
+        "mapped_bias_worst_year": None if k_bias is None else rows[k_bias]["year"],
+        "omission_mse_share_min": _float(np.nanmin(shares)) if np.isfinite(shares).any()
+        else math.nan,
+        "omission_mse_share_max": _float(np.nanmax(shares)) if np.isfinite(shares).any()
+        else math.nan,
+    }
+
+
 def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: float,
                  *, extent: Array | None = None,
                  persistent_unit: Array | None = None,
@@ -131,8 +192,11 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         JSON-ready: ``years``, ``per_year`` (a row per year), ``coverage``, ``site_total``,
         ``change``, ``persistent_forest`` (truth forest every year), ``persistent_unit``
         (with ``persistent_unit`` only), ``unit_bias`` (with ``units_l1`` only),
-        ``sen_slope``, ``rmse_bias``, ``forest_area``, ``targets`` (each with ``value`` and
-        ``pass``) and ``all_pass``. Undefined values (e.g. a ratio to zero) are NaN.
+        ``sen_slope``, ``rmse_bias``, ``error_budget`` (:func:`_budget_summary`; each row
+        of ``per_year`` also has :func:`_error_budget`'s keys, ``commission_px`` and
+        ``commission_mapped_t``, the mapped pixels of the extent outside truth forest and
+        their carbon), ``forest_area``, ``targets`` (each with ``value`` and ``pass``) and
+        ``all_pass``. Undefined values (e.g. a ratio to zero) are NaN.
 
     Raises
     ------
@@ -161,6 +225,7 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         rmse = math.sqrt(_mean(err * err)) if n else math.nan
         bias = _mean(err)
         mapped_total = float(np.sum(mapped[i][has_map[i]], dtype=np.float64)) * pixel_area_ha
+        commission = has_map[i] & ~f
         truth_total = float(np.sum(t)) * pixel_area_ha
         rows.append({
             "year": int(year),
@@ -177,6 +242,10 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
             "r": _pearson(m, t),
             "forest_area_mapped_ha": float(np.count_nonzero(has_map[i])) * pixel_area_ha,
             "forest_area_truth_ha": float(n) * pixel_area_ha,
+            **_error_budget(t, err, has_map[i][f], truth_mean),
+            "commission_px": int(np.count_nonzero(commission)),
+            "commission_mapped_t": float(np.sum(mapped[i][commission], dtype=np.float64))
+            * pixel_area_ha,
         })
     for prev, row in pairwise(rows):
         mc = 100.0 * _ratio(row["site_total_mapped_t"] - prev["site_total_mapped_t"],
@@ -242,6 +311,7 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         "sen_slope": sen,
         "rmse_bias": {"rmse_worst_pct": rmse_w, "rmse_worst_year": year_at(worst_rmse),
                       "bias_worst_abs_pct": bias_w, "bias_worst_year": year_at(worst_bias)},
+        "error_budget": _budget_summary(rows, year_at(worst_rmse), year_at(worst_bias)),
         "forest_area": {
             "mapped_ha": [r["forest_area_mapped_ha"] for r in rows],
             "truth_ha": [r["forest_area_truth_ha"] for r in rows],
