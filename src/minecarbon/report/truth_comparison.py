@@ -23,6 +23,10 @@ Sen slope                   per pixel over all years on the persistent forest
 RMSE and bias               per year over truth forest, in % of the truth mean (RMSE ≤ 25 %,
                             |bias| ≤ 5 %)
 forest area                 mapped (finite pixels in the extent) and truth, ha (no target)
+error budget                per year, the bias split exactly into the unmapped truth forest's
+                            part (−Σ its truth / Σ truth) and the mapped pixels'; the unmapped
+                            pixels' share of the squared error; the RMSE of the mapped pixels
+                            alone; commission pixels and their carbon (no target)
 ==========================  ===================================================================
 
 Where it lives: the demo package sits below ``assessment`` in the import-linter layers
