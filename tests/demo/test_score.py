@@ -307,6 +307,11 @@ def test_no_products_at_all(tmp_path: Path) -> None:
     np.testing.assert_array_equal(per_year(score, "omission_mse_share"), [1.0] * 5)
     assert np.isnan(per_year(score, "rmse_mapped_pct")).all()  # nothing mapped to score
     assert math.isnan(score["error_budget"]["rmse_mapped_worst_pct"])
+    from minecarbon.cli.demo import _budget_line  # what `demo --score` prints under its table
+
+    line = _budget_line(score)
+    assert line is not None and "25 unmapped truth-forest pixels" in line
+    assert "-100.0 points" in line and "undefined" in line
 
 
 def test_trend_class_against_the_kernel() -> None:

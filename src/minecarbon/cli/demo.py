@@ -118,11 +118,13 @@ def _budget_line(result: dict[str, Any]) -> str | None:
     worst = budget["worst_bias_year"]
     if worst is None or math.isnan(worst["omission_bias_pct"]):
         return None
+    rmse = budget["rmse_mapped_worst_pct"]
+    rmse_text = ("undefined (a year has no mapped truth-forest pixel)" if math.isnan(rmse)
+                 else f"{rmse:.1f} % at worst ({budget['rmse_mapped_worst_year']})")
     return (f"bias in {worst['year']}: {worst['omission_bias_pct']:+.1f} points from "
             f"{worst['omitted_px']} unmapped truth-forest pixels, "
             f"{worst['mapped_bias_pct']:+.1f} from the mapped ones; RMSE of the mapped pixels "
-            f"alone {budget['rmse_mapped_worst_pct']:.1f} % at worst "
-            f"({budget['rmse_mapped_worst_year']})")
+            f"alone {rmse_text}")
 
 
 def _score_table(result: dict[str, Any]) -> Table:
