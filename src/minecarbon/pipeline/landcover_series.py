@@ -42,6 +42,7 @@ from minecarbon.classify._predict import predict_blocks
 from minecarbon.classify.holdout import LOCATION, stratified_split
 from minecarbon.classify.landcover import LandCoverClassifier, class_name
 from minecarbon.classify.priors import em_priors
+from minecarbon.classify.running_median import running_median_years
 from minecarbon.classify.temporal import SCALE, probabilities_to_uint8, smooth_class_series
 from minecarbon.errors import warn
 from minecarbon.grid import AnalysisGrid
@@ -367,11 +368,7 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
     for name in names:
         layers = [opened[y][name] for y in years]
         cube = xr.concat(layers, dim=pd.Index(years, name="year")).reindex(year=list(full))
-        window = 2 * cfg.context_years + 1
-        windows = cube.chunk({"year": -1}).rolling(year=window, center=True,
-                                                   min_periods=1).construct("window")
-        median = xr.apply_ufunc(_quiet_median, windows, input_core_dims=[["window"]],
-                                dask="parallelized", output_dtypes=[np.float32])
+        median = running_median_years(cube, cfg.context_years)
         out = xr.Dataset({f"y{y}": median.sel(year=y, drop=True).astype("float32")
                           for y in years}).rio.write_crs(grid.crs)
         rel = CONTEXT.format(feature=name)
@@ -379,16 +376,6 @@ def context_features(ctx: StepContext, grid: AnalysisGrid, stacks: dict[int, Pat
                     kind="work:context_feature")
         files[name] = read_stack(ctx.workspace.path(rel), chunks=chunk)
     return files
-
-
-def _quiet_median(values: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-    """NaN-median over the last axis; all-NaN windows give NaN without a warning."""
-    empty = np.isnan(values).all(axis=-1)
-    if empty.any():
-        values = np.where(empty[..., None], 0.0, values)
-    out = np.asarray(np.nanmedian(values, axis=-1), dtype=np.float32)
-    out[empty] = np.nan
-    return out
 
 
 def with_context(features: xr.Dataset, files: dict[str, xr.Dataset], year: int) -> xr.Dataset:
