@@ -43,6 +43,22 @@ def test_equals_rolling_nanmedian(half: int) -> None:
     assert np.isnan(out[0, 0]).all()
 
 
+def test_ties_and_infinities_leave_the_window_right() -> None:
+    """Many equal values and ±inf: the sliding window removes exactly the value leaving it."""
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 4, size=(40, 25)).astype(np.float64)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[rng.random(values.shape) < 0.05] = np.inf
+    values[rng.random(values.shape) < 0.05] = -np.inf
+    out = running_nanmedian(values, 3)
+    expected = _oracle(values[None], 3)[0]
+    finite = ~np.isnan(expected)
+    assert finite.sum() > 900
+    np.testing.assert_array_equal(np.isnan(out), ~finite)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(out[finite], expected[finite].astype(np.float32))
+
+
 def test_known_answers() -> None:
     """By hand: odd and even counts, NaN skipped, the window clipped at both ends."""
     series = np.array([5.0, np.nan, 1.0, 4.0, 2.0, np.nan, np.nan, np.nan, 9.0])

@@ -3,10 +3,12 @@
 The land-cover forests see each context feature's median over ±``half`` years
 (``classify.context_years``; :func:`minecarbon.pipeline.landcover_series.context_features`).
 xarray's ``rolling(...).construct`` with ``numpy.nanmedian`` computes the same thing but copies
-every value into a window of ``2·half + 1`` and takes numpy's masked-array path for NaN: about
-13 s per feature at 1000 × 1000 pixels × 25 years on two cores, twelve features a run. The
-kernel here keeps one window buffer per pixel and sorts it by insertion (at most 2·half + 1
-values), in a numba loop that releases the GIL so dask's threads run blocks side by side.
+every value into a window of ``2·half + 1`` and takes numpy's masked-array path for NaN: 6 s
+per feature at 1000 × 1000 pixels × 25 years on two cores, twelve features a run. The kernel
+here slides one sorted window along each pixel's series (the value entering inserted, the one
+leaving removed, at most ``2·half + 1`` held), in a numba loop that releases the GIL so dask's
+threads run blocks side by side: 0.7 s per feature there, 8× faster, a third of the memory
+(``benchmarks/bench_context_median.py``).
 ``numpy.nanmedian`` over the same windows is its oracle in the tests; an even count of finite
 values gives the mean of the two middle ones, as numpy does, and on float32 input the two agree
 bit for bit (the sum of two float32 values is exact in float64, and halving is exact).
@@ -56,7 +58,8 @@ def running_nanmedian(values: npt.NDArray[Any], half: int) -> npt.NDArray[np.flo
         raise InputDataError("a running median of a scalar",
                              fix="pass an array whose last axis is time")
     shape = array.shape
-    flat = np.ascontiguousarray(array.reshape(-1, shape[-1]), dtype=np.float64)
+    dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float64
+    flat = np.ascontiguousarray(array.reshape(-1, shape[-1]), dtype=dtype)
     out = np.empty(flat.shape, dtype=np.float32)
     _kernel(flat, half, out)
     return out.reshape(shape)
@@ -91,27 +94,50 @@ def running_median_years(cube: xr.DataArray, half: int) -> xr.DataArray:
 
 
 @njit(cache=True, nogil=True)
-def _kernel(values: npt.NDArray[np.float64], half: int,
+def _kernel(values: npt.NDArray[np.floating], half: int,
             out: npt.NDArray[np.float32]) -> None:  # pragma: no cover - compiled
+    """Slide a sorted window along each row: insert the value entering, remove the leaving."""
     n_px, n_t = values.shape
     buf = np.empty(2 * half + 1, dtype=np.float64)
     for p in range(n_px):
         row = values[p]
+        k = 0
+        for i in range(min(n_t, half)):  # the first window but its last value
+            k = _insert(buf, k, row[i])
         for j in range(n_t):
-            k = 0
-            for i in range(max(0, j - half), min(n_t, j + half + 1)):
-                v = row[i]
-                if v != v:  # NaN: no value
-                    continue
-                q = k
-                while q > 0 and buf[q - 1] > v:
-                    buf[q] = buf[q - 1]
-                    q -= 1
-                buf[q] = v
-                k += 1
+            if j + half < n_t:
+                k = _insert(buf, k, row[j + half])
+            if j - half - 1 >= 0:
+                k = _remove(buf, k, row[j - half - 1])
             if k == 0:
                 out[p, j] = np.nan
             elif k % 2 == 1:
                 out[p, j] = buf[k // 2]
             else:
                 out[p, j] = 0.5 * (buf[k // 2 - 1] + buf[k // 2])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert(buf: npt.NDArray[np.float64], k: int, v: float) -> int:  # pragma: no cover
+    """Insert ``v`` into the sorted ``buf[:k]`` (NaN is not inserted); the new count."""
+    if v != v:
+        return k
+    q = k
+    while q > 0 and buf[q - 1] > v:
+        buf[q] = buf[q - 1]
+        q -= 1
+    buf[q] = v
+    return k + 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _remove(buf: npt.NDArray[np.float64], k: int, v: float) -> int:  # pragma: no cover
+    """Remove one value equal to ``v`` from the sorted ``buf[:k]`` (NaN: none); the new count."""
+    if v != v:
+        return k
+    q = 0
+    while q < k and buf[q] != v:
+        q += 1
+    for r in range(q, k - 1):
+        buf[r] = buf[r + 1]
+    return k - 1
