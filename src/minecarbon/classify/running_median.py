@@ -42,7 +42,7 @@ def running_nanmedian(values: npt.NDArray[Any], half: int) -> npt.NDArray[np.flo
     Returns
     -------
     ndarray
-        float32, the shape of ``values``: NaN where a window holds no finite value.
+        float32, the shape of ``values``: NaN where a window holds nothing but NaN.
 
     Raises
     ------
