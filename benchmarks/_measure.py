@@ -6,10 +6,13 @@ import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -39,3 +42,12 @@ def save(name: str, record: dict) -> Path:
     path.write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(record, indent=1))
     return path
+
+
+def in_own_process(script: str, *args: object) -> dict[str, Any]:
+    """Run ``python script *args`` in a fresh process (its peak RSS its own) and return the
+    JSON object it prints on its last line of output."""
+    done = subprocess.run([sys.executable, script, *map(str, args)], capture_output=True,
+                          text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

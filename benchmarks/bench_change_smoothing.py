@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import peak_rss_mb, save
+from _measure import in_own_process, peak_rss_mb, save
 
 from minecarbon.mapping.change_smoothing import smooth_block, smooth_change
 
@@ -156,11 +155,8 @@ def _files_run(folder: Path, size: int, n_years: int, window: int) -> dict[str, 
 
 def _subprocess(mode: str, size: int, n_years: int, window: int, folder: str = ""
                 ) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--one", mode, "--size", str(size),
-                          "--years", str(n_years), "--window", str(window),
-                          "--folder", folder],
-                         capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return in_own_process(__file__, "--one", mode, "--size", size, "--years", n_years,
+                          "--window", window, "--folder", folder)
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 import warnings
@@ -33,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import peak_rss_mb, save
+from _measure import in_own_process, peak_rss_mb, save
 
 from minecarbon.classify.running_median import running_median_years
 
@@ -87,9 +86,7 @@ def run_one(mode: str, size: int, n_years: int) -> dict[str, Any]:
 
 
 def _subprocess(mode: str, size: int, n_years: int) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--one", mode, "--size", str(size),
-                          "--years", str(n_years)], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return in_own_process(__file__, "--one", mode, "--size", size, "--years", n_years)
 
 
 def main() -> None:

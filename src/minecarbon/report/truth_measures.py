@@ -67,6 +67,13 @@ def _mean(a: Array) -> float:
     return float(np.mean(a, dtype=np.float64)) if a.size else math.nan
 
 
+def _nan_range(values: list[float]) -> tuple[float, float]:
+    """Smallest and largest finite value; NaN, NaN when none is finite."""
+    if not np.isfinite(values).any():
+        return math.nan, math.nan
+    return _float(np.nanmin(values)), _float(np.nanmax(values))
+
+
 def _nanmax_abs(values: list[float]) -> tuple[float, int | None]:
     """Largest |value| (NaN counts as the worst) and its index."""
     if not values:
@@ -142,7 +149,7 @@ def _budget_summary(rows: list[dict[str, Any]], rmse_year: int | None,
                                                            for k in BUDGET_KEYS}}
     rmse_m, k_rmse = _nanmax_abs([r["rmse_mapped_pct"] for r in rows])
     bias_m, k_bias = _nanmax_abs([r["mapped_bias_pct"] for r in rows])
-    shares = [r["omission_mse_share"] for r in rows]
+    share_min, share_max = _nan_range([r["omission_mse_share"] for r in rows])
     return {
         "worst_rmse_year": at(rmse_year),
         "worst_bias_year": at(bias_year),
@@ -150,10 +157,8 @@ def _budget_summary(rows: list[dict[str, Any]], rmse_year: int | None,
         "rmse_mapped_worst_year": None if k_rmse is None else rows[k_rmse]["year"],
         "mapped_bias_worst_abs_pct": bias_m,
         "mapped_bias_worst_year": None if k_bias is None else rows[k_bias]["year"],
-        "omission_mse_share_min": _float(np.nanmin(shares)) if np.isfinite(shares).any()
-        else math.nan,
-        "omission_mse_share_max": _float(np.nanmax(shares)) if np.isfinite(shares).any()
-        else math.nan,
+        "omission_mse_share_min": share_min,
+        "omission_mse_share_max": share_max,
     }
 
 
@@ -293,15 +298,13 @@ def score_series(truth: Array, mapped: Array, years: list[int], pixel_area_ha: f
         "bias_worst_abs_pct": year_at(worst_bias),
     })
 
+    ratio_min, ratio_max = _nan_range(ratios)
     return {
         "years": [int(y) for y in years],
         "pixel_area_ha": float(pixel_area_ha),
         "per_year": rows,
         "coverage": {"worst": coverage[worst_cov], "worst_year": int(years[worst_cov])},
-        "site_total": {"ratio_min": _float(np.nanmin(ratios)) if np.isfinite(ratios).any()
-                       else math.nan,
-                       "ratio_max": _float(np.nanmax(ratios)) if np.isfinite(ratios).any()
-                       else math.nan,
+        "site_total": {"ratio_min": ratio_min, "ratio_max": ratio_max,
                        "worst_deviation_pct": dev, "worst_year": year_at(worst_dev)},
         "change": {"worst_abs_diff_points": diff, "worst_year": year_at(worst_diff, 1)},
         "persistent_forest": persistent,
